@@ -1,0 +1,559 @@
+/**
+ * SECTION:element-mjpeghttpsink
+ * @title: mjpeghttpsink
+ *
+ * Serves the JPEG frames it receives as a live MJPEG stream
+ * (`multipart/x-mixed-replace`) over HTTP to any number of viewers at once:
+ * browsers, ffmpeg/ffplay, VLC, GStreamer (`souphttpsrc ! multipartdemux`),
+ * curl. Each viewer has its own thread and a small queue of frames shared
+ * with every other viewer (never copied); a slow viewer skips frames instead
+ * of slowing the pipeline or other viewers.
+ *
+ * Endpoints: `/` a page showing the stream, #GstMjpegHttpSink:stream-path
+ * (default `/stream`) the MJPEG stream, #GstMjpegHttpSink:snapshot-path
+ * (default `/snapshot`) the latest frame as one JPEG (503 with Retry-After
+ * before the first frame). GET and HEAD are answered; other methods get 405,
+ * other paths 404. A new viewer gets the latest frame at once. EOS ends every
+ * stream with a closing boundary.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 videotestsrc is-live=true ! jpegenc ! mjpeghttpsink port=8080
+ * gst-launch-1.0 v4l2src ! image/jpeg,width=1280,height=720 ! mjpeghttpsink address=0.0.0.0
+ * ]| then open http://127.0.0.1:8080/ in a browser.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstmjpeghttpsink.h"
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine.h"
+
+GST_DEBUG_CATEGORY_STATIC(mjpeghttpsink_debug);
+#define GST_CAT_DEFAULT mjpeghttpsink_debug
+
+namespace {
+
+constexpr const char *kDefaultAddress = "127.0.0.1";
+constexpr gint kDefaultPort = 8080;
+constexpr const char *kDefaultStreamPath = "/stream";
+constexpr const char *kDefaultSnapshotPath = "/snapshot";
+constexpr guint kDefaultMaxClients = 0;
+constexpr guint kDefaultMaxQueuedFrames = 2;
+constexpr guint kMaxQueuedFramesLimit = 1000;
+constexpr guint kDefaultClientTimeout = 10;
+// How long EOS waits for viewers to receive their closing boundary before it
+// goes on downstream (gst-launch stops the pipeline as soon as EOS arrives).
+constexpr int kEosFlushMs = 2000;
+
+enum {
+  PROP_0,
+  PROP_ADDRESS,
+  PROP_PORT,
+  PROP_CURRENT_PORT,
+  PROP_STREAM_PATH,
+  PROP_SNAPSHOT_PATH,
+  PROP_MAX_CLIENTS,
+  PROP_MAX_QUEUED_FRAMES,
+  PROP_QUEUE_POLICY,
+  PROP_CLIENT_TIMEOUT,
+  PROP_NUM_CLIENTS,
+  PROP_BYTES_SERVED,
+  N_PROPS
+};
+
+enum { SIGNAL_CLIENT_ADDED, SIGNAL_CLIENT_REMOVED, SIGNAL_GET_STATS, N_SIGNALS };
+
+GParamSpec *properties[N_PROPS];
+guint signals[N_SIGNALS];
+
+// What the properties write; copied into the engine's configuration once,
+// in start(), so a running engine never sees a half-changed setting.
+struct Settings {
+  std::string address = kDefaultAddress;
+  gint port = kDefaultPort;
+  std::string stream_path = kDefaultStreamPath;
+  std::string snapshot_path = kDefaultSnapshotPath;
+  guint max_clients = kDefaultMaxClients;
+  guint max_queued_frames = kDefaultMaxQueuedFrames;
+  mjpeghttp::QueuePolicy queue_policy = mjpeghttp::QueuePolicy::kDropOldest;
+  guint client_timeout = kDefaultClientTimeout;
+};
+
+// A GstBuffer lent to the engine: a reference and one read-only mapping per
+// memory. gst_buffer_map() on a multi-memory buffer would merge (copy) them.
+struct LentBuffer {
+  GstBuffer *buffer;
+  std::vector<GstMapInfo> maps;
+
+  ~LentBuffer() {
+    for (size_t i = 0; i < maps.size(); i++)
+      gst_memory_unmap(gst_buffer_peek_memory(buffer, static_cast<guint>(i)), &maps[i]);
+    gst_buffer_unref(buffer);
+  }
+};
+
+}  // namespace
+
+struct GstMjpegHttpSinkPrivate {
+  std::mutex settings_lock;
+  Settings settings;
+
+  // Guards engine and current_port against property reads and get-stats
+  // from application threads. render() reads `engine` without it: base
+  // sink never renders outside start()..stop().
+  std::mutex state_lock;
+  mjpeghttp::Engine *engine = nullptr;
+  gint current_port = 0;
+
+  // Touched only on the streaming thread.
+  guint64 frames_in = 0;
+  guint64 frames_rejected = 0;
+  bool in_reject_burst = false;
+};
+
+struct _GstMjpegHttpSink {
+  GstBaseSink parent;
+  GstMjpegHttpSinkPrivate *priv;
+};
+
+#define gst_mjpeg_http_sink_parent_class parent_class
+G_DEFINE_TYPE(GstMjpegHttpSink, gst_mjpeg_http_sink, GST_TYPE_BASE_SINK);
+GST_ELEMENT_REGISTER_DEFINE(mjpeghttpsink, "mjpeghttpsink", GST_RANK_NONE,
+                            GST_TYPE_MJPEG_HTTP_SINK);
+
+static GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("image/jpeg"));
+
+GType gst_mjpeg_http_sink_queue_policy_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {static_cast<gint>(mjpeghttp::QueuePolicy::kDropOldest),
+       "Drop the oldest queued frame, so the viewer gets the freshest one", "drop-oldest"},
+      {static_cast<gint>(mjpeghttp::QueuePolicy::kDropNewest),
+       "Drop the new frame, keeping what is queued", "drop-newest"},
+      {static_cast<gint>(mjpeghttp::QueuePolicy::kDisconnect), "Disconnect the viewer",
+       "disconnect"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) {
+    GType t = g_enum_register_static("GstMjpegHttpSinkQueuePolicy", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
+static void log_from_engine(GstMjpegHttpSink *self, mjpeghttp::LogLevel level,
+                            const std::string &text) {
+  GstDebugLevel gst_level = GST_LEVEL_DEBUG;
+  switch (level) {
+    case mjpeghttp::LogLevel::kError:
+      gst_level = GST_LEVEL_ERROR;
+      break;
+    case mjpeghttp::LogLevel::kWarning:
+      gst_level = GST_LEVEL_WARNING;
+      break;
+    case mjpeghttp::LogLevel::kInfo:
+      gst_level = GST_LEVEL_INFO;
+      break;
+    case mjpeghttp::LogLevel::kDebug:
+      gst_level = GST_LEVEL_DEBUG;
+      break;
+    case mjpeghttp::LogLevel::kLog:
+      gst_level = GST_LEVEL_LOG;
+      break;
+  }
+  GST_CAT_LEVEL_LOG(mjpeghttpsink_debug, gst_level, self, "%s", text.c_str());
+}
+
+static bool valid_path(const std::string &path) { return !path.empty() && path[0] == '/'; }
+
+static gboolean gst_mjpeg_http_sink_start(GstBaseSink *sink) {
+  GstMjpegHttpSink *self = GST_MJPEG_HTTP_SINK(sink);
+  GstMjpegHttpSinkPrivate *priv = self->priv;
+  Settings settings;
+  {
+    std::lock_guard<std::mutex> lock(priv->settings_lock);
+    settings = priv->settings;
+  }
+  if (!valid_path(settings.stream_path) || !valid_path(settings.snapshot_path) ||
+      settings.stream_path == settings.snapshot_path || settings.stream_path == "/" ||
+      settings.snapshot_path == "/") {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("Invalid paths: stream-path '%s' and snapshot-path '%s' must start "
+                       "with '/', differ from each other and from '/'",
+                       settings.stream_path.c_str(), settings.snapshot_path.c_str()),
+                      (nullptr));
+    return FALSE;
+  }
+
+  mjpeghttp::EngineConfig config;
+  config.http.address = settings.address;
+  config.http.port = static_cast<unsigned>(settings.port);
+  config.http.stream_path = settings.stream_path;
+  config.http.snapshot_path = settings.snapshot_path;
+  config.max_clients = settings.max_clients;
+  config.max_queued_frames = settings.max_queued_frames;
+  config.queue_policy = settings.queue_policy;
+  config.client_timeout_ms = settings.client_timeout * 1000;
+
+  // The hooks run on viewer threads; the element outlives them because
+  // stop() joins every viewer before the engine goes away.
+  mjpeghttp::EngineHooks hooks;
+  hooks.client_added = [self](const mjpeghttp::ClientInfo &info) {
+    GST_DEBUG_OBJECT(self, "viewer %s connected (%s)", info.address.c_str(),
+                     info.user_agent.c_str());
+    g_signal_emit(self, signals[SIGNAL_CLIENT_ADDED], 0, info.address.c_str());
+    g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_NUM_CLIENTS]);
+  };
+  hooks.client_removed = [self](const mjpeghttp::ClientInfo &info) {
+    GST_DEBUG_OBJECT(self, "viewer %s left", info.address.c_str());
+    g_signal_emit(self, signals[SIGNAL_CLIENT_REMOVED], 0, info.address.c_str());
+    g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_NUM_CLIENTS]);
+  };
+  hooks.log = [self](mjpeghttp::LogLevel level, const std::string &text) {
+    log_from_engine(self, level, text);
+  };
+
+  auto *engine = new mjpeghttp::Engine(std::move(config), std::move(hooks));
+  std::string error;
+  if (!engine->start(&error)) {
+    delete engine;
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("%s", error.c_str()),
+                      ("address=%s port=%d", settings.address.c_str(), settings.port));
+    return FALSE;
+  }
+  priv->frames_in = 0;
+  priv->frames_rejected = 0;
+  priv->in_reject_burst = false;
+  {
+    std::lock_guard<std::mutex> lock(priv->state_lock);
+    priv->engine = engine;
+    priv->current_port = static_cast<gint>(engine->bound_port());
+  }
+  GST_INFO_OBJECT(self, "serving http://%s:%d%s", settings.address.c_str(),
+                  static_cast<gint>(engine->bound_port()), settings.stream_path.c_str());
+  g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_CURRENT_PORT]);
+  return TRUE;
+}
+
+static gboolean gst_mjpeg_http_sink_stop(GstBaseSink *sink) {
+  GstMjpegHttpSink *self = GST_MJPEG_HTTP_SINK(sink);
+  GstMjpegHttpSinkPrivate *priv = self->priv;
+  mjpeghttp::Engine *engine;
+  {
+    std::lock_guard<std::mutex> lock(priv->state_lock);
+    engine = priv->engine;
+    priv->engine = nullptr;
+    priv->current_port = 0;
+  }
+  if (engine) {
+    // Outside state_lock: stopping runs client-removed handlers, which may
+    // read properties.
+    engine->stop();
+    delete engine;
+  }
+  g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_CURRENT_PORT]);
+  return TRUE;
+}
+
+static bool buffer_starts_with_soi(GstBuffer *buffer) {
+  guint8 head[2];
+  return gst_buffer_extract(buffer, 0, head, sizeof head) == sizeof head &&
+         mjpeghttp::looks_like_jpeg(head, sizeof head);
+}
+
+static GstFlowReturn gst_mjpeg_http_sink_render(GstBaseSink *sink, GstBuffer *buffer) {
+  GstMjpegHttpSink *self = GST_MJPEG_HTTP_SINK(sink);
+  GstMjpegHttpSinkPrivate *priv = self->priv;
+  priv->frames_in++;
+
+  if (!buffer_starts_with_soi(buffer)) {
+    priv->frames_rejected++;
+    // One warning per run of bad buffers: a broken source must be visible
+    // on the bus, but not flood it at the frame rate.
+    if (!priv->in_reject_burst) {
+      priv->in_reject_burst = true;
+      GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("Dropping buffers that are not JPEG images"),
+                          ("buffer of %" G_GSIZE_FORMAT " bytes has no JPEG start-of-image "
+                           "marker; %" G_GUINT64_FORMAT " rejected so far",
+                           gst_buffer_get_size(buffer), priv->frames_rejected));
+    }
+    return GST_FLOW_OK;
+  }
+  priv->in_reject_burst = false;
+
+  auto *lent = new LentBuffer{gst_buffer_ref(buffer), {}};
+  const guint n_memories = gst_buffer_n_memory(buffer);
+  lent->maps.reserve(n_memories);
+  std::vector<iovec> chunks;
+  chunks.reserve(n_memories);
+  for (guint i = 0; i < n_memories; i++) {
+    GstMapInfo map;
+    if (!gst_memory_map(gst_buffer_peek_memory(buffer, i), &map, GST_MAP_READ)) {
+      delete lent;
+      GST_ELEMENT_ERROR(self, RESOURCE, READ, ("Cannot read a frame's memory"),
+                        ("mapping memory %u of %u failed", i, n_memories));
+      return GST_FLOW_ERROR;
+    }
+    lent->maps.push_back(map);
+    if (map.size > 0) chunks.push_back({map.data, map.size});
+  }
+  GST_LOG_OBJECT(self, "frame of %" G_GSIZE_FORMAT " bytes in %u memories",
+                 gst_buffer_get_size(buffer), n_memories);
+  priv->engine->publish(std::move(chunks), g_get_real_time(), [lent] { delete lent; });
+  return GST_FLOW_OK;
+}
+
+static gboolean gst_mjpeg_http_sink_event(GstBaseSink *sink, GstEvent *event) {
+  GstMjpegHttpSink *self = GST_MJPEG_HTTP_SINK(sink);
+  mjpeghttp::Engine *engine = self->priv->engine;
+  switch (GST_EVENT_TYPE(event)) {
+    case GST_EVENT_EOS:
+      // Before EOS goes on: once the application sees EOS on the bus it
+      // may stop the pipeline, and the viewers would lose their closing
+      // boundary.
+      if (engine && !engine->end_of_stream(std::chrono::milliseconds(kEosFlushMs)))
+        GST_DEBUG_OBJECT(self, "some viewers did not take the closing boundary in time");
+      break;
+    case GST_EVENT_FLUSH_STOP:
+      if (engine) engine->resume();
+      break;
+    default:
+      break;
+  }
+  return GST_BASE_SINK_CLASS(parent_class)->event(sink, event);
+}
+
+static GstStructure *gst_mjpeg_http_sink_get_stats(GstMjpegHttpSink *self) {
+  GstMjpegHttpSinkPrivate *priv = self->priv;
+  mjpeghttp::EngineStats stats;
+  {
+    std::lock_guard<std::mutex> lock(priv->state_lock);
+    if (priv->engine) stats = priv->engine->stats();
+  }
+  return gst_structure_new(
+      "mjpeghttpsink-stats", "frames-in", G_TYPE_UINT64, priv->frames_in, "frames-rejected",
+      G_TYPE_UINT64, priv->frames_rejected, "frames-published", G_TYPE_UINT64,
+      stats.frames_published, "frames-sent", G_TYPE_UINT64, stats.frames_sent, "frames-dropped",
+      G_TYPE_UINT64, stats.frames_dropped, "bytes-served", G_TYPE_UINT64, stats.bytes_served,
+      "viewers-total", G_TYPE_UINT64, stats.viewers_total, "num-clients", G_TYPE_UINT,
+      static_cast<guint>(stats.viewers_now), nullptr);
+}
+
+static void gst_mjpeg_http_sink_set_property(GObject *object, guint prop_id, const GValue *value,
+                                             GParamSpec *pspec) {
+  GstMjpegHttpSinkPrivate *priv = GST_MJPEG_HTTP_SINK(object)->priv;
+  std::lock_guard<std::mutex> lock(priv->settings_lock);
+  Settings &s = priv->settings;
+  switch (prop_id) {
+    case PROP_ADDRESS: {
+      const gchar *address = g_value_get_string(value);
+      s.address = address ? address : kDefaultAddress;
+      break;
+    }
+    case PROP_PORT:
+      s.port = g_value_get_int(value);
+      break;
+    case PROP_STREAM_PATH: {
+      const gchar *path = g_value_get_string(value);
+      s.stream_path = path ? path : kDefaultStreamPath;
+      break;
+    }
+    case PROP_SNAPSHOT_PATH: {
+      const gchar *path = g_value_get_string(value);
+      s.snapshot_path = path ? path : kDefaultSnapshotPath;
+      break;
+    }
+    case PROP_MAX_CLIENTS:
+      s.max_clients = g_value_get_uint(value);
+      break;
+    case PROP_MAX_QUEUED_FRAMES:
+      s.max_queued_frames = g_value_get_uint(value);
+      break;
+    case PROP_QUEUE_POLICY:
+      s.queue_policy = static_cast<mjpeghttp::QueuePolicy>(g_value_get_enum(value));
+      break;
+    case PROP_CLIENT_TIMEOUT:
+      s.client_timeout = g_value_get_uint(value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+static void gst_mjpeg_http_sink_get_property(GObject *object, guint prop_id, GValue *value,
+                                             GParamSpec *pspec) {
+  GstMjpegHttpSinkPrivate *priv = GST_MJPEG_HTTP_SINK(object)->priv;
+  switch (prop_id) {
+    case PROP_CURRENT_PORT: {
+      std::lock_guard<std::mutex> lock(priv->state_lock);
+      g_value_set_int(value, priv->current_port);
+      return;
+    }
+    case PROP_NUM_CLIENTS: {
+      std::lock_guard<std::mutex> lock(priv->state_lock);
+      g_value_set_uint(value, priv->engine ? static_cast<guint>(priv->engine->num_clients()) : 0);
+      return;
+    }
+    case PROP_BYTES_SERVED: {
+      std::lock_guard<std::mutex> lock(priv->state_lock);
+      g_value_set_uint64(value, priv->engine ? priv->engine->stats().bytes_served : 0);
+      return;
+    }
+    default:
+      break;
+  }
+  std::lock_guard<std::mutex> lock(priv->settings_lock);
+  const Settings &s = priv->settings;
+  switch (prop_id) {
+    case PROP_ADDRESS:
+      g_value_set_string(value, s.address.c_str());
+      break;
+    case PROP_PORT:
+      g_value_set_int(value, s.port);
+      break;
+    case PROP_STREAM_PATH:
+      g_value_set_string(value, s.stream_path.c_str());
+      break;
+    case PROP_SNAPSHOT_PATH:
+      g_value_set_string(value, s.snapshot_path.c_str());
+      break;
+    case PROP_MAX_CLIENTS:
+      g_value_set_uint(value, s.max_clients);
+      break;
+    case PROP_MAX_QUEUED_FRAMES:
+      g_value_set_uint(value, s.max_queued_frames);
+      break;
+    case PROP_QUEUE_POLICY:
+      g_value_set_enum(value, static_cast<gint>(s.queue_policy));
+      break;
+    case PROP_CLIENT_TIMEOUT:
+      g_value_set_uint(value, s.client_timeout);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+static void gst_mjpeg_http_sink_finalize(GObject *object) {
+  GstMjpegHttpSink *self = GST_MJPEG_HTTP_SINK(object);
+  delete self->priv;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_mjpeg_http_sink_init(GstMjpegHttpSink *self) {
+  self->priv = new GstMjpegHttpSinkPrivate();
+}
+
+static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseSinkClass *base_sink_class = GST_BASE_SINK_CLASS(klass);
+
+  gobject_class->set_property = gst_mjpeg_http_sink_set_property;
+  gobject_class->get_property = gst_mjpeg_http_sink_get_property;
+  gobject_class->finalize = gst_mjpeg_http_sink_finalize;
+
+  const GParamFlags rw_ready = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                                        GST_PARAM_MUTABLE_READY);
+  const GParamFlags ro = static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  properties[PROP_ADDRESS] = g_param_spec_string(
+      "address", "Address",
+      "Local address to listen on: an IPv4/IPv6 address or a host name. 127.0.0.1 serves "
+      "this machine only; 0.0.0.0 (IPv4) or :: (IPv6 and IPv4) serve the network",
+      kDefaultAddress, rw_ready);
+  properties[PROP_PORT] = g_param_spec_int(
+      "port", "Port", "TCP port to listen on (0 = pick a free port; see current-port)", 0, 65535,
+      kDefaultPort, rw_ready);
+  properties[PROP_CURRENT_PORT] = g_param_spec_int(
+      "current-port", "Current port",
+      "TCP port the server listens on while PAUSED or PLAYING, 0 otherwise", 0, 65535, 0, ro);
+  properties[PROP_STREAM_PATH] = g_param_spec_string(
+      "stream-path", "Stream path", "URL path of the MJPEG (multipart/x-mixed-replace) stream",
+      kDefaultStreamPath, rw_ready);
+  properties[PROP_SNAPSHOT_PATH] = g_param_spec_string(
+      "snapshot-path", "Snapshot path", "URL path of the latest frame as a single JPEG",
+      kDefaultSnapshotPath, rw_ready);
+  properties[PROP_MAX_CLIENTS] = g_param_spec_uint(
+      "max-clients", "Max clients",
+      "Most stream viewers served at once; more get 503 with Retry-After (0 = unlimited)", 0,
+      G_MAXINT, kDefaultMaxClients, rw_ready);
+  properties[PROP_MAX_QUEUED_FRAMES] = g_param_spec_uint(
+      "max-queued-frames", "Max queued frames",
+      "Frames waiting for one viewer before queue-policy applies (frames are shared between "
+      "viewers, not copied)",
+      1, kMaxQueuedFramesLimit, kDefaultMaxQueuedFrames, rw_ready);
+  properties[PROP_QUEUE_POLICY] = g_param_spec_enum(
+      "queue-policy", "Queue policy", "What happens when a viewer's queue is full",
+      GST_TYPE_MJPEG_HTTP_SINK_QUEUE_POLICY,
+      static_cast<gint>(mjpeghttp::QueuePolicy::kDropOldest), rw_ready);
+  properties[PROP_CLIENT_TIMEOUT] = g_param_spec_uint(
+      "client-timeout", "Client timeout",
+      "Seconds a viewer may accept no data before it is disconnected (0 = never)", 0, 3600,
+      kDefaultClientTimeout, rw_ready);
+  properties[PROP_NUM_CLIENTS] = g_param_spec_uint(
+      "num-clients", "Number of clients", "Stream viewers connected now", 0, G_MAXUINT, 0, ro);
+  properties[PROP_BYTES_SERVED] = g_param_spec_uint64(
+      "bytes-served", "Bytes served", "Bytes written to stream viewers since the server started",
+      0, G_MAXUINT64, 0, ro);
+  g_object_class_install_properties(gobject_class, N_PROPS, properties);
+
+  /**
+   * GstMjpegHttpSink::client-added:
+   * @sink: the sink
+   * @address: the viewer's "host:port"
+   *
+   * A viewer started receiving the stream. Emitted on that viewer's own
+   * thread, with no lock of the element held.
+   */
+  signals[SIGNAL_CLIENT_ADDED] =
+      g_signal_new("client-added", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr,
+                   nullptr, nullptr, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /**
+   * GstMjpegHttpSink::client-removed:
+   * @sink: the sink
+   * @address: the viewer's "host:port"
+   *
+   * A viewer left, was cut off, or the server stopped. Emitted on that
+   * viewer's own thread, after its connection was closed, with no lock of
+   * the element held.
+   */
+  signals[SIGNAL_CLIENT_REMOVED] =
+      g_signal_new("client-removed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr,
+                   nullptr, nullptr, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /**
+   * GstMjpegHttpSink::get-stats:
+   * @sink: the sink
+   *
+   * Returns: (transfer full): a #GstStructure with frames-in,
+   * frames-rejected, frames-published, frames-sent, frames-dropped,
+   * bytes-served, viewers-total and num-clients.
+   */
+  signals[SIGNAL_GET_STATS] = g_signal_new_class_handler(
+      "get-stats", G_TYPE_FROM_CLASS(klass),
+      static_cast<GSignalFlags>(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK(gst_mjpeg_http_sink_get_stats), nullptr, nullptr, nullptr, GST_TYPE_STRUCTURE, 0);
+
+  gst_element_class_set_static_metadata(
+      element_class, "MJPEG HTTP sink", "Sink/Network",
+      "Serves JPEG frames to many viewers as a live MJPEG (multipart/x-mixed-replace) HTTP stream",
+      "gst-mjpeg-http developers");
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+
+  base_sink_class->start = GST_DEBUG_FUNCPTR(gst_mjpeg_http_sink_start);
+  base_sink_class->stop = GST_DEBUG_FUNCPTR(gst_mjpeg_http_sink_stop);
+  base_sink_class->render = GST_DEBUG_FUNCPTR(gst_mjpeg_http_sink_render);
+  base_sink_class->event = GST_DEBUG_FUNCPTR(gst_mjpeg_http_sink_event);
+
+  GST_DEBUG_CATEGORY_INIT(mjpeghttpsink_debug, "mjpeghttpsink", 0, "MJPEG HTTP sink");
+  gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_QUEUE_POLICY, static_cast<GstPluginAPIFlags>(0));
+}

@@ -1,0 +1,12 @@
+// The calling thread's own frame queue. Every client thread serves exactly one
+// viewer and keeps that viewer's queue in thread-local storage; the dispatcher
+// only ever sees the queue's address while the thread has it registered.
+#pragma once
+
+#include "frame_queue.h"
+
+namespace mjpeghttp {
+
+FrameQueue &this_thread_queue();
+
+}  // namespace mjpeghttp

@@ -1,0 +1,217 @@
+#include "client_thread.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "client_queue_tls.h"
+
+namespace mjpeghttp {
+
+namespace {
+
+// Between slices a blocked writer rechecks whether it should give up (the
+// disconnect policy fired); keeps that reaction prompt without a second fd.
+constexpr int kPollSliceMs = 250;
+
+int64_t monotonic_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+ClientThread::ClientThread(ClientInfo info, GIOStream *connection, GSocket *socket,
+                           const ClientEnvironment &env, Hook on_started, Hook on_finished)
+    : info_(std::move(info)),
+      connection_(connection),
+      socket_(socket),
+      fd_(socket ? g_socket_get_fd(socket) : -1),
+      env_(env),
+      on_started_(std::move(on_started)),
+      on_finished_(std::move(on_finished)) {
+}
+
+ClientThread::~ClientThread() {
+  join();
+  close_connection();
+}
+
+bool ClientThread::start(std::string *error) {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, kStackSize);
+  int rc = pthread_create(&thread_, &attr, &ClientThread::thread_main, this);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    if (error) *error = std::string("cannot create client thread: ") + strerror(rc);
+    close_connection();
+    finished_.store(true, std::memory_order_release);
+    return false;
+  }
+  running_ = true;
+  return true;
+}
+
+void ClientThread::join() {
+  if (running_) {
+    pthread_join(thread_, nullptr);
+    running_ = false;
+  }
+}
+
+void *ClientThread::thread_main(void *self) {
+  static_cast<ClientThread *>(self)->run();
+  return nullptr;
+}
+
+void ClientThread::run() {
+  FrameQueue &queue = this_thread_queue();
+  queue.reset(env_.queue_capacity, env_.queue_policy);
+  queue_ = &queue;
+  if (on_started_) on_started_(info_);
+  if (fd_ >= 0) serve(queue);
+  env_.dispatcher->detach(&queue);
+  if (env_.frames_dropped) env_.frames_dropped->fetch_add(queue.dropped());
+  // Drop queued frames now: their buffers must go back before the thread's
+  // thread_local destructors run, which is after the engine may have stopped.
+  queue.reset(1, QueuePolicy::kDropOldest);
+  queue_ = nullptr;
+  close_connection();
+  if (on_finished_) on_finished_(info_);
+  finished_.store(true, std::memory_order_release);
+}
+
+void ClientThread::serve(FrameQueue &queue) {
+  Dispatcher::Attachment attachment = env_.dispatcher->attach(&queue);
+  if (!attachment.accepted) return;
+
+  bool sent_any = false;
+  // A new viewer gets the latest frame at once instead of waiting a frame
+  // interval (or forever, if the source is paused) for a picture.
+  if (attachment.latest) {
+    if (write_frame(*attachment.latest, true, attachment.ended) != WriteResult::kDone) return;
+    sent_any = true;
+    if (attachment.ended) return;
+  } else if (attachment.ended) {
+    write_bytes(env_.format->bare_closing());
+    return;
+  }
+
+  for (;;) {
+    FramePtr frame;
+    switch (queue.pop(frame)) {
+      case FrameQueue::Event::kFrame:
+        if (write_frame(*frame, !sent_any, false) != WriteResult::kDone) return;
+        sent_any = true;
+        break;
+      case FrameQueue::Event::kEnd: {
+        // Every part is already followed by a boundary line, so the only
+        // well-formed way to close is one more part ending in the close
+        // delimiter: repeat the latest frame. (A bare "--b--" after "--b"
+        // would be a malformed, header-less part to every parser.)
+        FramePtr last = env_.dispatcher->latest();
+        if (last)
+          write_frame(*last, !sent_any, true);
+        else
+          write_bytes(env_.format->bare_closing());
+        return;
+      }
+      case FrameQueue::Event::kCancel:
+      case FrameQueue::Event::kOverflow:
+        return;
+    }
+  }
+}
+
+ClientThread::WriteResult ClientThread::write_frame(const Frame &frame, bool opening,
+                                                    bool closing) {
+  const MultipartFormat &format = *env_.format;
+  // One sendmsg per part: boundary (first part only), headers, the JPEG's own
+  // memories and the trailing boundary, gathered without copying.
+  std::vector<iovec> iov;
+  iov.reserve(frame.chunks.size() + 3);
+  if (opening)
+    iov.push_back({const_cast<char *>(format.opening().data()), format.opening().size()});
+  iov.push_back({const_cast<char *>(frame.part_header.data()), frame.part_header.size()});
+  iov.insert(iov.end(), frame.chunks.begin(), frame.chunks.end());
+  const std::string &tail = closing ? format.closing_trailer() : format.trailer();
+  iov.push_back({const_cast<char *>(tail.data()), tail.size()});
+  WriteResult result = write_all(iov.data(), iov.size(), queue_);
+  if (result == WriteResult::kDone && env_.frames_sent) env_.frames_sent->fetch_add(1);
+  return result;
+}
+
+ClientThread::WriteResult ClientThread::write_bytes(const std::string &bytes) {
+  iovec iov{const_cast<char *>(bytes.data()), bytes.size()};
+  return write_all(&iov, 1, queue_);
+}
+
+ClientThread::WriteResult ClientThread::write_all(iovec *iov, size_t count,
+                                                  const FrameQueue *queue) {
+  int64_t last_progress = monotonic_ms();
+  while (count > 0) {
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = std::min<size_t>(count, IOV_MAX);
+    // MSG_NOSIGNAL: a viewer that went away must be an EPIPE here, not a
+    // SIGPIPE that kills the application.
+    ssize_t sent = sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent > 0) {
+      if (env_.bytes_served) env_.bytes_served->fetch_add(static_cast<uint64_t>(sent));
+      last_progress = monotonic_ms();
+      size_t left = static_cast<size_t>(sent);
+      while (count > 0 && left >= iov->iov_len) {
+        left -= iov->iov_len;
+        iov++;
+        count--;
+      }
+      if (count > 0) {
+        iov->iov_base = static_cast<char *>(iov->iov_base) + left;
+        iov->iov_len -= left;
+      }
+      continue;
+    }
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return WriteResult::kPeerGone;
+
+    pollfd fds[2] = {{fd_, POLLOUT, 0}, {env_.stop_fd, POLLIN, 0}};
+    int rc = poll(fds, env_.stop_fd >= 0 ? 2 : 1, kPollSliceMs);
+    if (rc < 0 && errno != EINTR) return WriteResult::kPeerGone;
+    if (env_.stop_fd >= 0 && (fds[1].revents & POLLIN)) return WriteResult::kStopped;
+    if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) return WriteResult::kPeerGone;
+    if (queue && queue->stop_requested()) return WriteResult::kStopped;
+    if (env_.client_timeout_ms > 0 &&
+        monotonic_ms() - last_progress >= static_cast<int64_t>(env_.client_timeout_ms))
+      return WriteResult::kTimedOut;
+  }
+  return WriteResult::kDone;
+}
+
+void ClientThread::close_connection() {
+  if (fd_ >= 0) {
+    // Send FIN after our last bytes, so a viewer sees the closing boundary
+    // followed by a clean end rather than a reset.
+    shutdown(fd_, SHUT_WR);
+  }
+  fd_ = -1;
+  // libsoup does not close a stolen connection: closing it is ours to do.
+  if (connection_) {
+    g_io_stream_close(connection_, nullptr, nullptr);
+    g_object_unref(connection_);
+    connection_ = nullptr;
+  }
+  if (socket_) {
+    g_socket_close(socket_, nullptr);
+    g_object_unref(socket_);
+    socket_ = nullptr;
+  }
+}
+
+}  // namespace mjpeghttp

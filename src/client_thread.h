@@ -1,0 +1,89 @@
+// One viewer of /stream, served by its own thread from the moment libsoup hands
+// over the connection until the viewer leaves, the stream ends or the engine
+// stops. The thread owns the connection and closes it; the engine joins the
+// thread (client threads are never detached).
+#pragma once
+
+#include <gio/gio.h>
+#include <pthread.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "dispatcher.h"
+#include "frame_queue.h"
+#include "multipart.h"
+
+namespace mjpeghttp {
+
+struct ClientInfo {
+  uint64_t id = 0;
+  std::string address;  // "host:port" of the viewer
+  std::string user_agent;
+  int64_t connected_us = 0;  // wall clock, microseconds since the epoch
+};
+
+// What the engine shares with every client thread. Outlives all of them.
+struct ClientEnvironment {
+  Dispatcher *dispatcher = nullptr;
+  const MultipartFormat *format = nullptr;
+  size_t queue_capacity = 2;
+  QueuePolicy queue_policy = QueuePolicy::kDropOldest;
+  // A viewer whose socket accepts no byte for this long is cut off; 0 = never.
+  unsigned client_timeout_ms = 10000;
+  // Readable once the engine stops; wakes a thread blocked on a full socket.
+  int stop_fd = -1;
+  std::atomic<uint64_t> *bytes_served = nullptr;
+  std::atomic<uint64_t> *frames_sent = nullptr;
+  std::atomic<uint64_t> *frames_dropped = nullptr;
+};
+
+class ClientThread {
+ public:
+  using Hook = std::function<void(const ClientInfo &)>;
+
+  // Takes ownership of `connection` (a stolen libsoup connection) and of the
+  // reference on `socket`, the socket under it.
+  ClientThread(ClientInfo info, GIOStream *connection, GSocket *socket,
+               const ClientEnvironment &env, Hook on_started, Hook on_finished);
+  ~ClientThread();
+  ClientThread(const ClientThread &) = delete;
+  ClientThread &operator=(const ClientThread &) = delete;
+
+  // False when the thread could not be created (the connection is closed).
+  bool start(std::string *error);
+  void join();
+  bool finished() const { return finished_.load(std::memory_order_acquire); }
+  const ClientInfo &info() const { return info_; }
+
+  // Stack of each client thread: it only formats nothing, writes and waits,
+  // plus whatever the application runs in client-added/removed handlers.
+  static constexpr size_t kStackSize = 256 * 1024;
+
+ private:
+  enum class WriteResult { kDone, kPeerGone, kTimedOut, kStopped };
+
+  static void *thread_main(void *self);
+  void run();
+  void serve(FrameQueue &queue);
+  WriteResult write_frame(const Frame &frame, bool opening, bool closing);
+  WriteResult write_bytes(const std::string &bytes);
+  WriteResult write_all(iovec *iov, size_t count, const FrameQueue *queue);
+  void close_connection();
+
+  ClientInfo info_;
+  GIOStream *connection_;
+  GSocket *socket_;
+  int fd_;
+  ClientEnvironment env_;
+  Hook on_started_;
+  Hook on_finished_;
+  FrameQueue *queue_ = nullptr;
+  pthread_t thread_{};
+  bool running_ = false;
+  std::atomic<bool> finished_{false};
+};
+
+}  // namespace mjpeghttp

@@ -1,0 +1,77 @@
+#include "dispatcher.h"
+
+#include <algorithm>
+
+namespace mjpeghttp {
+
+Dispatcher::Attachment Dispatcher::attach(FrameQueue *queue) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Attachment result;
+  if (shut_down_) return result;
+  result.accepted = true;
+  result.ended = ended_;
+  result.latest = latest_;
+  queues_.push_back(queue);
+  return result;
+}
+
+void Dispatcher::detach(FrameQueue *queue) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = std::find(queues_.begin(), queues_.end(), queue);
+  if (it != queues_.end()) {
+    *it = queues_.back();
+    queues_.pop_back();
+  }
+}
+
+void Dispatcher::publish(FramePtr frame) {
+  // Frames evicted from full queues, and the previous latest frame, are
+  // dropped only after the lock is released: dropping the last reference
+  // gives the buffer back to its pool, which has no business under our lock.
+  FramePtr previous;
+  std::vector<FramePtr> evicted;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    published_++;
+    for (FrameQueue *queue : queues_) {
+      FramePtr dropped = queue->push(frame);
+      if (dropped) evicted.push_back(std::move(dropped));
+    }
+    previous = std::move(latest_);
+    latest_ = std::move(frame);
+  }
+}
+
+void Dispatcher::end() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ended_ = true;
+  for (FrameQueue *queue : queues_) queue->end();
+}
+
+void Dispatcher::resume() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ended_ = false;
+}
+
+void Dispatcher::shutdown() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  shut_down_ = true;
+  for (FrameQueue *queue : queues_) queue->cancel();
+}
+
+FramePtr Dispatcher::latest() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return latest_;
+}
+
+uint64_t Dispatcher::published() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return published_;
+}
+
+size_t Dispatcher::attached() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return queues_.size();
+}
+
+}  // namespace mjpeghttp

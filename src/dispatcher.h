@@ -1,0 +1,52 @@
+// Fans every published frame out to the queues of all attached viewers. Keeps
+// the latest frame for new viewers and snapshots. publish() takes one short
+// lock, does O(viewers) pointer pushes and never performs I/O, so the
+// streaming thread cannot be held up by any viewer. Thread-safe.
+//
+// Lock order: Dispatcher::mutex_ before any FrameQueue's mutex.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "frame.h"
+#include "frame_queue.h"
+
+namespace mjpeghttp {
+
+class Dispatcher {
+ public:
+  struct Attachment {
+    bool accepted = false;  // false once the dispatcher is shutting down
+    bool ended = false;     // the stream already reached EOS
+    FramePtr latest;        // to send at once, so a new viewer sees a picture
+  };
+
+  // Registers a queue; it receives every frame published until detach().
+  Attachment attach(FrameQueue *queue);
+  // Unregisters; after it returns the dispatcher never touches the queue.
+  void detach(FrameQueue *queue);
+
+  void publish(FramePtr frame);
+  // EOS: every queue (and every later attach) is told the stream ended.
+  void end();
+  // Undoes end() (flush or restart after EOS).
+  void resume();
+  // Shutdown: every queue is cancelled and later attaches are refused.
+  void shutdown();
+
+  FramePtr latest() const;
+  uint64_t published() const;
+  size_t attached() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<FrameQueue *> queues_;
+  FramePtr latest_;
+  uint64_t published_ = 0;
+  bool ended_ = false;
+  bool shut_down_ = false;
+};
+
+}  // namespace mjpeghttp

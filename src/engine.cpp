@@ -1,0 +1,167 @@
+#include "engine.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace mjpeghttp {
+
+std::string make_boundary() {
+  char text[40];
+  snprintf(text, sizeof text, "mjpeghttpsink-%08x%08x", g_random_int(), g_random_int());
+  return text;
+}
+
+Engine::Engine(EngineConfig config, EngineHooks hooks)
+    : config_(std::move(config)),
+      hooks_(std::move(hooks)),
+      format_(make_boundary()),
+      http_(config_.http, *this, hooks_.log) {}
+
+Engine::~Engine() { stop(); }
+
+void Engine::log(LogLevel level, const std::string &text) const {
+  if (hooks_.log) hooks_.log(level, text);
+}
+
+bool Engine::start(std::string *error) {
+  stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (stop_fd_ < 0) {
+    if (error) *error = "cannot create eventfd";
+    return false;
+  }
+  if (!http_.start(error)) {
+    close(stop_fd_);
+    stop_fd_ = -1;
+    return false;
+  }
+  started_ = true;
+  log(LogLevel::kInfo, "serving on port " + std::to_string(http_.bound_port()));
+  return true;
+}
+
+void Engine::stop() {
+  if (!started_) return;
+  started_ = false;
+  // First no new viewers, then wake every viewer (waiting for a frame or for
+  // a full socket), then join them all.
+  http_.stop();
+  uint64_t one = 1;
+  if (write(stop_fd_, &one, sizeof one) < 0) log(LogLevel::kWarning, "cannot signal stop");
+  dispatcher_.shutdown();
+  std::list<std::unique_ptr<ClientThread>> leaving;
+  {
+    std::lock_guard<std::mutex> lock(viewers_mutex_);
+    leaving.swap(viewers_);
+  }
+  leaving.clear();  // each destructor joins its thread and closes its socket
+  close(stop_fd_);
+  stop_fd_ = -1;
+}
+
+void Engine::publish(std::vector<iovec> chunks, int64_t timestamp_us,
+                     std::function<void()> release) {
+  auto frame = std::make_shared<Frame>();
+  frame->chunks = std::move(chunks);
+  for (const iovec &chunk : frame->chunks) frame->size += chunk.iov_len;
+  frame->timestamp_us = timestamp_us;
+  frame->release = std::move(release);
+  frame->part_header = MultipartFormat::part_header(frame->size, timestamp_us);
+  frame->sequence = dispatcher_.published() + 1;
+  dispatcher_.publish(std::move(frame));
+}
+
+bool Engine::end_of_stream(std::chrono::milliseconds max_wait) {
+  dispatcher_.end();
+  std::unique_lock<std::mutex> lock(viewers_mutex_);
+  return viewers_changed_.wait_for(lock, max_wait, [this] { return active_.load() == 0; });
+}
+
+void Engine::resume() { dispatcher_.resume(); }
+
+EngineStats Engine::stats() const {
+  EngineStats stats;
+  stats.frames_published = dispatcher_.published();
+  stats.frames_sent = frames_sent_.load();
+  stats.frames_dropped = frames_dropped_.load();
+  stats.bytes_served = bytes_served_.load();
+  stats.viewers_total = viewers_total_.load();
+  stats.viewers_now = active_.load();
+  return stats;
+}
+
+bool Engine::reserve_viewer() {
+  std::lock_guard<std::mutex> lock(viewers_mutex_);
+  if (config_.max_clients > 0 && reserved_ >= config_.max_clients) return false;
+  reserved_++;
+  return true;
+}
+
+void Engine::release_viewer() {
+  std::lock_guard<std::mutex> lock(viewers_mutex_);
+  if (reserved_ > 0) reserved_--;
+}
+
+void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo info) {
+  reap_finished();
+  info.id = next_viewer_id_.fetch_add(1);
+  ClientEnvironment env;
+  env.dispatcher = &dispatcher_;
+  env.format = &format_;
+  env.queue_capacity = config_.max_queued_frames;
+  env.queue_policy = config_.queue_policy;
+  env.client_timeout_ms = config_.client_timeout_ms;
+  env.stop_fd = stop_fd_;
+  env.bytes_served = &bytes_served_;
+  env.frames_sent = &frames_sent_;
+  env.frames_dropped = &frames_dropped_;
+  auto viewer = std::make_unique<ClientThread>(
+      std::move(info), connection, socket, env,
+      [this](const ClientInfo &i) { on_viewer_started(i); },
+      [this](const ClientInfo &i) { on_viewer_finished(i); });
+  ClientThread *raw = viewer.get();
+  {
+    std::lock_guard<std::mutex> lock(viewers_mutex_);
+    viewers_.push_back(std::move(viewer));
+  }
+  std::string error;
+  if (!raw->start(&error)) {
+    log(LogLevel::kWarning, raw->info().address + ": " + error);
+    release_viewer();
+  }
+}
+
+void Engine::on_viewer_started(const ClientInfo &info) {
+  active_.fetch_add(1);
+  viewers_total_.fetch_add(1);
+  log(LogLevel::kDebug, "viewer " + std::to_string(info.id) + " " + info.address + " connected");
+  if (hooks_.client_added) hooks_.client_added(info);
+}
+
+void Engine::on_viewer_finished(const ClientInfo &info) {
+  {
+    std::lock_guard<std::mutex> lock(viewers_mutex_);
+    if (reserved_ > 0) reserved_--;
+    active_.fetch_sub(1);
+  }
+  viewers_changed_.notify_all();
+  log(LogLevel::kDebug, "viewer " + std::to_string(info.id) + " " + info.address + " left");
+  if (hooks_.client_removed) hooks_.client_removed(info);
+}
+
+void Engine::reap_finished() {
+  std::list<std::unique_ptr<ClientThread>> done;
+  {
+    std::lock_guard<std::mutex> lock(viewers_mutex_);
+    for (auto it = viewers_.begin(); it != viewers_.end();) {
+      auto next = std::next(it);
+      if ((*it)->finished()) done.splice(done.end(), viewers_, it);
+      it = next;
+    }
+  }
+  // Joining happens here, outside the lock; these threads have returned or
+  // are about to.
+}
+
+}  // namespace mjpeghttp

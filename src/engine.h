@@ -1,0 +1,120 @@
+// The MJPEG server without GStreamer: an HTTP front (its own thread), a
+// dispatcher and one client thread per viewer. The element owns one Engine
+// per PAUSED/PLAYING session: created and started in start(), stopped and
+// destroyed in stop(), so stopping is "reset to nothing".
+//
+// publish(), end_of_stream() and the getters are safe from any thread;
+// start()/stop() must not race each other.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "client_thread.h"
+#include "dispatcher.h"
+#include "http_server.h"
+#include "log.h"
+#include "multipart.h"
+
+namespace mjpeghttp {
+
+struct EngineConfig {
+  HttpConfig http;
+  size_t max_clients = 0;  // 0 = unlimited
+  size_t max_queued_frames = 2;
+  QueuePolicy queue_policy = QueuePolicy::kDropOldest;
+  unsigned client_timeout_ms = 10000;  // 0 = never
+};
+
+struct EngineHooks {
+  // Called on the viewer's own thread with no engine lock held.
+  ClientThread::Hook client_added;
+  ClientThread::Hook client_removed;
+  LogSink log;
+};
+
+struct EngineStats {
+  uint64_t frames_published = 0;
+  uint64_t frames_sent = 0;
+  uint64_t frames_dropped = 0;
+  uint64_t bytes_served = 0;
+  uint64_t viewers_total = 0;
+  size_t viewers_now = 0;
+};
+
+class Engine : private StreamService {
+ public:
+  Engine(EngineConfig config, EngineHooks hooks);
+  ~Engine() override;
+  Engine(const Engine &) = delete;
+  Engine &operator=(const Engine &) = delete;
+
+  bool start(std::string *error);
+  // Stops the HTTP thread, cuts every viewer off and joins every thread.
+  void stop();
+  unsigned bound_port() const { return http_.bound_port(); }
+
+  // Hands a JPEG to every viewer without copying it. `release` runs once no
+  // viewer needs the bytes any more, on whichever thread lets go last.
+  void publish(std::vector<iovec> chunks, int64_t timestamp_us, std::function<void()> release);
+  // EOS: every viewer gets the closing part. Waits up to `max_wait` for the
+  // viewers to have written it; true when all did.
+  bool end_of_stream(std::chrono::milliseconds max_wait);
+  // After a flush: the stream goes on and new viewers are served again.
+  void resume();
+
+  size_t num_clients() const { return active_.load(); }
+  EngineStats stats() const;
+  const MultipartFormat &format() const { return format_; }
+
+ private:
+  // StreamService, on the HTTP thread.
+  bool reserve_viewer() override;
+  void release_viewer() override;
+  void adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo info) override;
+  FramePtr latest_frame() override { return dispatcher_.latest(); }
+  std::string stream_content_type() override { return format_.content_type(); }
+  void housekeeping() override { reap_finished(); }
+
+  void reap_finished();
+  void on_viewer_started(const ClientInfo &info);
+  void on_viewer_finished(const ClientInfo &info);
+  void log(LogLevel level, const std::string &text) const;
+
+  EngineConfig config_;
+  EngineHooks hooks_;
+  MultipartFormat format_;
+  Dispatcher dispatcher_;
+  HttpServer http_;
+  int stop_fd_ = -1;
+
+  std::atomic<uint64_t> bytes_served_{0};
+  std::atomic<uint64_t> frames_sent_{0};
+  std::atomic<uint64_t> frames_dropped_{0};
+  std::atomic<uint64_t> viewers_total_{0};
+  std::atomic<uint64_t> next_viewer_id_{1};
+  std::atomic<size_t> active_{0};
+
+  // Guards viewers_ and reserved_. Never held while calling hooks, joining
+  // or doing I/O.
+  mutable std::mutex viewers_mutex_;
+  std::condition_variable viewers_changed_;
+  std::list<std::unique_ptr<ClientThread>> viewers_;
+  size_t reserved_ = 0;  // slots claimed: pending requests plus live viewers
+  bool started_ = false;
+};
+
+// A boundary unlikely to occur in JPEG data or headers.
+std::string make_boundary();
+
+}  // namespace mjpeghttp

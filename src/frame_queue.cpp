@@ -1,0 +1,98 @@
+#include "frame_queue.h"
+
+namespace mjpeghttp {
+
+void FrameQueue::reset(size_t capacity, QueuePolicy policy) {
+  std::vector<FramePtr> old;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    old.swap(ring_);
+    ring_.resize(capacity == 0 ? 1 : capacity);
+    head_ = 0;
+    count_ = 0;
+    policy_ = policy;
+    dropped_ = 0;
+    ended_ = false;
+    cancelled_ = false;
+    overflowed_ = false;
+  }
+  // `old` releases its frames here, outside the lock.
+}
+
+FramePtr FrameQueue::push(const FramePtr &frame) {
+  FramePtr evicted;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (ended_ || cancelled_ || overflowed_) return nullptr;
+    const size_t capacity = ring_.size();
+    if (count_ == capacity) {
+      switch (policy_) {
+        case QueuePolicy::kDropOldest:
+          evicted = std::move(ring_[head_]);
+          head_ = (head_ + 1) % capacity;
+          count_--;
+          dropped_++;
+          break;
+        case QueuePolicy::kDropNewest:
+          dropped_++;
+          return nullptr;
+        case QueuePolicy::kDisconnect:
+          overflowed_ = true;
+          break;
+      }
+    }
+    if (!overflowed_) {
+      ring_[(head_ + count_) % capacity] = frame;
+      count_++;
+    }
+  }
+  ready_.notify_one();
+  return evicted;
+}
+
+void FrameQueue::end() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ended_ = true;
+  }
+  ready_.notify_one();
+}
+
+void FrameQueue::cancel() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    cancelled_ = true;
+  }
+  ready_.notify_one();
+}
+
+FrameQueue::Event FrameQueue::pop(FramePtr &out) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  ready_.wait(lock, [this] { return count_ > 0 || ended_ || cancelled_ || overflowed_; });
+  if (cancelled_) return Event::kCancel;
+  if (overflowed_) return Event::kOverflow;
+  if (count_ > 0) {
+    out = std::move(ring_[head_]);
+    head_ = (head_ + 1) % ring_.size();
+    count_--;
+    return Event::kFrame;
+  }
+  return Event::kEnd;
+}
+
+bool FrameQueue::stop_requested() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return cancelled_ || overflowed_;
+}
+
+size_t FrameQueue::depth() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return count_;
+}
+
+uint64_t FrameQueue::dropped() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return dropped_;
+}
+
+}  // namespace mjpeghttp

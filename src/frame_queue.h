@@ -1,0 +1,71 @@
+// A viewer's bounded queue of frames. The dispatcher pushes (never blocking:
+// a full queue applies the policy instead of waiting) and the viewer's own
+// client thread pops. Each client thread owns exactly one, as a thread_local
+// (see client_queue_tls.h). All methods are thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "frame.h"
+
+namespace mjpeghttp {
+
+enum class QueuePolicy {
+  // A full queue forgets its oldest frame, so a slow viewer always gets the
+  // freshest one when it can take one again.
+  kDropOldest = 0,
+  // A full queue refuses the new frame: the viewer sees an uninterrupted run
+  // of older frames, then skips ahead.
+  kDropNewest = 1,
+  // A full queue cuts the viewer off.
+  kDisconnect = 2,
+};
+
+class FrameQueue {
+ public:
+  enum class Event {
+    kFrame,     // `out` holds the next frame
+    kEnd,       // the stream ended (EOS): send the closing part and leave
+    kCancel,    // the server is stopping: leave at once
+    kOverflow,  // the disconnect policy fired
+  };
+
+  FrameQueue() = default;
+  FrameQueue(const FrameQueue &) = delete;
+  FrameQueue &operator=(const FrameQueue &) = delete;
+
+  // Empties the queue and sets its bound (at least 1) and policy.
+  void reset(size_t capacity, QueuePolicy policy);
+
+  // Dispatcher side. Returns the frame the policy evicted, if any, so the
+  // caller can drop it after every lock is released.
+  FramePtr push(const FramePtr &frame);
+  void end();
+  void cancel();
+
+  // Client side: blocks until there is something to do.
+  Event pop(FramePtr &out);
+  // Like pop, but also returns kFrame-less kEnd/kCancel checks without
+  // waiting; true when an event is pending. Used between partial writes.
+  bool stop_requested() const;
+
+  size_t depth() const;
+  uint64_t dropped() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::vector<FramePtr> ring_;
+  size_t head_ = 0;   // index of the oldest frame
+  size_t count_ = 0;  // frames queued
+  QueuePolicy policy_ = QueuePolicy::kDropOldest;
+  uint64_t dropped_ = 0;
+  bool ended_ = false;
+  bool cancelled_ = false;
+  bool overflowed_ = false;
+};
+
+}  // namespace mjpeghttp

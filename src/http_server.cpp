@@ -1,0 +1,359 @@
+#include "http_server.h"
+
+#include <cstring>
+
+namespace mjpeghttp {
+
+namespace {
+
+// Set on every response. libsoup 3.2 leaves a keep-alive connection in
+// CLOSE-WAIT forever when the client closes it while idle (fixed in 3.3), so
+// no connection is kept alive; and a stream never ends, so its connection
+// cannot be reused anyway.
+void set_common_headers(SoupServerMessage *msg) {
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
+  soup_message_headers_replace(headers, "Connection", "close");
+}
+
+void set_no_cache(SoupMessageHeaders *headers) {
+  soup_message_headers_replace(headers, "Cache-Control", "no-cache, no-store, must-revalidate");
+  soup_message_headers_replace(headers, "Pragma", "no-cache");
+  soup_message_headers_replace(headers, "Expires", "0");
+}
+
+void reply_text(SoupServerMessage *msg, guint status, const char *text) {
+  soup_server_message_set_status(msg, status, nullptr);
+  std::string body = std::string(text) + "\n";
+  soup_server_message_set_response(msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY,
+                                   body.data(), body.size());
+}
+
+void reply_unavailable(SoupServerMessage *msg, const char *why, const char *retry_after) {
+  soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Retry-After",
+                               retry_after);
+  reply_text(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, why);
+}
+
+bool is_get_or_head(const char *method, bool *head_only) {
+  *head_only = strcmp(method, SOUP_METHOD_HEAD) == 0;
+  return *head_only || strcmp(method, SOUP_METHOD_GET) == 0;
+}
+
+// Tracks one /stream request between the handler and the moment libsoup has
+// written its headers (or dropped it), so its viewer slot is never leaked.
+struct PendingViewer {
+  HttpServer *server;
+  StreamService *service;
+  bool adopted = false;
+};
+
+void release_unadopted(gpointer data, GClosure *) {
+  auto *pending = static_cast<PendingViewer *>(data);
+  if (!pending->adopted) pending->service->release_viewer();
+  delete pending;
+}
+
+std::string escape_markup(const std::string &text) {
+  gchar *escaped = g_markup_escape_text(text.c_str(), -1);
+  std::string result = escaped;
+  g_free(escaped);
+  return result;
+}
+
+}  // namespace
+
+std::string format_socket_address(GSocketAddress *address) {
+  if (!G_IS_INET_SOCKET_ADDRESS(address)) return "unknown";
+  GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS(address);
+  gchar *host = g_inet_address_to_string(g_inet_socket_address_get_address(inet));
+  std::string text = host;
+  g_free(host);
+  if (text.find(':') != std::string::npos) text = "[" + text + "]";
+  return text + ":" + std::to_string(g_inet_socket_address_get_port(inet));
+}
+
+HttpServer::HttpServer(HttpConfig config, StreamService &service, LogSink log)
+    : config_(std::move(config)), service_(service), log_(std::move(log)) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::log(LogLevel level, const std::string &text) const {
+  if (log_) log_(level, text);
+}
+
+bool HttpServer::start(std::string *error) {
+  context_ = g_main_context_new();
+  loop_ = g_main_loop_new(context_, FALSE);
+  start_reported_ = false;
+  start_error_.clear();
+  thread_ = g_thread_new("mjpeghttp-http", &HttpServer::thread_main, this);
+  std::unique_lock<std::mutex> lock(start_mutex_);
+  start_cond_.wait(lock, [this] { return start_reported_; });
+  if (!start_error_.empty()) {
+    lock.unlock();
+    g_thread_join(thread_);
+    thread_ = nullptr;
+    g_main_loop_unref(loop_);
+    loop_ = nullptr;
+    g_main_context_unref(context_);
+    context_ = nullptr;
+    if (error) *error = start_error_;
+    return false;
+  }
+  return true;
+}
+
+void HttpServer::stop() {
+  if (!thread_) return;
+  g_main_loop_quit(loop_);
+  g_thread_join(thread_);
+  thread_ = nullptr;
+  g_main_loop_unref(loop_);
+  loop_ = nullptr;
+  g_main_context_unref(context_);
+  context_ = nullptr;
+}
+
+gpointer HttpServer::thread_main(gpointer self) {
+  static_cast<HttpServer *>(self)->run();
+  return nullptr;
+}
+
+void HttpServer::report_ready(const std::string &error) {
+  std::lock_guard<std::mutex> lock(start_mutex_);
+  start_error_ = error;
+  start_reported_ = true;
+  start_cond_.notify_all();
+}
+
+void HttpServer::run() {
+  // libsoup attaches its sources to the thread-default context at creation,
+  // so the server must be created after this push, on this thread.
+  g_main_context_push_thread_default(context_);
+  server_ = soup_server_new("server-header", "gst-mjpeg-http ", nullptr);
+  soup_server_add_handler(server_, nullptr, &HttpServer::on_request, this, nullptr);
+
+  std::string error;
+  if (!listen(&error)) {
+    g_object_unref(server_);
+    server_ = nullptr;
+    g_main_context_pop_thread_default(context_);
+    report_ready(error);
+    return;
+  }
+
+  GSource *tick = g_timeout_source_new_seconds(1);
+  g_source_set_callback(
+      tick,
+      [](gpointer self) -> gboolean {
+        static_cast<HttpServer *>(self)->service_.housekeeping();
+        return G_SOURCE_CONTINUE;
+      },
+      this, nullptr);
+  g_source_attach(tick, context_);
+
+  // Report readiness from inside the running loop: a stop() that follows
+  // start() at once must find the loop running, or its quit would be lost.
+  GSource *ready = g_idle_source_new();
+  g_source_set_callback(
+      ready,
+      [](gpointer self) -> gboolean {
+        static_cast<HttpServer *>(self)->report_ready("");
+        return G_SOURCE_REMOVE;
+      },
+      this, nullptr);
+  g_source_attach(ready, context_);
+  g_source_unref(ready);
+
+  g_main_loop_run(loop_);
+
+  g_source_destroy(tick);
+  g_source_unref(tick);
+  soup_server_disconnect(server_);
+  g_object_unref(server_);
+  server_ = nullptr;
+  // Let libsoup finish the callbacks that closing its connections queued.
+  while (g_main_context_iteration(context_, FALSE)) {
+  }
+  g_main_context_pop_thread_default(context_);
+}
+
+bool HttpServer::listen(std::string *error) {
+  const std::string where = (config_.address.find(':') != std::string::npos
+                                 ? "[" + config_.address + "]"
+                                 : config_.address) +
+                            ":" + std::to_string(config_.port);
+  GInetAddress *inet = g_inet_address_new_from_string(config_.address.c_str());
+  if (!inet) {
+    GResolver *resolver = g_resolver_get_default();
+    GError *err = nullptr;
+    GList *found = g_resolver_lookup_by_name(resolver, config_.address.c_str(), nullptr, &err);
+    g_object_unref(resolver);
+    if (!found) {
+      *error = "Cannot resolve address " + where + ": " + (err ? err->message : "no address");
+      g_clear_error(&err);
+      return false;
+    }
+    inet = G_INET_ADDRESS(g_object_ref(found->data));
+    g_resolver_free_addresses(found);
+  }
+  GSocketAddress *address = g_inet_socket_address_new(inet, config_.port);
+  GError *err = nullptr;
+  GSocket *socket =
+      g_socket_new(g_inet_address_get_family(inet), G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &err);
+  g_object_unref(inet);
+  bool ok = socket != nullptr;
+  // allow_reuse sets SO_REUSEADDR: a restart on the same port right after a
+  // stop must not fail on the old connections' TIME-WAIT.
+  if (ok) ok = g_socket_bind(socket, address, TRUE, &err);
+  if (ok) {
+    g_socket_set_listen_backlog(socket, kListenBacklog);
+    ok = g_socket_listen(socket, &err);
+  }
+  if (ok) ok = soup_server_listen_socket(server_, socket, (SoupServerListenOptions)0, &err);
+  if (ok) {
+    GSocketAddress *local = g_socket_get_local_address(socket, nullptr);
+    if (local) {
+      bound_port_ = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local));
+      g_object_unref(local);
+    }
+  } else {
+    *error = "Could not listen on " + where + ": " + (err ? err->message : "unknown error");
+  }
+  g_clear_error(&err);
+  g_object_unref(address);
+  // The server holds its own reference to a listening socket.
+  if (socket) g_object_unref(socket);
+  return ok;
+}
+
+void HttpServer::on_request(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *,
+                            gpointer self) {
+  static_cast<HttpServer *>(self)->handle(msg, path ? path : "");
+}
+
+void HttpServer::handle(SoupServerMessage *msg, const std::string &path) {
+  set_common_headers(msg);
+  const char *method = soup_server_message_get_method(msg);
+  log(LogLevel::kDebug, std::string(method) + " " + path + " from " +
+                            format_socket_address(soup_server_message_get_remote_address(msg)));
+
+  bool known = path == config_.stream_path || path == config_.snapshot_path ||
+               path == config_.index_path;
+  if (!known) {
+    reply_text(msg, SOUP_STATUS_NOT_FOUND, "Not found");
+    return;
+  }
+  bool head_only = false;
+  if (!is_get_or_head(method, &head_only)) {
+    soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow",
+                                 "GET, HEAD");
+    reply_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Method not allowed");
+    return;
+  }
+  if (path == config_.stream_path)
+    serve_stream(msg, head_only);
+  else if (path == config_.snapshot_path)
+    serve_snapshot(msg, head_only);
+  else
+    serve_index(msg);
+}
+
+void HttpServer::serve_stream(SoupServerMessage *msg, bool head_only) {
+  if (!head_only && !service_.reserve_viewer()) {
+    reply_unavailable(msg, "Too many viewers", "5");
+    return;
+  }
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
+  soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+  soup_message_headers_replace(headers, "Content-Type", service_.stream_content_type().c_str());
+  set_no_cache(headers);
+  // nginx and other proxies buffer responses by default, which would hold
+  // frames back; this header asks nginx to pass the stream through.
+  soup_message_headers_replace(headers, "X-Accel-Buffering", "no");
+  // EOF encoding: chunked would cost a second write per part and is sent even
+  // to HTTP/1.0 clients that cannot parse it; the stream ends with the close.
+  soup_message_headers_set_encoding(headers, SOUP_ENCODING_EOF);
+  if (head_only) {
+    soup_message_body_complete(soup_server_message_get_response_body(msg));
+    return;
+  }
+
+  auto *pending = new PendingViewer{this, &service_};
+  g_signal_connect_data(
+      msg, "wrote-headers",
+      G_CALLBACK(+[](SoupServerMessage *m, gpointer data) {
+        auto *pend = static_cast<PendingViewer *>(data);
+        if (pend->adopted) return;
+        // Keep the socket alive past the steal: the stolen stream may be
+        // disposed of before the viewer is done with the fd.
+        GSocket *socket = G_SOCKET(g_object_ref(soup_server_message_get_socket(m)));
+        ClientInfo info;
+        info.address = format_socket_address(soup_server_message_get_remote_address(m));
+        const char *agent = soup_message_headers_get_one(
+            soup_server_message_get_request_headers(m), "User-Agent");
+        if (agent) info.user_agent = agent;
+        info.connected_us = g_get_real_time();
+        pend->adopted = true;
+        GIOStream *connection = soup_server_message_steal_connection(m);
+        pend->service->adopt_viewer(connection, socket, std::move(info));
+      }),
+      pending, &release_unadopted, (GConnectFlags)0);
+}
+
+void HttpServer::serve_snapshot(SoupServerMessage *msg, bool head_only) {
+  FramePtr frame = service_.latest_frame();
+  if (!frame) {
+    reply_unavailable(msg, "No frame yet", "1");
+    return;
+  }
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
+  soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+  soup_message_headers_replace(headers, "Content-Type", "image/jpeg");
+  set_no_cache(headers);
+  char stamp[32];
+  snprintf(stamp, sizeof stamp, "%" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT,
+           frame->timestamp_us / G_USEC_PER_SEC, frame->timestamp_us % G_USEC_PER_SEC);
+  soup_message_headers_replace(headers, "X-Timestamp", stamp);
+  SoupMessageBody *body = soup_server_message_get_response_body(msg);
+  if (head_only) {
+    soup_message_headers_set_content_length(headers, frame->size);
+  } else {
+    // The body borrows the frame's memories; each piece holds a reference
+    // to the frame until libsoup has written it.
+    for (const iovec &chunk : frame->chunks) {
+      GBytes *bytes = g_bytes_new_with_free_func(
+          chunk.iov_base, chunk.iov_len, [](gpointer ref) { delete static_cast<FramePtr *>(ref); },
+          new FramePtr(frame));
+      soup_message_body_append_bytes(body, bytes);
+      g_bytes_unref(bytes);
+    }
+  }
+  soup_message_body_complete(body);
+}
+
+void HttpServer::serve_index(SoupServerMessage *msg) {
+  // The stream path is relative to the page, so the page also works behind a
+  // reverse proxy that mounts the server under a prefix.
+  std::string stream = config_.stream_path;
+  std::string snapshot = config_.snapshot_path;
+  if (!stream.empty() && stream[0] == '/') stream = stream.substr(1);
+  if (!snapshot.empty() && snapshot[0] == '/') snapshot = snapshot.substr(1);
+  stream = escape_markup(stream);
+  snapshot = escape_markup(snapshot);
+  std::string page =
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+      "<title>mjpeghttpsink</title>\n"
+      "<style>body{margin:0;background:#111;color:#ddd;font:14px sans-serif;text-align:center}"
+      "img{max-width:100%;height:auto;display:block;margin:0 auto}a{color:#8cf}</style>\n"
+      "</head>\n<body>\n<img id=\"stream\" src=\"" +
+      stream + "\" alt=\"live stream\">\n<p><a href=\"" + stream + "\">stream</a> &middot; <a href=\"" +
+      snapshot + "\">snapshot</a></p>\n</body>\n</html>\n";
+  soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+  set_no_cache(soup_server_message_get_response_headers(msg));
+  soup_server_message_set_response(msg, "text/html; charset=utf-8", SOUP_MEMORY_COPY, page.data(),
+                                   page.size());
+}
+
+}  // namespace mjpeghttp
