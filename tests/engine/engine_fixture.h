@@ -1,0 +1,66 @@
+// An Engine serving on an ephemeral loopback port, with counted viewer hooks
+// and frames published from memory whose release is counted.
+#pragma once
+
+#include <dirent.h>
+#include <glib.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "engine.h"
+#include "test_support.h"
+
+namespace enginetest {
+
+class EngineFixture {
+ public:
+  explicit EngineFixture(mjpeghttp::EngineConfig config = {}) {
+    config.http.address = "127.0.0.1";
+    config.http.port = 0;
+    mjpeghttp::EngineHooks hooks;
+    hooks.client_added = [this](const mjpeghttp::ClientInfo &) { added.fetch_add(1); };
+    hooks.client_removed = [this](const mjpeghttp::ClientInfo &) { removed.fetch_add(1); };
+    engine = std::make_unique<mjpeghttp::Engine>(std::move(config), std::move(hooks));
+  }
+
+  unsigned start() {
+    std::string error;
+    if (!engine->start(&error)) g_error("engine did not start: %s", error.c_str());
+    g_assert_cmpuint(engine->bound_port(), !=, 0);
+    return engine->bound_port();
+  }
+
+  // Publishes the bytes make_jpeg_like(seed, size) in `pieces` chunks; the
+  // copy handed to the engine lives until the engine releases it.
+  void publish(uint64_t seed, size_t size, int64_t timestamp_us, size_t pieces = 3) {
+    auto *payload = new std::string(make_jpeg_like(seed, size));
+    std::vector<iovec> chunks = split_into_chunks(*payload, pieces);
+    ReleaseCounter *released = &counter;
+    published.fetch_add(1);
+    engine->publish(std::move(chunks), timestamp_us, [payload, released] {
+      delete payload;
+      released->released.fetch_add(1);
+    });
+  }
+
+  std::unique_ptr<mjpeghttp::Engine> engine;
+  ReleaseCounter counter;
+  std::atomic<uint64_t> published{0};
+  std::atomic<int> added{0};
+  std::atomic<int> removed{0};
+};
+
+// Threads of this process right now.
+inline size_t count_threads() {
+  size_t count = 0;
+  DIR *tasks = opendir("/proc/self/task");
+  g_assert_nonnull(tasks);
+  while (dirent *entry = readdir(tasks))
+    if (entry->d_name[0] != '.') count++;
+  closedir(tasks);
+  return count;
+}
+
+}  // namespace enginetest

@@ -1,0 +1,213 @@
+// FrameQueue: the bound, each full-queue policy, and how end/cancel reach a
+// client blocked in pop().
+#include <glib.h>
+
+#include <future>
+#include <thread>
+
+#include "frame_queue.h"
+#include "test_support.h"
+
+using enginetest::make_counted_frame;
+using enginetest::ReleaseCounter;
+using mjpeghttp::FramePtr;
+using mjpeghttp::FrameQueue;
+using mjpeghttp::QueuePolicy;
+using Event = mjpeghttp::FrameQueue::Event;
+
+namespace {
+
+constexpr auto kBlockedPopLimit = std::chrono::seconds(5);
+
+// Pops everything queued, in order, without ever blocking (depth says how
+// many frames are there).
+std::vector<uint64_t> drain_sequences(FrameQueue &queue) {
+  std::vector<uint64_t> sequences;
+  for (size_t left = queue.depth(); left > 0; left--) {
+    FramePtr frame;
+    g_assert_true(queue.pop(frame) == Event::kFrame);
+    sequences.push_back(frame->sequence);
+  }
+  return sequences;
+}
+
+void test_fifo_below_bound() {
+  ReleaseCounter counter;
+  FrameQueue queue;
+  queue.reset(4, QueuePolicy::kDropOldest);
+  for (uint64_t i = 1; i <= 3; i++) g_assert_null(queue.push(make_counted_frame(i, counter)).get());
+  g_assert_cmpuint(queue.depth(), ==, 3);
+  g_assert_cmpuint(queue.dropped(), ==, 0);
+  g_assert_true(drain_sequences(queue) == (std::vector<uint64_t>{1, 2, 3}));
+  g_assert_cmpuint(counter.released.load(), ==, 3);
+}
+
+void test_drop_oldest_keeps_newest() {
+  ReleaseCounter counter;
+  FrameQueue queue;
+  queue.reset(3, QueuePolicy::kDropOldest);
+  std::vector<FramePtr> evicted;
+  for (uint64_t i = 1; i <= 7; i++) {
+    FramePtr out = queue.push(make_counted_frame(i, counter));
+    if (out) evicted.push_back(out);
+    g_assert_cmpuint(queue.depth(), <=, 3);
+  }
+  g_assert_cmpuint(queue.depth(), ==, 3);
+  g_assert_cmpuint(queue.dropped(), ==, 4);
+  // The evicted frames come back to the caller (to be dropped outside its
+  // locks), oldest first, and are released only when the caller lets go.
+  g_assert_cmpuint(evicted.size(), ==, 4);
+  for (size_t i = 0; i < evicted.size(); i++) g_assert_cmpuint(evicted[i]->sequence, ==, i + 1);
+  g_assert_cmpuint(counter.released.load(), ==, 0);
+  evicted.clear();
+  g_assert_cmpuint(counter.released.load(), ==, 4);
+  g_assert_true(drain_sequences(queue) == (std::vector<uint64_t>{5, 6, 7}));
+  g_assert_cmpuint(counter.released.load(), ==, 7);
+}
+
+void test_drop_newest_keeps_oldest() {
+  ReleaseCounter counter;
+  FrameQueue queue;
+  queue.reset(3, QueuePolicy::kDropNewest);
+  for (uint64_t i = 1; i <= 7; i++) g_assert_null(queue.push(make_counted_frame(i, counter)).get());
+  g_assert_cmpuint(queue.depth(), ==, 3);
+  g_assert_cmpuint(queue.dropped(), ==, 4);
+  // Refused frames were never kept.
+  g_assert_cmpuint(counter.released.load(), ==, 4);
+  g_assert_true(drain_sequences(queue) == (std::vector<uint64_t>{1, 2, 3}));
+  // Room again: the next frame is taken.
+  queue.push(make_counted_frame(8, counter));
+  g_assert_true(drain_sequences(queue) == (std::vector<uint64_t>{8}));
+}
+
+void test_disconnect_overflows() {
+  ReleaseCounter counter;
+  FrameQueue queue;
+  queue.reset(2, QueuePolicy::kDisconnect);
+  queue.push(make_counted_frame(1, counter));
+  queue.push(make_counted_frame(2, counter));
+  g_assert_false(queue.stop_requested());
+  queue.push(make_counted_frame(3, counter));
+  g_assert_true(queue.stop_requested());
+  // The viewer is cut off even though frames are still queued.
+  FramePtr frame;
+  g_assert_true(queue.pop(frame) == Event::kOverflow);
+  g_assert_null(frame.get());
+  // Nothing more is taken once overflowed.
+  queue.push(make_counted_frame(4, counter));
+  g_assert_cmpuint(queue.depth(), ==, 2);
+  g_assert_cmpuint(counter.released.load(), ==, 2);
+}
+
+void test_end_drains_before_end() {
+  ReleaseCounter counter;
+  FrameQueue queue;
+  queue.reset(4, QueuePolicy::kDropOldest);
+  queue.push(make_counted_frame(1, counter));
+  queue.push(make_counted_frame(2, counter));
+  queue.end();
+  g_assert_false(queue.stop_requested());
+  // Frames published before EOS still reach the viewer, then the end.
+  FramePtr frame;
+  g_assert_true(queue.pop(frame) == Event::kFrame);
+  g_assert_cmpuint(frame->sequence, ==, 1);
+  g_assert_true(queue.pop(frame) == Event::kFrame);
+  g_assert_cmpuint(frame->sequence, ==, 2);
+  frame.reset();
+  g_assert_true(queue.pop(frame) == Event::kEnd);
+  g_assert_true(queue.pop(frame) == Event::kEnd);
+  // Frames after EOS are not queued.
+  g_assert_null(queue.push(make_counted_frame(3, counter)).get());
+  g_assert_cmpuint(queue.depth(), ==, 0);
+  g_assert_cmpuint(counter.released.load(), ==, 3);
+}
+
+void test_cancel_beats_queued_frames() {
+  ReleaseCounter counter;
+  FrameQueue queue;
+  queue.reset(4, QueuePolicy::kDropOldest);
+  queue.push(make_counted_frame(1, counter));
+  queue.cancel();
+  g_assert_true(queue.stop_requested());
+  FramePtr frame;
+  g_assert_true(queue.pop(frame) == Event::kCancel);
+  g_assert_null(frame.get());
+}
+
+void test_reset_clears_state() {
+  ReleaseCounter counter;
+  FrameQueue queue;
+  queue.reset(1, QueuePolicy::kDisconnect);
+  queue.push(make_counted_frame(1, counter));
+  queue.push(make_counted_frame(2, counter));
+  queue.cancel();
+  queue.reset(2, QueuePolicy::kDropOldest);
+  // reset() gave the queued frame back and forgot cancel and overflow.
+  g_assert_cmpuint(counter.released.load(), ==, 2);
+  g_assert_false(queue.stop_requested());
+  g_assert_cmpuint(queue.depth(), ==, 0);
+  g_assert_cmpuint(queue.dropped(), ==, 0);
+  queue.push(make_counted_frame(3, counter));
+  g_assert_true(drain_sequences(queue) == (std::vector<uint64_t>{3}));
+}
+
+void test_zero_capacity_means_one() {
+  ReleaseCounter counter;
+  FrameQueue queue;
+  queue.reset(0, QueuePolicy::kDropOldest);
+  queue.push(make_counted_frame(1, counter));
+  queue.push(make_counted_frame(2, counter));
+  g_assert_cmpuint(queue.depth(), ==, 1);
+  g_assert_true(drain_sequences(queue) == (std::vector<uint64_t>{2}));
+}
+
+// pop() sleeps until something happens; each kind of wake-up is delivered
+// from another thread, as the dispatcher and the engine do.
+void check_blocked_pop_wakes(const std::function<void(FrameQueue &)> &wake, Event expected) {
+  FrameQueue queue;
+  queue.reset(2, QueuePolicy::kDropOldest);
+  std::promise<pid_t> started;
+  auto popped = std::async(std::launch::async, [&queue, &started] {
+    started.set_value(enginetest::current_tid());
+    FramePtr frame;
+    return queue.pop(frame);
+  });
+  pid_t popper = started.get_future().get();
+  g_assert_true(enginetest::await_thread_sleeping(popper, kBlockedPopLimit));
+  g_assert_true(popped.wait_for(std::chrono::milliseconds(0)) == std::future_status::timeout);
+  wake(queue);
+  g_assert_true(popped.wait_for(kBlockedPopLimit) == std::future_status::ready);
+  g_assert_true(popped.get() == expected);
+}
+
+void test_push_wakes_pop() {
+  ReleaseCounter counter;
+  check_blocked_pop_wakes([&counter](FrameQueue &q) { q.push(make_counted_frame(1, counter)); },
+                          Event::kFrame);
+}
+
+void test_end_wakes_pop() {
+  check_blocked_pop_wakes([](FrameQueue &q) { q.end(); }, Event::kEnd);
+}
+
+void test_cancel_wakes_pop() {
+  check_blocked_pop_wakes([](FrameQueue &q) { q.cancel(); }, Event::kCancel);
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  g_test_init(&argc, &argv, nullptr);
+  g_test_add_func("/frame-queue/fifo-below-bound", test_fifo_below_bound);
+  g_test_add_func("/frame-queue/drop-oldest-keeps-newest", test_drop_oldest_keeps_newest);
+  g_test_add_func("/frame-queue/drop-newest-keeps-oldest", test_drop_newest_keeps_oldest);
+  g_test_add_func("/frame-queue/disconnect-overflows", test_disconnect_overflows);
+  g_test_add_func("/frame-queue/end-drains-before-end", test_end_drains_before_end);
+  g_test_add_func("/frame-queue/cancel-beats-queued-frames", test_cancel_beats_queued_frames);
+  g_test_add_func("/frame-queue/reset-clears-state", test_reset_clears_state);
+  g_test_add_func("/frame-queue/zero-capacity-means-one", test_zero_capacity_means_one);
+  g_test_add_func("/frame-queue/push-wakes-pop", test_push_wakes_pop);
+  g_test_add_func("/frame-queue/end-wakes-pop", test_end_wakes_pop);
+  g_test_add_func("/frame-queue/cancel-wakes-pop", test_cancel_wakes_pop);
+  return g_test_run();
+}
