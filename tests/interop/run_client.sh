@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Runs one third-party client against a real pipeline
+#   videotestsrc is-live=true ! jpegenc ! mjpeghttpsink port=0
+# and checks what the client got. Usage: run_client.sh curl|ffprobe|ffmpeg|souphttpsrc
+# Exit 0 = pass, 77 = the client is not installed (meson: skipped), else fail.
+# The server listens on an ephemeral port, found from the sockets of the
+# process we started, so parallel runs cannot pick up each other's server.
+set -euo pipefail
+
+readonly SKIP=77
+readonly WIDTH=352 HEIGHT=288
+readonly PARTS=3 FRAMES=10
+# The first gst-launch of a run may have to build the plugin registry.
+readonly START_LIMIT_S=30
+readonly CLIENT_LIMIT_S=30
+readonly STOP_LIMIT_S=5
+
+client=${1:?usage: run_client.sh curl|ffprobe|ffmpeg|souphttpsrc}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+workdir=$(mktemp -d)
+server_pid=
+
+say() { echo "[$client] $*"; }
+skip() {
+  say "SKIP: $*"
+  exit "$SKIP"
+}
+fail() {
+  say "FAIL: $*" >&2
+  if [ -s "$workdir/server.log" ]; then
+    echo "--- server log (last 30 lines) ---" >&2
+    tail -n 30 "$workdir/server.log" >&2
+  fi
+  exit 1
+}
+
+stop_server() {
+  [ -n "$server_pid" ] || return 0
+  if kill -0 "$server_pid" 2>/dev/null; then
+    kill -INT "$server_pid" 2>/dev/null || true
+    for ((i = 0; i < STOP_LIMIT_S * 10; i++)); do
+      kill -0 "$server_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$server_pid" 2>/dev/null && kill -KILL "$server_pid" 2>/dev/null
+  fi
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=
+}
+
+cleanup() {
+  stop_server
+  rm -rf "$workdir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The TCP port on which process $1 listens, if it listens on one.
+listening_port() {
+  local pid=$1 fd link inodes=" "
+  for fd in /proc/"$pid"/fd/*; do
+    link=$(readlink "$fd" 2>/dev/null) || continue
+    case $link in socket:\[*\]) inodes+="${link:8:${#link}-9} " ;; esac
+  done
+  local hex
+  # /proc/net/tcp*: local address is field 2 (ADDR:PORT in hex), state
+  # field 4 (0A = LISTEN), inode field 10.
+  hex=$(awk -v inodes="$inodes" \
+    'FNR > 1 && $4 == "0A" && index(inodes, " " $10 " ") { split($2, a, ":"); print a[2]; exit }' \
+    /proc/net/tcp /proc/net/tcp6)
+  [ -n "$hex" ] || return 1
+  echo $((16#$hex))
+}
+
+require_client() {
+  case $client in
+    curl) command -v curl >/dev/null || skip "curl is not installed (apt-get install curl)" ;;
+    ffprobe) command -v ffprobe >/dev/null || skip "ffprobe is not installed (apt-get install ffmpeg)" ;;
+    ffmpeg) command -v ffmpeg >/dev/null || skip "ffmpeg is not installed (apt-get install ffmpeg)" ;;
+    souphttpsrc)
+      local element
+      for element in souphttpsrc multipartdemux jpegdec; do
+        gst-inspect-1.0 "$element" >/dev/null 2>&1 ||
+          skip "GStreamer element $element is not installed (apt-get install gstreamer1.0-plugins-good)"
+      done
+      ;;
+    *) fail "unknown client '$client'" ;;
+  esac
+}
+
+start_server() {
+  command -v gst-launch-1.0 >/dev/null || fail "gst-launch-1.0 is needed to run the server"
+  # Standalone runs (outside meson) find the plugin through the build root.
+  if [ -z "${GST_PLUGIN_PATH_1_0:-}${GST_PLUGIN_PATH:-}" ] && [ -n "${MJPEGHTTP_BUILD_ROOT:-}" ]; then
+    export GST_PLUGIN_PATH="$MJPEGHTTP_BUILD_ROOT/gst"
+  fi
+  gst-inspect-1.0 mjpeghttpsink >/dev/null 2>&1 ||
+    fail "mjpeghttpsink not found (GST_PLUGIN_PATH_1_0=${GST_PLUGIN_PATH_1_0:-} GST_PLUGIN_PATH=${GST_PLUGIN_PATH:-})"
+
+  gst-launch-1.0 videotestsrc is-live=true \
+    ! "video/x-raw,width=$WIDTH,height=$HEIGHT,framerate=30/1" \
+    ! jpegenc ! mjpeghttpsink port=0 >"$workdir/server.log" 2>&1 &
+  server_pid=$!
+
+  local i
+  for ((i = 0; i < START_LIMIT_S * 10; i++)); do
+    kill -0 "$server_pid" 2>/dev/null || fail "the server pipeline exited before listening"
+    if port=$(listening_port "$server_pid"); then
+      url="http://127.0.0.1:$port/stream"
+      say "server pid $server_pid serving $url"
+      return 0
+    fi
+    sleep 0.1
+  done
+  fail "the server did not listen within ${START_LIMIT_S}s"
+}
+
+run_curl() {
+  local statuses
+  # The checker hangs up after $PARTS parts; curl then fails to write (23),
+  # which is expected: only the checker's verdict counts.
+  set +e
+  curl -sS -N -D - --max-time "$CLIENT_LIMIT_S" "$url" |
+    python3 "$here/check_multipart.py" --parts "$PARTS" --width "$WIDTH" --height "$HEIGHT"
+  statuses=("${PIPESTATUS[@]}")
+  set -e
+  [ "${statuses[1]}" -eq 0 ] || fail "curl output is not a valid MJPEG stream (curl exit ${statuses[0]})"
+}
+
+run_ffprobe() {
+  local out expected
+  out=$(timeout "$CLIENT_LIMIT_S" ffprobe -v error -select_streams v:0 \
+    -show_entries stream=codec_name,width,height -of default=noprint_wrappers=1 "$url") ||
+    fail "ffprobe failed (exit $?)"
+  expected=$(printf 'codec_name=mjpeg\nwidth=%d\nheight=%d' "$WIDTH" "$HEIGHT")
+  [ "$out" = "$expected" ] || fail "ffprobe reported '${out//$'\n'/ }', expected '${expected//$'\n'/ }'"
+  say "ffprobe: ${out//$'\n'/ }"
+}
+
+run_ffmpeg() {
+  local progress frames
+  progress=$(timeout "$CLIENT_LIMIT_S" ffmpeg -nostdin -hide_banner -v error -i "$url" \
+    -frames:v "$FRAMES" -f null -progress pipe:1 -) || fail "ffmpeg failed (exit $?)"
+  frames=$(printf '%s\n' "$progress" | sed -n 's/^frame=//p' | tail -n 1)
+  printf '%s\n' "$progress" | grep -qx 'progress=end' || fail "ffmpeg did not finish decoding"
+  [ "$frames" = "$FRAMES" ] || fail "ffmpeg decoded '${frames}' frames, expected $FRAMES"
+  say "ffmpeg decoded $frames frames"
+}
+
+run_souphttpsrc() {
+  local out decoded
+  # multipartdemux adds its source pad once the first part arrives;
+  # gst-launch links it then. fakesink ends the stream after $FRAMES decoded
+  # frames (identity eos-after=N would pass only N-1), and the caps filter
+  # fails negotiation on a wrong size.
+  out=$(timeout "$CLIENT_LIMIT_S" gst-launch-1.0 -v souphttpsrc location="$url" \
+    ! multipartdemux ! jpegdec ! "video/x-raw,width=$WIDTH,height=$HEIGHT" \
+    ! fakesink name=decoded num-buffers="$FRAMES" silent=false 2>&1) ||
+    fail "gst-launch souphttpsrc pipeline failed (exit $?): $(printf '%s\n' "$out" | tail -n 5)"
+  decoded=$(printf '%s\n' "$out" | grep -c 'decoded: last-message = chain' || true)
+  [ "$decoded" -eq "$FRAMES" ] || fail "souphttpsrc pipeline decoded $decoded frames, expected $FRAMES"
+  say "souphttpsrc ! multipartdemux ! jpegdec decoded $decoded frames"
+}
+
+require_client
+start_server
+"run_$client"
+kill -0 "$server_pid" 2>/dev/null || fail "the server died while serving $client"
+say "PASS"
