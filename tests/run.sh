@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The project's test command: installs what is missing (Debian 12), builds
+# with warnings as errors, runs every meson test and ends with one line
+#   N passed, N failed[, N skipped]
+# Exits non-zero when a build or a test failed. Works from any directory.
+#
+# Environment: BUILD_DIR (default build-tests, relative to the repository)
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo_root"
+
+readonly PACKAGES=(
+  meson ninja-build g++ pkg-config
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libsoup-3.0-dev libjson-glib-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  ffmpeg curl python3 glib-networking
+)
+
+passed=0
+failed=0
+skipped=0
+
+log() { echo "run.sh: $*" >&2; }
+
+is_installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+install_missing_packages() {
+  if ! command -v dpkg-query >/dev/null; then
+    log "not a Debian system: skipping package installation"
+    return 0
+  fi
+  local package missing=()
+  for package in "${PACKAGES[@]}"; do
+    is_installed "$package" || missing+=("$package")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || {
+      log "missing packages (${missing[*]}) and no sudo to install them"
+      return 1
+    }
+    sudo=(sudo)
+  fi
+  log "installing ${missing[*]}"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "${missing[@]}"
+}
+
+# Adds the results of the last `meson test` in build dir $1 to the totals.
+count_results() {
+  local testlog=$1/meson-logs/testlog.json counts
+  if [ ! -s "$testlog" ]; then
+    log "no test results in $testlog"
+    failed=$((failed + 1))
+    return
+  fi
+  counts=$(python3 - "$testlog" <<'PY'
+import json, sys
+passed = failed = skipped = 0
+with open(sys.argv[1]) as log:
+    for line in log:
+        if not line.strip():
+            continue
+        result = json.loads(line).get("result")
+        if result in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif result == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+print(passed, failed, skipped)
+PY
+  )
+  local p f s
+  read -r p f s <<<"$counts"
+  passed=$((passed + p))
+  failed=$((failed + f))
+  skipped=$((skipped + s))
+}
+
+# Configures (or reconfigures) build dir $1 with the meson options that
+# follow, builds it and runs all its tests. A failed configuration or build
+# counts as one failure. Each build configuration (warnings as errors now; a
+# sanitizer build later) is one call.
+build_and_test() {
+  local build_dir=$1
+  shift
+  local setup=(meson setup)
+  [ -f "$build_dir/meson-private/coredata.dat" ] && setup+=(--reconfigure)
+  if ! "${setup[@]}" "$build_dir" "$@"; then
+    log "meson setup of $build_dir failed"
+    failed=$((failed + 1))
+    return
+  fi
+  if ! ninja -C "$build_dir"; then
+    log "build of $build_dir failed"
+    failed=$((failed + 1))
+    return
+  fi
+  # A stale log must not be counted if meson test cannot even start.
+  rm -f "$build_dir/meson-logs/testlog.json"
+  meson test -C "$build_dir" --print-errorlogs || true
+  count_results "$build_dir"
+}
+
+summary() {
+  local line="$passed passed, $failed failed"
+  [ "$skipped" -eq 0 ] || line+=", $skipped skipped"
+  echo "$line"
+}
+
+install_missing_packages
+build_and_test "${BUILD_DIR:-build-tests}" -Dwerror=true
+summary
+[ "$failed" -eq 0 ]
