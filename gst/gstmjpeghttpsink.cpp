@@ -28,6 +28,7 @@
 
 #include "gstmjpeghttpsink.h"
 
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -111,9 +112,10 @@ struct GstMjpegHttpSinkPrivate {
   mjpeghttp::Engine *engine = nullptr;
   gint current_port = 0;
 
+  // Written on the streaming thread, read by get-stats on any thread.
+  std::atomic<guint64> frames_in{0};
+  std::atomic<guint64> frames_rejected{0};
   // Touched only on the streaming thread.
-  guint64 frames_in = 0;
-  guint64 frames_rejected = 0;
   bool in_reject_burst = false;
 };
 
@@ -173,8 +175,10 @@ static void log_from_engine(GstMjpegHttpSink *self, mjpeghttp::LogLevel level,
 
 static bool valid_path(const std::string &path) { return !path.empty() && path[0] == '/'; }
 
-static gboolean gst_mjpeg_http_sink_start(GstBaseSink *sink) {
-  GstMjpegHttpSink *self = GST_MJPEG_HTTP_SINK(sink);
+// The server runs from READY->PAUSED to PAUSED->READY, as tcpserversink's
+// does: base sink's start()/stop() would run it in READY too, where settings
+// are still documented as changeable.
+static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
   GstMjpegHttpSinkPrivate *priv = self->priv;
   Settings settings;
   {
@@ -242,8 +246,7 @@ static gboolean gst_mjpeg_http_sink_start(GstBaseSink *sink) {
   return TRUE;
 }
 
-static gboolean gst_mjpeg_http_sink_stop(GstBaseSink *sink) {
-  GstMjpegHttpSink *self = GST_MJPEG_HTTP_SINK(sink);
+static void gst_mjpeg_http_sink_stop_server(GstMjpegHttpSink *self) {
   GstMjpegHttpSinkPrivate *priv = self->priv;
   mjpeghttp::Engine *engine;
   {
@@ -259,7 +262,23 @@ static gboolean gst_mjpeg_http_sink_stop(GstBaseSink *sink) {
     delete engine;
   }
   g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_CURRENT_PORT]);
-  return TRUE;
+}
+
+static GstStateChangeReturn gst_mjpeg_http_sink_change_state(GstElement *element,
+                                                             GstStateChange transition) {
+  GstMjpegHttpSink *self = GST_MJPEG_HTTP_SINK(element);
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && !gst_mjpeg_http_sink_start_server(self))
+    return GST_STATE_CHANGE_FAILURE;
+
+  GstStateChangeReturn result = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
+  if (result == GST_STATE_CHANGE_FAILURE) {
+    if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) gst_mjpeg_http_sink_stop_server(self);
+    return result;
+  }
+  // After chaining up the streaming thread has stopped, so render() can no
+  // longer be using the engine.
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) gst_mjpeg_http_sink_stop_server(self);
+  return result;
 }
 
 static bool buffer_starts_with_soi(GstBuffer *buffer) {
@@ -282,7 +301,7 @@ static GstFlowReturn gst_mjpeg_http_sink_render(GstBaseSink *sink, GstBuffer *bu
       GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("Dropping buffers that are not JPEG images"),
                           ("buffer of %" G_GSIZE_FORMAT " bytes has no JPEG start-of-image "
                            "marker; %" G_GUINT64_FORMAT " rejected so far",
-                           gst_buffer_get_size(buffer), priv->frames_rejected));
+                           gst_buffer_get_size(buffer), priv->frames_rejected.load()));
     }
     return GST_FLOW_OK;
   }
@@ -338,8 +357,8 @@ static GstStructure *gst_mjpeg_http_sink_get_stats(GstMjpegHttpSink *self) {
     if (priv->engine) stats = priv->engine->stats();
   }
   return gst_structure_new(
-      "mjpeghttpsink-stats", "frames-in", G_TYPE_UINT64, priv->frames_in, "frames-rejected",
-      G_TYPE_UINT64, priv->frames_rejected, "frames-published", G_TYPE_UINT64,
+      "mjpeghttpsink-stats", "frames-in", G_TYPE_UINT64, priv->frames_in.load(), "frames-rejected",
+      G_TYPE_UINT64, priv->frames_rejected.load(), "frames-published", G_TYPE_UINT64,
       stats.frames_published, "frames-sent", G_TYPE_UINT64, stats.frames_sent, "frames-dropped",
       G_TYPE_UINT64, stats.frames_dropped, "bytes-served", G_TYPE_UINT64, stats.bytes_served,
       "viewers-total", G_TYPE_UINT64, stats.viewers_total, "num-clients", G_TYPE_UINT,
@@ -549,8 +568,7 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
       "gst-mjpeg-http developers");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
 
-  base_sink_class->start = GST_DEBUG_FUNCPTR(gst_mjpeg_http_sink_start);
-  base_sink_class->stop = GST_DEBUG_FUNCPTR(gst_mjpeg_http_sink_stop);
+  element_class->change_state = GST_DEBUG_FUNCPTR(gst_mjpeg_http_sink_change_state);
   base_sink_class->render = GST_DEBUG_FUNCPTR(gst_mjpeg_http_sink_render);
   base_sink_class->event = GST_DEBUG_FUNCPTR(gst_mjpeg_http_sink_event);
 

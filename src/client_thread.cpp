@@ -20,6 +20,10 @@ namespace {
 // disconnect policy fired); keeps that reaction prompt without a second fd.
 constexpr int kPollSliceMs = 250;
 
+// A viewer that leaves while no frames flow (paused or stalled source) is only
+// noticed by looking at its socket; an idle thread does so this often.
+constexpr int kIdleCheckMs = 1000;
+
 int64_t monotonic_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
@@ -106,7 +110,10 @@ void ClientThread::serve(FrameQueue &queue) {
 
   for (;;) {
     FramePtr frame;
-    switch (queue.pop(frame)) {
+    switch (queue.pop(frame, kIdleCheckMs)) {
+      case FrameQueue::Event::kIdle:
+        if (peer_has_left()) return;
+        break;
       case FrameQueue::Event::kFrame:
         if (write_frame(*frame, !sent_any, false) != WriteResult::kDone) return;
         sent_any = true;
@@ -192,6 +199,19 @@ ClientThread::WriteResult ClientThread::write_all(iovec *iov, size_t count,
       return WriteResult::kTimedOut;
   }
   return WriteResult::kDone;
+}
+
+bool ClientThread::peer_has_left() const {
+  // A viewer sends nothing after its request, so end-of-file or an error on
+  // the read side means it closed the connection. (A client that only
+  // half-closes is treated the same while the source is idle; with frames
+  // flowing, only a failed write cuts a viewer off.)
+  pollfd fd{fd_, POLLIN | POLLRDHUP, 0};
+  if (poll(&fd, 1, 0) <= 0) return false;
+  if (fd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) return true;
+  char byte;
+  ssize_t n = recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 void ClientThread::close_connection() {

@@ -71,6 +71,7 @@ class ClientThread {
   WriteResult write_frame(const Frame &frame, bool opening, bool closing);
   WriteResult write_bytes(const std::string &bytes);
   WriteResult write_all(iovec *iov, size_t count, const FrameQueue *queue);
+  bool peer_has_left() const;
   void close_connection();
 
   ClientInfo info_;

@@ -1,5 +1,7 @@
 #include "frame_queue.h"
 
+#include <chrono>
+
 namespace mjpeghttp {
 
 void FrameQueue::reset(size_t capacity, QueuePolicy policy) {
@@ -66,9 +68,13 @@ void FrameQueue::cancel() {
   ready_.notify_one();
 }
 
-FrameQueue::Event FrameQueue::pop(FramePtr &out) {
+FrameQueue::Event FrameQueue::pop(FramePtr &out, int max_wait_ms) {
   std::unique_lock<std::mutex> lock(mutex_);
-  ready_.wait(lock, [this] { return count_ > 0 || ended_ || cancelled_ || overflowed_; });
+  auto has_work = [this] { return count_ > 0 || ended_ || cancelled_ || overflowed_; };
+  if (max_wait_ms < 0)
+    ready_.wait(lock, has_work);
+  else if (!ready_.wait_for(lock, std::chrono::milliseconds(max_wait_ms), has_work))
+    return Event::kIdle;
   if (cancelled_) return Event::kCancel;
   if (overflowed_) return Event::kOverflow;
   if (count_ > 0) {

@@ -31,6 +31,7 @@ class FrameQueue {
     kEnd,       // the stream ended (EOS): send the closing part and leave
     kCancel,    // the server is stopping: leave at once
     kOverflow,  // the disconnect policy fired
+    kIdle,      // nothing arrived within the wait
   };
 
   FrameQueue() = default;
@@ -46,10 +47,11 @@ class FrameQueue {
   void end();
   void cancel();
 
-  // Client side: blocks until there is something to do.
-  Event pop(FramePtr &out);
-  // Like pop, but also returns kFrame-less kEnd/kCancel checks without
-  // waiting; true when an event is pending. Used between partial writes.
+  // Client side: blocks until there is something to do, or returns kIdle
+  // after `max_wait_ms` without anything to do (negative: wait for ever).
+  Event pop(FramePtr &out, int max_wait_ms = -1);
+  // True once the viewer must leave without finishing its current write
+  // (cancelled, or cut off by the disconnect policy).
   bool stop_requested() const;
 
   size_t depth() const;

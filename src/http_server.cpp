@@ -1,5 +1,7 @@
 #include "http_server.h"
 
+#include "multipart.h"
+
 #include <cstring>
 
 namespace mjpeghttp {
@@ -311,10 +313,8 @@ void HttpServer::serve_snapshot(SoupServerMessage *msg, bool head_only) {
   soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
   soup_message_headers_replace(headers, "Content-Type", "image/jpeg");
   set_no_cache(headers);
-  char stamp[32];
-  snprintf(stamp, sizeof stamp, "%" G_GINT64_FORMAT ".%06" G_GINT64_FORMAT,
-           frame->timestamp_us / G_USEC_PER_SEC, frame->timestamp_us % G_USEC_PER_SEC);
-  soup_message_headers_replace(headers, "X-Timestamp", stamp);
+  soup_message_headers_replace(headers, "X-Timestamp",
+                               format_timestamp(frame->timestamp_us).c_str());
   SoupMessageBody *body = soup_server_message_get_response_body(msg);
   if (head_only) {
     soup_message_headers_set_content_length(headers, frame->size);

@@ -38,6 +38,9 @@ class MultipartFormat {
   std::string bare_closing_;
 };
 
+// "<seconds>.<microseconds>" of a time in microseconds, as in X-Timestamp.
+std::string format_timestamp(int64_t timestamp_us);
+
 // True when the bytes start with a JPEG start-of-image marker.
 bool looks_like_jpeg(const uint8_t *data, size_t size);
 
