@@ -48,6 +48,7 @@ constexpr guint kDefaultMaxClients = 0;
 constexpr guint kDefaultMaxQueuedFrames = 2;
 constexpr guint kMaxQueuedFramesLimit = 1000;
 constexpr guint kDefaultClientTimeout = 10;
+constexpr guint kDefaultRequestTimeout = 10;
 // How long EOS waits for viewers to receive their closing boundary before it
 // goes on downstream (gst-launch stops the pipeline as soon as EOS arrives).
 constexpr int kEosFlushMs = 2000;
@@ -63,6 +64,7 @@ enum {
   PROP_MAX_QUEUED_FRAMES,
   PROP_QUEUE_POLICY,
   PROP_CLIENT_TIMEOUT,
+  PROP_REQUEST_TIMEOUT,
   PROP_NUM_CLIENTS,
   PROP_BYTES_SERVED,
   N_PROPS
@@ -84,6 +86,7 @@ struct Settings {
   guint max_queued_frames = kDefaultMaxQueuedFrames;
   mjpeghttp::QueuePolicy queue_policy = mjpeghttp::QueuePolicy::kDropOldest;
   guint client_timeout = kDefaultClientTimeout;
+  guint request_timeout = kDefaultRequestTimeout;
 };
 
 // A GstBuffer lent to the engine: a reference and one read-only mapping per
@@ -205,6 +208,7 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
   config.max_queued_frames = settings.max_queued_frames;
   config.queue_policy = settings.queue_policy;
   config.client_timeout_ms = settings.client_timeout * 1000;
+  config.http.request_timeout_ms = settings.request_timeout * 1000;
 
   // The hooks run on viewer threads; the element outlives them because
   // stop() joins every viewer before the engine goes away.
@@ -401,6 +405,9 @@ static void gst_mjpeg_http_sink_set_property(GObject *object, guint prop_id, con
     case PROP_CLIENT_TIMEOUT:
       s.client_timeout = g_value_get_uint(value);
       break;
+    case PROP_REQUEST_TIMEOUT:
+      s.request_timeout = g_value_get_uint(value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -455,6 +462,9 @@ static void gst_mjpeg_http_sink_get_property(GObject *object, guint prop_id, GVa
       break;
     case PROP_CLIENT_TIMEOUT:
       g_value_set_uint(value, s.client_timeout);
+      break;
+    case PROP_REQUEST_TIMEOUT:
+      g_value_set_uint(value, s.request_timeout);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -519,6 +529,11 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
       "client-timeout", "Client timeout",
       "Seconds a viewer may accept no data before it is disconnected (0 = never)", 0, 3600,
       kDefaultClientTimeout, rw_ready);
+  properties[PROP_REQUEST_TIMEOUT] = g_param_spec_uint(
+      "request-timeout", "Request timeout",
+      "Seconds a connection may take to send a complete request before it is closed, counted "
+      "from when it opened (0 = never)",
+      0, 3600, kDefaultRequestTimeout, rw_ready);
   properties[PROP_NUM_CLIENTS] = g_param_spec_uint(
       "num-clients", "Number of clients", "Stream viewers connected now", 0, G_MAXUINT, 0, ro);
   properties[PROP_BYTES_SERVED] = g_param_spec_uint64(

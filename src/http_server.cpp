@@ -134,6 +134,8 @@ void HttpServer::run() {
   g_main_context_push_thread_default(context_);
   server_ = soup_server_new("server-header", "gst-mjpeg-http ", nullptr);
   soup_server_add_handler(server_, nullptr, &HttpServer::on_request, this, nullptr);
+  g_signal_connect(server_, "request-started", G_CALLBACK(&HttpServer::on_request_started), this);
+  g_signal_connect(server_, "request-read", G_CALLBACK(&HttpServer::on_request_read), this);
 
   std::string error;
   if (!listen(&error)) {
@@ -227,6 +229,41 @@ bool HttpServer::listen(std::string *error) {
   // The server holds its own reference to a listening socket.
   if (socket) g_object_unref(socket);
   return ok;
+}
+
+namespace {
+
+constexpr const char *kRequestTimerKey = "mjpeghttp-request-timer";
+
+void destroy_request_timer(gpointer source) {
+  g_source_destroy(static_cast<GSource *>(source));
+  g_source_unref(static_cast<GSource *>(source));
+}
+
+gboolean on_request_timed_out(gpointer msg_pointer) {
+  auto *msg = static_cast<SoupServerMessage *>(msg_pointer);
+  // Shutting the socket down makes libsoup's own read fail, so libsoup
+  // closes and frees the connection through its usual path.
+  GSocket *socket = soup_server_message_get_socket(msg);
+  if (socket) g_socket_shutdown(socket, TRUE, TRUE, nullptr);
+  return G_SOURCE_REMOVE;
+}
+
+}  // namespace
+
+void HttpServer::on_request_started(SoupServer *, SoupServerMessage *msg, gpointer self) {
+  auto *server = static_cast<HttpServer *>(self);
+  if (server->config_.request_timeout_ms == 0) return;
+  // Attached to the message, so the timer dies with it: its callback can
+  // never see a freed message.
+  GSource *timer = g_timeout_source_new(server->config_.request_timeout_ms);
+  g_source_set_callback(timer, &on_request_timed_out, msg, nullptr);
+  g_source_attach(timer, server->context_);
+  g_object_set_data_full(G_OBJECT(msg), kRequestTimerKey, timer, &destroy_request_timer);
+}
+
+void HttpServer::on_request_read(SoupServer *, SoupServerMessage *msg, gpointer) {
+  g_object_set_data(G_OBJECT(msg), kRequestTimerKey, nullptr);
 }
 
 void HttpServer::on_request(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *,

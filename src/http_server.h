@@ -43,6 +43,10 @@ struct HttpConfig {
   std::string stream_path = "/stream";
   std::string snapshot_path = "/snapshot";
   std::string index_path = "/";
+  // A request not fully read this long after its connection opened (or its
+  // first byte arrived) is cut off; 0 = never. libsoup has no such limit,
+  // so without it 1-byte-a-second clients hold connections for ever.
+  unsigned request_timeout_ms = 10000;
 };
 
 class HttpServer {
@@ -71,6 +75,8 @@ class HttpServer {
   bool listen(std::string *error);
   void report_ready(const std::string &error);
 
+  static void on_request_started(SoupServer *server, SoupServerMessage *msg, gpointer self);
+  static void on_request_read(SoupServer *server, SoupServerMessage *msg, gpointer self);
   static void on_request(SoupServer *server, SoupServerMessage *msg, const char *path,
                          GHashTable *query, gpointer self);
   void handle(SoupServerMessage *msg, const std::string &path);
