@@ -38,6 +38,7 @@ ClientThread::ClientThread(ClientInfo info, GIOStream *connection, GSocket *sock
       socket_(socket),
       fd_(socket ? g_socket_get_fd(socket) : -1),
       env_(env),
+      pacer_(fd_),
       on_started_(std::move(on_started)),
       on_finished_(std::move(on_finished)) {
 }
@@ -80,7 +81,11 @@ void ClientThread::run() {
   queue.reset(env_.queue_capacity, env_.queue_policy);
   queue_ = &queue;
   if (on_started_) on_started_(info_);
-  if (fd_ >= 0) serve(queue);
+  if (fd_ >= 0) {
+    StallPacer::bound_unsent_bytes(fd_);
+    pacer_.sample_window();
+    serve(queue);
+  }
   env_.dispatcher->detach(&queue);
   if (env_.frames_dropped) env_.frames_dropped->fetch_add(queue.dropped());
   // Drop queued frames now: their buffers must go back before the thread's
@@ -108,15 +113,27 @@ void ClientThread::serve(FrameQueue &queue) {
     return;
   }
 
+  bool caught_up_after_stall = false;
   for (;;) {
     FramePtr frame;
-    switch (queue.pop(frame, kIdleCheckMs)) {
+    FrameQueue::Event event = FrameQueue::Event::kFrame;
+    if (!(caught_up_after_stall && queue.take_newest(frame))) event = queue.pop(frame, kIdleCheckMs);
+    caught_up_after_stall = false;
+    switch (event) {
       case FrameQueue::Event::kIdle:
         if (peer_has_left()) return;
         break;
       case FrameQueue::Event::kFrame:
+        waited_ms_ = 0;
         if (write_frame(*frame, !sent_any, false) != WriteResult::kDone) return;
         sent_any = true;
+        frame.reset();
+        if (waited_ms_ >= StallPacer::kStallMs) {
+          if (pacer_.wait_until_ready(env_.stop_fd, &queue, env_.client_timeout_ms) !=
+              StallPacer::Result::kReady)
+            return;
+          caught_up_after_stall = true;
+        }
         break;
       case FrameQueue::Event::kEnd: {
         // Every part is already followed by a boundary line, so the only
@@ -189,7 +206,9 @@ ClientThread::WriteResult ClientThread::write_all(iovec *iov, size_t count,
     if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return WriteResult::kPeerGone;
 
     pollfd fds[2] = {{fd_, POLLOUT, 0}, {env_.stop_fd, POLLIN, 0}};
+    const int64_t wait_start = monotonic_ms();
     int rc = poll(fds, env_.stop_fd >= 0 ? 2 : 1, kPollSliceMs);
+    waited_ms_ += monotonic_ms() - wait_start;
     if (rc < 0 && errno != EINTR) return WriteResult::kPeerGone;
     if (env_.stop_fd >= 0 && (fds[1].revents & POLLIN)) return WriteResult::kStopped;
     if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) return WriteResult::kPeerGone;

@@ -15,6 +15,7 @@
 #include "dispatcher.h"
 #include "frame_queue.h"
 #include "multipart.h"
+#include "stall_pacer.h"
 
 namespace mjpeghttp {
 
@@ -79,9 +80,12 @@ class ClientThread {
   GSocket *socket_;
   int fd_;
   ClientEnvironment env_;
+  StallPacer pacer_;
   Hook on_started_;
   Hook on_finished_;
   FrameQueue *queue_ = nullptr;
+  // Time the current frame's write spent waiting for the socket.
+  int64_t waited_ms_ = 0;
   pthread_t thread_{};
   bool running_ = false;
   std::atomic<bool> finished_{false};

@@ -68,7 +68,6 @@ void Engine::publish(std::vector<iovec> chunks, int64_t timestamp_us,
   frame->timestamp_us = timestamp_us;
   frame->release = std::move(release);
   frame->part_header = MultipartFormat::part_header(frame->size, timestamp_us);
-  frame->sequence = dispatcher_.published() + 1;
   dispatcher_.publish(std::move(frame));
 }
 

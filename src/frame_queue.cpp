@@ -86,6 +86,26 @@ FrameQueue::Event FrameQueue::pop(FramePtr &out, int max_wait_ms) {
   return Event::kEnd;
 }
 
+bool FrameQueue::take_newest(FramePtr &out) {
+  std::vector<FramePtr> skipped;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (count_ == 0 || cancelled_ || overflowed_) return false;
+    const size_t capacity = ring_.size();
+    while (count_ > 1) {
+      skipped.push_back(std::move(ring_[head_]));
+      head_ = (head_ + 1) % capacity;
+      count_--;
+      dropped_++;
+    }
+    out = std::move(ring_[head_]);
+    head_ = (head_ + 1) % capacity;
+    count_ = 0;
+  }
+  // `skipped` releases its frames here, outside the lock.
+  return true;
+}
+
 bool FrameQueue::stop_requested() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return cancelled_ || overflowed_;

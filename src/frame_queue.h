@@ -50,6 +50,10 @@ class FrameQueue {
   // Client side: blocks until there is something to do, or returns kIdle
   // after `max_wait_ms` without anything to do (negative: wait for ever).
   Event pop(FramePtr &out, int max_wait_ms = -1);
+  // Takes the newest queued frame and drops the older ones: what a viewer
+  // that just caught up after a stall should see. False when empty or
+  // stopping (pop() then reports why).
+  bool take_newest(FramePtr &out);
   // True once the viewer must leave without finishing its current write
   // (cancelled, or cut off by the disconnect policy).
   bool stop_requested() const;
