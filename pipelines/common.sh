@@ -99,17 +99,29 @@ print_urls() {
   say ""
 }
 
+# Bare host of a URL host: [::1] -> ::1, for bash's /dev/tcp.
+connect_host() {
+  local host
+  host="$(local_url_host "$1")"
+  host="${host#[}"
+  echo "${host%]}"
+}
+
+# True when something already accepts connections there. Checked before
+# starting, so the "Serving" line below can only mean our own server.
+port_taken() {
+  timeout 1 bash -c "exec 3<>/dev/tcp/$(connect_host "$1")/$2" 2>/dev/null
+}
+
 # In the background: says "serving" once the page answers, so the URLs above
-# are known to work. Gives up with the server (parent gone) or after 20 s.
+# are known to work. Gives up with the server (parent gone) or after about 20 s.
 announce_when_serving() {
-  local address=$1 port=$2 watched=$3 host connect_host
+  local address=$1 port=$2 watched=$3 host
   host="$(local_url_host "$address")"
-  connect_host="${host#[}"
-  connect_host="${connect_host%]}"
   (
     for _ in $(seq 1 100); do
       kill -0 "$watched" 2>/dev/null || exit 0
-      if timeout 1 bash -c "exec 3<>/dev/tcp/$connect_host/$port &&
+      if timeout 1 bash -c "exec 3<>/dev/tcp/$(connect_host "$address")/$port &&
            printf 'HEAD / HTTP/1.0\r\n\r\n' >&3 && grep -qi '^Server: gst-mjpeg-http' <&3" \
         2>/dev/null; then
         say "Serving: open http://$host:$port/ in a browser."
@@ -121,12 +133,15 @@ announce_when_serving() {
 }
 
 # Replaces the calling script with gst-launch-1.0 running the pipeline, so
-# the script's PID is the server's and Ctrl-C (SIGINT) reaches gst-launch
-# alone: with -e it sends EOS, viewers get the closing boundary and muxers
-# finalize their files.
+# the script's PID is the server's and Ctrl-C (or kill -INT PID) goes
+# straight to gst-launch: with -e it sends EOS, viewers get the closing
+# boundary and muxers finalize their files.
 serve_pipeline() {
   local address=$1 port=$2
   shift 2
+  if port_taken "$address" "$port"; then
+    die "port $port is already in use on $address: pick another port"
+  fi
   print_urls "$address" "$port"
   announce_when_serving "$address" "$port" "$$"
   exec gst-launch-1.0 -e "$@"
