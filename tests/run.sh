@@ -4,7 +4,9 @@
 #   N passed, N failed[, N skipped]
 # Exits non-zero when a build or a test failed. Works from any directory.
 #
-# Environment: BUILD_DIR (default build-tests, relative to the repository)
+# Environment: BUILD_DIR (default build-tests, relative to the repository;
+# the sanitizer builds go to BUILD_DIR-asan and BUILD_DIR-tsan),
+# SKIP_SANITIZERS=1 to run only the plain build.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -104,7 +106,7 @@ build_and_test() {
   fi
   # A stale log must not be counted if meson test cannot even start.
   rm -f "$build_dir/meson-logs/testlog.json"
-  meson test -C "$build_dir" --print-errorlogs || true
+  meson test -C "$build_dir" --print-errorlogs "${TEST_ARGS[@]}" || true
   count_results "$build_dir"
 }
 
@@ -115,6 +117,19 @@ summary() {
 }
 
 install_missing_packages
+# The whole suite, warnings as errors.
+TEST_ARGS=()
 build_and_test "${BUILD_DIR:-build-tests}" -Dwerror=true
+if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
+  # The whole suite again under ASan+UBSan (memory errors, leaks, undefined
+  # behaviour). b_lundef=false: the plugin is a module whose sanitizer
+  # symbols come from the process that loads it.
+  build_and_test "${BUILD_DIR:-build-tests}-asan" -Dwerror=true \
+    -Db_sanitize=address,undefined -Db_lundef=false
+  # The engine's own tests under TSan: it is where the threads are, and it
+  # has no GStreamer in it to drown the reports.
+  TEST_ARGS=(--suite engine)
+  build_and_test "${BUILD_DIR:-build-tests}-tsan" -Dwerror=true -Db_sanitize=thread -Db_lundef=false
+fi
 summary
 [ "$failed" -eq 0 ]

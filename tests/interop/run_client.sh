@@ -94,10 +94,14 @@ start_server() {
   if [ -z "${GST_PLUGIN_PATH_1_0:-}${GST_PLUGIN_PATH:-}" ] && [ -n "${MJPEGHTTP_BUILD_ROOT:-}" ]; then
     export GST_PLUGIN_PATH="$MJPEGHTTP_BUILD_ROOT/gst"
   fi
-  gst-inspect-1.0 mjpeghttpsink >/dev/null 2>&1 ||
+  # A sanitizer build's plugin can only load into a process whose sanitizer
+  # runtime came first: the test environment names it for the server alone.
+  local server_env=(env)
+  [ -z "${MJPEGHTTP_SERVER_PRELOAD:-}" ] || server_env+=("LD_PRELOAD=$MJPEGHTTP_SERVER_PRELOAD")
+  "${server_env[@]}" gst-inspect-1.0 mjpeghttpsink >/dev/null 2>&1 ||
     fail "mjpeghttpsink not found (GST_PLUGIN_PATH_1_0=${GST_PLUGIN_PATH_1_0:-} GST_PLUGIN_PATH=${GST_PLUGIN_PATH:-})"
 
-  gst-launch-1.0 videotestsrc is-live=true \
+  "${server_env[@]}" gst-launch-1.0 videotestsrc is-live=true \
     ! "video/x-raw,width=$WIDTH,height=$HEIGHT,framerate=30/1" \
     ! jpegenc ! mjpeghttpsink port=0 >"$workdir/server.log" 2>&1 &
   server_pid=$!
