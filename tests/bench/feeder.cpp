@@ -1,0 +1,344 @@
+// Benchmark server process: hosts ONE server (this project's mjpeghttpsink,
+// or GStreamer's multipartmux ! tcpserversink) fed from an appsrc, so that the
+// runner can read that process's CPU time and peak RSS as the server's own.
+//
+// Frames: ~30 distinct 1280x720 JPEGs encoded once at start-up (zone plate,
+// quality chosen so the average is ~100 KB). Every push builds a new buffer
+// of two memories: a fresh SOI + COM segment carrying the send time
+// (CLOCK_REALTIME ns, read last, just before the push) and a shared,
+// read-only reference to the rest of the pre-encoded JPEG. The load client
+// reads the COM segment to measure end-to-end latency.
+//
+// Usage:
+//   feeder --calibrate [--target-bytes N]          prints "QUALITY q AVG bytes"
+//   feeder --server mjpeg|tcp --quality Q [--rate FPS (0 = as fast as the sink
+//          accepts)] [--boundary B] [--sink-props "k=v ..."] [--counter-file F]
+// Once serving it prints "READY port=P tid=T frame_bytes=B" on stdout and runs
+// until SIGTERM/SIGINT. --counter-file: a file whose first 8 bytes are kept
+// equal to the number of frames pushed, for the load client to read.
+#include <fcntl.h>
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr int kWidth = 1280;
+constexpr int kHeight = 720;
+// SOI (2) + COM marker (2) + COM length (2) + magic (4) + send time (8) +
+// sequence (8). The load client expects exactly this layout.
+constexpr size_t kStampSize = 26;
+constexpr uint16_t kComLength = kStampSize - 4;
+constexpr char kMagic[4] = {'M', 'J', 'B', 'T'};
+
+struct Options {
+  bool calibrate = false;
+  std::string server = "mjpeg";
+  int quality = 50;
+  double rate = 30;
+  int frame_count = 30;
+  size_t target_bytes = 100000;
+  std::string boundary = "benchboundary";
+  std::string sink_props;
+  std::string counter_file;
+};
+
+[[noreturn]] void die(const std::string &why) {
+  fprintf(stderr, "feeder: %s\n", why.c_str());
+  exit(1);
+}
+
+Options parse_options(int argc, char **argv) {
+  Options options;
+  for (int i = 1; i < argc; i++) {
+    std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) die("missing value for " + arg);
+      return argv[++i];
+    };
+    if (arg == "--calibrate") options.calibrate = true;
+    else if (arg == "--server") options.server = value();
+    else if (arg == "--quality") options.quality = std::stoi(value());
+    else if (arg == "--rate") options.rate = std::stod(value());
+    else if (arg == "--frames") options.frame_count = std::stoi(value());
+    else if (arg == "--target-bytes") options.target_bytes = std::stoul(value());
+    else if (arg == "--boundary") options.boundary = value();
+    else if (arg == "--sink-props") options.sink_props = value();
+    else if (arg == "--counter-file") options.counter_file = value();
+    else die("unknown option " + arg);
+  }
+  if (options.server != "mjpeg" && options.server != "tcp") die("--server is mjpeg or tcp");
+  if (options.frame_count < 1 || options.frame_count > 300) die("--frames out of 1..300");
+  return options;
+}
+
+int64_t clock_ns(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+// Runs to EOS or error; every step is bounded by gst_bus_timed_pop_filtered.
+std::vector<GstBuffer *> encode_frames(int count, int quality) {
+  std::string description =
+      "videotestsrc pattern=zone-plate kx2=10 ky2=10 kt=1 num-buffers=" + std::to_string(count) +
+      " ! video/x-raw,width=" + std::to_string(kWidth) + ",height=" + std::to_string(kHeight) +
+      ",framerate=30/1 ! jpegenc quality=" + std::to_string(quality) +
+      " ! appsink name=out sync=false max-buffers=0";
+  GError *error = nullptr;
+  GstElement *pipeline = gst_parse_launch(description.c_str(), &error);
+  if (!pipeline) die(std::string("cannot build the encoder: ") + error->message);
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "out");
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  std::vector<GstBuffer *> frames;
+  while (static_cast<int>(frames.size()) < count) {
+    GstSample *sample = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 20 * GST_SECOND);
+    if (!sample) break;
+    frames.push_back(gst_buffer_ref(gst_sample_get_buffer(sample)));
+    gst_sample_unref(sample);
+  }
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(sink);
+  gst_object_unref(pipeline);
+  if (static_cast<int>(frames.size()) != count) die("the encoder produced too few frames");
+  return frames;
+}
+
+size_t average_size(const std::vector<GstBuffer *> &frames) {
+  size_t total = 0;
+  for (GstBuffer *frame : frames) total += gst_buffer_get_size(frame);
+  return total / frames.size();
+}
+
+void free_frames(std::vector<GstBuffer *> &frames) {
+  for (GstBuffer *frame : frames) gst_buffer_unref(frame);
+  frames.clear();
+}
+
+// Bisection on jpegenc's quality; size grows with quality for this pattern.
+int calibrate(const Options &options) {
+  int low = 1, high = 100;
+  while (low < high) {
+    int middle = (low + high) / 2;
+    std::vector<GstBuffer *> frames = encode_frames(options.frame_count, middle);
+    size_t average = average_size(frames);
+    free_frames(frames);
+    if (average < options.target_bytes) low = middle + 1;
+    else high = middle;
+  }
+  std::vector<GstBuffer *> frames = encode_frames(options.frame_count, low);
+  printf("QUALITY %d AVG %zu\n", low, average_size(frames));
+  free_frames(frames);
+  return 0;
+}
+
+// The JPEG after its SOI, shared read-only by every buffer pushed.
+std::vector<GstMemory *> frame_bodies(const std::vector<GstBuffer *> &frames) {
+  std::vector<GstMemory *> bodies;
+  for (GstBuffer *frame : frames) {
+    guint8 soi[2];
+    if (gst_buffer_extract(frame, 0, soi, 2) != 2 || soi[0] != 0xFF || soi[1] != 0xD8)
+      die("encoded frame without SOI");
+    GstMemory *whole = gst_buffer_get_all_memory(frame);
+    bodies.push_back(gst_memory_share(whole, 2, -1));
+    gst_memory_unref(whole);
+  }
+  return bodies;
+}
+
+void put_be64(uint8_t *out, uint64_t value) {
+  for (int i = 7; i >= 0; i--) {
+    out[i] = static_cast<uint8_t>(value & 0xFF);
+    value >>= 8;
+  }
+}
+
+// The stamp is written last so the time excludes building the buffer.
+GstBuffer *stamped_frame(GstMemory *body, uint64_t sequence) {
+  GstMemory *stamp = gst_allocator_alloc(nullptr, kStampSize, nullptr);
+  GstMapInfo map;
+  if (!gst_memory_map(stamp, &map, GST_MAP_WRITE)) die("cannot map a stamp");
+  uint8_t *out = map.data;
+  out[0] = 0xFF;
+  out[1] = 0xD8;
+  out[2] = 0xFF;
+  out[3] = 0xFE;
+  out[4] = kComLength >> 8;
+  out[5] = kComLength & 0xFF;
+  memcpy(out + 6, kMagic, sizeof kMagic);
+  put_be64(out + 18, sequence);
+  GstBuffer *buffer = gst_buffer_new();
+  put_be64(out + 10, static_cast<uint64_t>(clock_ns(CLOCK_REALTIME)));
+  gst_memory_unmap(stamp, &map);
+  gst_buffer_append_memory(buffer, stamp);
+  gst_buffer_append_memory(buffer, gst_memory_ref(body));
+  return buffer;
+}
+
+std::atomic<bool> g_stopping{false};
+std::atomic<long> g_streaming_tid{0};
+
+GstPadProbeReturn note_streaming_thread(GstPad *, GstPadProbeInfo *, gpointer) {
+  g_streaming_tid.store(syscall(SYS_gettid));
+  return GST_PAD_PROBE_REMOVE;
+}
+
+struct PushStats {
+  uint64_t pushed = 0;
+  uint64_t late = 0;
+};
+
+// Paced on an absolute CLOCK_MONOTONIC schedule; a push that falls more than
+// two periods behind restarts the schedule rather than bursting to catch up.
+void push_frames(GstAppSrc *appsrc, const std::vector<GstMemory *> &bodies, double rate,
+                 volatile uint64_t *counter, PushStats *stats) {
+  const int64_t period = rate > 0 ? static_cast<int64_t>(1e9 / rate) : 0;
+  int64_t next = clock_ns(CLOCK_MONOTONIC);
+  size_t index = 0;
+  while (!g_stopping.load(std::memory_order_relaxed)) {
+    if (period > 0) {
+      timespec when{static_cast<time_t>(next / 1000000000), static_cast<long>(next % 1000000000)};
+      while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &when, nullptr) == EINTR) {
+      }
+      next += period;
+      int64_t now = clock_ns(CLOCK_MONOTONIC);
+      if (now - next > 2 * period) {
+        stats->late++;
+        next = now + period;
+      }
+    }
+    GstBuffer *buffer = stamped_frame(bodies[index], stats->pushed + 1);
+    index = (index + 1) % bodies.size();
+    if (gst_app_src_push_buffer(appsrc, buffer) != GST_FLOW_OK) break;
+    stats->pushed++;
+    if (counter) __atomic_store_n(counter, stats->pushed, __ATOMIC_RELAXED);
+  }
+}
+
+volatile uint64_t *map_counter(const std::string &path) {
+  if (path.empty()) return nullptr;
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0 || ftruncate(fd, 4096) != 0) die("cannot create " + path);
+  void *memory = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  if (memory == MAP_FAILED) die("cannot map " + path);
+  return static_cast<volatile uint64_t *>(memory);
+}
+
+std::string pipeline_description(const Options &options) {
+  std::string source =
+      "appsrc name=src is-live=true do-timestamp=true format=time block=true max-bytes=0 "
+      "max-buffers=2 caps=\"image/jpeg,width=" +
+      std::to_string(kWidth) + ",height=" + std::to_string(kHeight) + ",framerate=" +
+      std::to_string(options.rate > 0 ? static_cast<int>(options.rate + 0.5) : 0) + "/1\" ! ";
+  // sync=false on both: the feeder paces the frames; both sinks render on arrival.
+  if (options.server == "mjpeg")
+    return source + "mjpeghttpsink name=sink address=127.0.0.1 port=0 sync=false " +
+           options.sink_props;
+  return source + "multipartmux boundary=" + options.boundary +
+         " ! tcpserversink name=sink host=127.0.0.1 port=0 sync=false " + options.sink_props;
+}
+
+bool bus_has_error(GstBus *bus) {
+  GstMessage *message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  if (!message) return false;
+  GError *error = nullptr;
+  gchar *debug = nullptr;
+  gst_message_parse_error(message, &error, &debug);
+  fprintf(stderr, "feeder: pipeline error: %s (%s)\n", error->message, debug ? debug : "");
+  g_error_free(error);
+  g_free(debug);
+  gst_message_unref(message);
+  return true;
+}
+
+int serve(const Options &options) {
+  std::vector<GstBuffer *> frames = encode_frames(options.frame_count, options.quality);
+  const size_t frame_bytes = average_size(frames) + kStampSize - 2;
+  std::vector<GstMemory *> bodies = frame_bodies(frames);
+  volatile uint64_t *counter = map_counter(options.counter_file);
+
+  GError *error = nullptr;
+  GstElement *pipeline = gst_parse_launch(pipeline_description(options).c_str(), &error);
+  if (!pipeline) die(std::string("cannot build the server pipeline: ") + error->message);
+  GstElement *src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+  GstPad *sink_pad = gst_element_get_static_pad(sink, "sink");
+  gst_pad_add_probe(sink_pad, GST_PAD_PROBE_TYPE_BUFFER, note_streaming_thread, nullptr, nullptr);
+  gst_object_unref(sink_pad);
+  GstBus *bus = gst_element_get_bus(pipeline);
+
+  if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    bus_has_error(bus);
+    die("the server pipeline did not start");
+  }
+  PushStats stats;
+  std::thread pusher(push_frames, GST_APP_SRC(src), std::cref(bodies), options.rate, counter,
+                     &stats);
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  const timespec slice{0, 100 * 1000 * 1000};
+  bool ready = false;
+  int status = 0;
+  // Bounded: the runner always ends a case with SIGTERM, then SIGKILL.
+  for (;;) {
+    if (sigtimedwait(&stop_signals, nullptr, &slice) > 0) break;
+    if (bus_has_error(bus)) {
+      status = 1;
+      break;
+    }
+    if (!ready && g_streaming_tid.load() != 0) {
+      gint port = 0;
+      g_object_get(sink, "current-port", &port, nullptr);
+      printf("READY port=%d tid=%ld frame_bytes=%zu\n", port, g_streaming_tid.load(), frame_bytes);
+      fflush(stdout);
+      ready = true;
+    }
+  }
+  g_stopping.store(true);
+  // NULL unblocks a push waiting on a full appsrc queue.
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  pusher.join();
+  fprintf(stderr, "feeder: pushed %llu frames, %llu schedule resets\n",
+          static_cast<unsigned long long>(stats.pushed), static_cast<unsigned long long>(stats.late));
+  gst_object_unref(bus);
+  gst_object_unref(src);
+  gst_object_unref(sink);
+  gst_object_unref(pipeline);
+  for (GstMemory *body : bodies) gst_memory_unref(body);
+  free_frames(frames);
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  // Blocked before any thread exists, so every GStreamer thread inherits the
+  // mask and only sigtimedwait in main receives the stop signals.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  gst_init(&argc, &argv);
+  Options options = parse_options(argc, argv);
+  return options.calibrate ? calibrate(options) : serve(options);
+}

@@ -1,0 +1,113 @@
+# Shared by run.sh and profile.sh (sourced, not run): packages, the release
+# build of the plugin and of the two benchmark programs, and starting and
+# stopping one server process by its PID.
+# Needs: bench_dir, repo_root, build_dir set by the caller.
+
+readonly BENCH_PACKAGES=(
+  meson ninja-build g++ pkg-config
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libsoup-3.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good python3
+)
+readonly BOUNDARY=benchboundary
+# tcpserversink as a careful user would set it up: new viewers start at the
+# latest part, and a viewer more than two frames behind (3 buffers per frame
+# from multipartmux: headers, JPEG, CRLF) skips to the latest part, like
+# mjpeghttpsink's default max-queued-frames=2 drop-oldest. Left at its
+# defaults it queues without bound for a slow viewer.
+readonly TCP_SINK_PROPS="sync-method=latest recover-policy=keyframe buffers-soft-max=6"
+
+log() { echo "bench: $*" >&2; }
+
+install_missing_packages() {
+  command -v dpkg-query >/dev/null || return 0
+  local package missing=()
+  for package in "${BENCH_PACKAGES[@]}" "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' ||
+      missing+=("$package")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  log "installing ${missing[*]}"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    "${missing[@]}"
+}
+
+# The plugin in its own release build dir (the top-level build never sees
+# tests/bench), then the feeder and the load client next to it.
+build_all() {
+  local setup=(meson setup --buildtype=release -Dtests=disabled)
+  [ -f "$build_dir/meson-private/coredata.dat" ] && setup+=(--reconfigure)
+  "${setup[@]}" "$build_dir" "$repo_root" >"$build_dir.setup.log" 2>&1 ||
+    { cat "$build_dir.setup.log" >&2; return 1; }
+  ninja -C "$build_dir" >/dev/null
+  mkdir -p "$build_dir/bench"
+  local cxx=(g++ -std=c++17 -O2 -g -Wall -Wextra -Werror)
+  # shellcheck disable=SC2046
+  "${cxx[@]}" -o "$build_dir/bench/feeder" "$bench_dir/feeder.cpp" \
+    $(pkg-config --cflags --libs gstreamer-1.0 gstreamer-app-1.0) -pthread
+  "${cxx[@]}" -o "$build_dir/bench/loadclient" "$bench_dir/loadclient.cpp" -pthread
+  export GST_PLUGIN_PATH_1_0="$build_dir/gst"
+  export GST_REGISTRY_1_0="$build_dir/bench/registry.bin"
+  gst-inspect-1.0 mjpeghttpsink >/dev/null || { log "mjpeghttpsink not found in $build_dir/gst"; return 1; }
+}
+
+# Element names as printed in reports.
+server_label() { [ "$1" = mjpeg ] && echo mjpeghttpsink || echo tcpserversink; }
+
+feeder_pid=""
+client_pid=""
+
+stop_pid() {
+  local pid=$1 i
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+stop_all() {
+  stop_pid "$client_pid"
+  client_pid=""
+  stop_pid "$feeder_pid"
+  feeder_pid=""
+}
+
+# start_feeder SERVER RATE QUALITY WORKDIR: starts the server process and
+# waits (bounded) for its READY line; sets feeder_pid, server_port,
+# server_tid, frame_bytes.
+start_feeder() {
+  local server=$1 rate=$2 quality=$3 work=$4 props=""
+  [ "$server" = tcp ] && props=$TCP_SINK_PROPS
+  : >"$work/feeder.out"
+  "$build_dir/bench/feeder" --server "$server" --rate "$rate" --quality "$quality" \
+    --boundary "$BOUNDARY" --sink-props "$props" --counter-file "$work/counter" \
+    >"$work/feeder.out" 2>"$work/feeder.err" &
+  feeder_pid=$!
+  local i
+  for i in $(seq 300); do
+    grep -q '^READY' "$work/feeder.out" && break
+    kill -0 "$feeder_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  local ready
+  ready=$(grep '^READY' "$work/feeder.out" || true)
+  if [ -z "$ready" ]; then
+    log "feeder ($server) did not start:"
+    cat "$work/feeder.err" >&2
+    return 1
+  fi
+  server_port=$(sed -n 's/.* port=\([0-9]*\).*/\1/p' <<<"$ready")
+  server_tid=$(sed -n 's/.* tid=\([0-9]*\).*/\1/p' <<<"$ready")
+  frame_bytes=$(sed -n 's/.* frame_bytes=\([0-9]*\).*/\1/p' <<<"$ready")
+}
+
+# client_args SERVER: the load client's mode arguments for that server.
+client_mode_args() {
+  if [ "$1" = mjpeg ]; then echo "--mode http --path /stream"; else echo "--mode raw --boundary $BOUNDARY"; fi
+}

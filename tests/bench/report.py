@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Turns one benchmark run (results.jsonl, machine.json, ceiling.json in the
+results dir) into a markdown table with ours ÷ theirs ratios, a check of the
+targets of issue 4, and summary.json. Usage: report.py RESULTS_DIR"""
+import json
+import os
+import sys
+
+OURS = "mjpeghttpsink"
+THEIRS = "tcpserversink"
+
+
+def load(results_dir):
+    rows = [json.loads(line) for line in open(os.path.join(results_dir, "results.jsonl")) if line.strip()]
+    machine = json.load(open(os.path.join(results_dir, "machine.json")))
+    ceiling = json.load(open(os.path.join(results_dir, "ceiling.json")))
+    return rows, machine, ceiling
+
+
+def fmt(value, digits=1):
+    if value is None:
+        return "–"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.{digits}f}"
+
+
+def ratio(ours, theirs):
+    if ours is None or theirs is None or theirs == 0:
+        return None
+    return ours / theirs
+
+
+def metrics(row):
+    """The compared metrics of one row, in table order: (header, value, digits)."""
+    window = row["window_s"]
+    return [
+        ("connected", row["connected"], 0),
+        ("all connected (s)", row["connect_all_s"], 3),
+        ("fps min", row["fps"]["min"], 2),
+        ("fps median", row["fps"]["median"], 2),
+        ("fps max", row["fps"]["max"], 2),
+        ("latency p50 (ms)", row["latency_ms"]["p50"], 1),
+        ("latency p99 (ms)", row["latency_ms"]["p99"], 1),
+        ("CPU ms / 1000 frames", row["cpu_ms_per_1000_frames"], 1),
+        ("server CPU %", 100 * row["server_cpu_s"] / window if window else None, 1),
+        ("stream thread µs/frame", row["stream_thread_us_per_frame"], 0),
+        ("peak RSS (MB)", row["server_rss_hwm_kb"] / 1024, 1),
+        ("bad frames", row["bad_frames"], 0),
+        ("conn. errors", row["connection_errors"], 0),
+    ]
+
+
+def table(rows):
+    by_case = {}
+    order = []
+    for row in rows:
+        if row["case"] not in by_case:
+            order.append(row["case"])
+        by_case.setdefault(row["case"], {})[row["server"]] = row
+    headers = [name for name, _, _ in metrics(rows[0])]
+    lines = ["| case | server | " + " | ".join(headers) + " |",
+             "|" + "---|" * (len(headers) + 2)]
+    for case in order:
+        pair = by_case[case]
+        for server in (OURS, THEIRS):
+            if server in pair:
+                cells = [fmt(v, d) for _, v, d in metrics(pair[server])]
+                lines.append(f"| {case} | {server} | " + " | ".join(cells) + " |")
+        if OURS in pair and THEIRS in pair:
+            cells = []
+            for (_, a, _), (_, b, _) in zip(metrics(pair[OURS]), metrics(pair[THEIRS])):
+                r = ratio(a, b)
+                cells.append("–" if r is None else f"{r:.2f}×")
+            lines.append(f"| {case} | ours ÷ theirs | " + " | ".join(cells) + " |")
+    return "\n".join(lines), by_case
+
+
+def slow_table(by_case):
+    lines = ["| server | fast fps min | slow fps median | slow frame age p50 (ms) | slow frame age p99 (ms) "
+             "| RSS at window start → end (MB) |", "|---|---|---|---|---|---|"]
+    pair = by_case.get("slow_2of10", {})
+    for server in (OURS, THEIRS):
+        row = pair.get(server)
+        if not row:
+            continue
+        lines.append(f"| {server} | {fmt(row['fps']['min'], 2)} | {fmt(row['slow_fps']['median'], 2)} | "
+                     f"{fmt(row['slow_age_ms']['p50'])} | {fmt(row['slow_age_ms']['p99'])} | "
+                     f"{row['rss_start_kb'] / 1024:.1f} → {row['rss_end_kb'] / 1024:.1f} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def targets(by_case, ceiling):
+    """Each target of issue 4 as (description, measured, met or None when not measured)."""
+    out = []
+
+    def get(case, server=OURS):
+        return by_case.get(case, {}).get(server)
+
+    ours, theirs = get("v300"), get("v300", THEIRS)
+    if ours and theirs:
+        r = ratio(ours["cpu_ms_per_1000_frames"], theirs["cpu_ms_per_1000_frames"])
+        out.append(("300 viewers: CPU per 1000 frames ≤ 0.5× tcpserversink", f"{fmt(r, 2)}×",
+                    r is not None and r <= 0.5))
+        r = ratio(ours["latency_ms"]["p99"], theirs["latency_ms"]["p99"])
+        out.append(("300 viewers: latency p99 ≤ 0.3× tcpserversink", f"{fmt(r, 2)}×", r is not None and r <= 0.3))
+        t = ours["connect_all_s"]
+        out.append(("300 viewers: all 300 connected within 0.5 s",
+                    f"{ours['connected']} connected, all in {fmt(t, 3)} s",
+                    ours["connected"] == 300 and t is not None and t <= 0.5))
+    ours, theirs = get("v900"), get("v900", THEIRS)
+    if ours:
+        note = f"{ours['connected']} connected, fps min {fmt(ours['fps']['min'], 2)}"
+        if theirs:
+            note += f" (tcpserversink: {theirs['connected']} connected, fps min {fmt(theirs['fps']['min'], 2)})"
+        out.append(("900 viewers @30: all connected, every viewer ≥ 29.5 fps", note,
+                    ours["connected"] == 900 and (ours["fps"]["min"] or 0) >= 29.5))
+    ours, idle = get("v1000_10fps"), get("idle")
+    if ours:
+        base = idle["server_rss_hwm_kb"] if idle else 0
+        per_viewer = (ours["server_rss_hwm_kb"] - base) / 1000
+        out.append(("1000 viewers @10: every viewer ≥ 9.9 fps",
+                    f"{ours['connected']} connected, fps min {fmt(ours['fps']['min'], 2)}; "
+                    f"peak RSS {ours['server_rss_hwm_kb'] / 1024:.1f} MB, "
+                    f"≈{per_viewer:.0f} KB per viewer over idle",
+                    ours["connected"] == 1000 and (ours["fps"]["min"] or 0) >= 9.9))
+    ours, theirs = get("max_v1"), get("max_v1", THEIRS)
+    if ours and theirs:
+        r = ratio(ours["fps"]["median"], theirs["fps"]["median"])
+        out.append(("1 viewer at max rate: ≥ 1.0× tcpserversink's frames/s",
+                    f"{fmt(ours['fps']['median'])} vs {fmt(theirs['fps']['median'])} fps ({fmt(r, 2)}×)",
+                    r is not None and r >= 1.0))
+        share = ours["fps"]["median"] / ceiling["frames_per_s"] if ceiling.get("frames_per_s") else None
+        out.append(("1 viewer at max rate: ≥ 90% of the loopback ceiling",
+                    f"{fmt(ours['fps']['median'])} of {fmt(ceiling['frames_per_s'])} frames/s "
+                    f"({fmt(100 * share if share is not None else None, 0)}%)",
+                    share is not None and share >= 0.9))
+    ours = get("slow_2of10")
+    if ours:
+        age = ours["slow_age_ms"]["p50"]
+        growth = (ours["rss_end_kb"] - ours["rss_start_kb"]) / 1024
+        out.append(("slow viewers: fast viewers at 30 fps", f"fast fps min {fmt(ours['fps']['min'], 2)}",
+                    (ours["fps"]["min"] or 0) >= 29.5))
+        out.append(("slow viewers: frame age p50 ≤ 1.15 s", f"{fmt(age)} ms", age is not None and age <= 1150))
+        out.append(("slow viewers: RSS flat (≤ 1 MB growth over the window)", f"{growth:+.1f} MB", growth <= 1.0))
+    ours, idle = get("v300"), get("idle")
+    if ours and idle and idle["stream_thread_us_per_frame"]:
+        a, b = idle["stream_thread_us_per_frame"], ours["stream_thread_us_per_frame"]
+        out.append(("render cost per buffer does not grow with viewers (300 ≤ 1.25× idle)",
+                    f"{fmt(a, 0)} µs at 0 viewers, {fmt(b, 0)} µs at 300", b is not None and b <= 1.25 * a))
+    return out
+
+
+def main():
+    results_dir = sys.argv[1]
+    rows, machine, ceiling = load(results_dir)
+    if not rows:
+        print("no results")
+        return 1
+    text, by_case = table(rows)
+    checks = targets(by_case, ceiling)
+    print(f"Machine: {machine['nproc']} × {machine['cpu_model']}, kernel {machine['kernel']}, "
+          f"{machine['gstreamer']}, libsoup {machine['libsoup']}")
+    print(f"Load average at start {' '.join(machine['loadavg_start'])}, "
+          f"at end {' '.join(machine.get('loadavg_end', ['?']))}")
+    print(f"Frames: 1280x720 JPEG, ~{machine['jpeg_average_bytes']} bytes (jpegenc quality "
+          f"{machine['jpeg_quality']}); window {machine['measure_s']} s after {machine['warmup_s']} s warm-up")
+    print(f"Loopback ceiling: {ceiling['bytes_per_s'] / 1e9:.2f} GB/s = {ceiling['frames_per_s']:.0f} frames/s\n")
+    print(text + "\n")
+    slow = slow_table(by_case)
+    if slow:
+        print("Slow viewers (2 of 10 read at 100 kB/s):\n\n" + slow + "\n")
+    print("| target (issue 4) | measured | met |\n|---|---|---|")
+    for description, measured, met in checks:
+        print(f"| {description} | {measured} | {'yes' if met else 'NO'} |")
+    summary = {"machine": machine, "ceiling": ceiling, "rows": rows,
+               "targets": [{"target": d, "measured": m, "met": bool(ok)} for d, m, ok in checks]}
+    json.dump(summary, open(os.path.join(results_dir, "summary.json"), "w"), indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: mjpeghttpsink vs multipartmux ! tcpserversink, same
+# frames, same load client, one run. Run by hand, never by CI.
+#
+#   tests/bench/run.sh            full run (~7-8 min: 5 s warm-up + 12 s window per case and server)
+#   tests/bench/run.sh --quick    smoke run (~2-3 min: 2 s + 3 s)
+#
+# Environment: BENCH_WARMUP, BENCH_MEASURE (seconds), BENCH_CASES (space
+# separated case names, default all), BENCH_BUILD_DIR (default build-bench),
+# BENCH_OUT (results dir, default $BENCH_BUILD_DIR/results/<time>).
+# Prints a markdown table (both servers and ours ÷ theirs) and writes
+# results.jsonl and summary.json in the results dir.
+set -euo pipefail
+
+bench_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_root=$(cd "$bench_dir/../.." && pwd)
+build_dir=${BENCH_BUILD_DIR:-$repo_root/build-bench}
+# shellcheck source=lib.sh
+source "$bench_dir/lib.sh"
+
+warmup=${BENCH_WARMUP:-5}
+measure=${BENCH_MEASURE:-12}
+if [ "${1:-}" = "--quick" ]; then
+  warmup=${BENCH_WARMUP:-2}
+  measure=${BENCH_MEASURE:-3}
+fi
+
+# name viewers slow-viewers rate (0 = as fast as the sink accepts)
+readonly ALL_CASES=(
+  "idle 0 0 30"
+  "v1 1 0 30"
+  "v10 10 0 30"
+  "v100 100 0 30"
+  "v300 300 0 30"
+  "v900 900 0 30"
+  "v1000_10fps 1000 0 10"
+  "max_v1 1 0 0"
+  "max_v10 10 0 0"
+  "slow_2of10 10 2 30"
+)
+
+selected() {
+  [ -z "${BENCH_CASES:-}" ] && return 0
+  [[ " $BENCH_CASES " == *" $1 "* ]]
+}
+
+trap 'stop_all' EXIT
+trap 'stop_all; exit 130' INT TERM
+
+install_missing_packages
+log "building in $build_dir"
+build_all
+
+# 1000 viewers need ~1000 descriptors in each of the server and the client.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ]; then
+  log "ulimit -n is $(ulimit -n); 1000 viewers need at least 4096"
+  exit 1
+fi
+
+out=${BENCH_OUT:-$build_dir/results/$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$out"
+results=$out/results.jsonl
+: >"$results"
+
+read -r quality average < <("$build_dir/bench/feeder" --calibrate | awk '/^QUALITY/ {print $2, $4}')
+log "frames: jpegenc quality $quality, average $average bytes"
+
+python3 - "$out/machine.json" "$quality" "$average" "$warmup" "$measure" "$*" <<'PY'
+import json, os, platform, subprocess, sys
+path, quality, average, warmup, measure, args = sys.argv[1:]
+def run(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip()
+    except Exception:
+        return ""
+model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "")
+json.dump({
+    "nproc": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
+    "gstreamer": run("gst-inspect-1.0", "--version").splitlines()[1] if run("gst-inspect-1.0", "--version") else "",
+    "libsoup": run("pkg-config", "--modversion", "libsoup-3.0"),
+    "loadavg_start": open("/proc/loadavg").read().split()[:3],
+    "jpeg_quality": int(quality), "jpeg_average_bytes": int(average),
+    "warmup_s": float(warmup), "measure_s": float(measure),
+    "command": "tests/bench/run.sh" + (" " + args if args else ""),
+    "git": run("git", "-C", os.path.dirname(os.path.abspath(path)), "rev-parse", "--short", "HEAD"),
+}, open(path, "w"), indent=1)
+PY
+
+# Loopback ceiling: one connection, frame-sized writes, read like a viewer.
+"$build_dir/bench/loadclient" --ceiling --measure "$measure" --frame-bytes "$average" \
+  >"$out/ceiling.json"
+log "loopback ceiling: $(cat "$out/ceiling.json")"
+
+run_case() {
+  local name=$1 viewers=$2 slow=$3 rate=$4 server=$5
+  local work=$out/$name.$server
+  mkdir -p "$work"
+  local load
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  start_feeder "$server" "$rate" "$quality" "$work" || return 1
+  # shellcheck disable=SC2046
+  timeout $((${warmup%.*} + ${measure%.*} + 30)) "$build_dir/bench/loadclient" \
+    --port "$server_port" $(client_mode_args "$server") \
+    --viewers "$viewers" --slow "$slow" --slow-rate 100000 --slow-rcvbuf 16384 \
+    --warmup "$warmup" --measure "$measure" \
+    --server-pid "$feeder_pid" --server-tid "$server_tid" --counter-file "$work/counter" \
+    >"$work/client.json" 2>"$work/client.err" &
+  client_pid=$!
+  local status=0
+  wait "$client_pid" || status=$?
+  client_pid=""
+  stop_pid "$feeder_pid"
+  feeder_pid=""
+  if [ "$status" -ne 0 ] || [ ! -s "$work/client.json" ]; then
+    log "$name/$server: load client failed ($status): $(tail -3 "$work/client.err")"
+    return 0
+  fi
+  python3 - "$work/client.json" "$results" "$name" "$(server_label "$server")" "$rate" "$load" <<'PY'
+import json, sys
+src, dst, name, server, rate, load = sys.argv[1:]
+row = json.load(open(src))
+row.update({"case": name, "server": server, "rate": float(rate), "loadavg_before": float(load)})
+with open(dst, "a") as out:
+    out.write(json.dumps(row) + "\n")
+PY
+  log "$name/$server: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("connected", r["connected"], "fps", r["fps"], "latency", r["latency_ms"]["p50"], r["latency_ms"]["p99"], "cpu/1000", r["cpu_ms_per_1000_frames"])' "$work/client.json")"
+}
+
+for spec in "${ALL_CASES[@]}"; do
+  read -r name viewers slow rate <<<"$spec"
+  selected "$name" || continue
+  for server in mjpeg tcp; do
+    run_case "$name" "$viewers" "$slow" "$rate" "$server"
+  done
+done
+
+python3 - "$out/machine.json" <<'PY'
+import json, sys
+machine = json.load(open(sys.argv[1]))
+machine["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+json.dump(machine, open(sys.argv[1], "w"), indent=1)
+PY
+python3 "$bench_dir/report.py" "$out"
+log "results in $out"
