@@ -78,7 +78,7 @@ void *ClientThread::thread_main(void *self) {
 
 void ClientThread::run() {
   FrameQueue &queue = this_thread_queue();
-  queue.reset(env_.queue_capacity, env_.queue_policy);
+  queue.reset(env_.queue_capacity, env_.queue_policy, env_.frames_dropped);
   queue_ = &queue;
   if (on_started_) on_started_(info_);
   if (fd_ >= 0) {
@@ -87,7 +87,6 @@ void ClientThread::run() {
     serve(queue);
   }
   env_.dispatcher->detach(&queue);
-  if (env_.frames_dropped) env_.frames_dropped->fetch_add(queue.dropped());
   // Drop queued frames now: their buffers must go back before the thread's
   // thread_local destructors run, which is after the engine may have stopped.
   queue.reset(1, QueuePolicy::kDropOldest);

@@ -4,7 +4,7 @@
 
 namespace mjpeghttp {
 
-void FrameQueue::reset(size_t capacity, QueuePolicy policy) {
+void FrameQueue::reset(size_t capacity, QueuePolicy policy, std::atomic<uint64_t> *drop_counter) {
   std::vector<FramePtr> old;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -14,6 +14,7 @@ void FrameQueue::reset(size_t capacity, QueuePolicy policy) {
     count_ = 0;
     policy_ = policy;
     dropped_ = 0;
+    drop_counter_ = drop_counter;
     ended_ = false;
     cancelled_ = false;
     overflowed_ = false;
@@ -33,10 +34,10 @@ FramePtr FrameQueue::push(const FramePtr &frame) {
           evicted = std::move(ring_[head_]);
           head_ = (head_ + 1) % capacity;
           count_--;
-          dropped_++;
+          count_drop();
           break;
         case QueuePolicy::kDropNewest:
-          dropped_++;
+          count_drop();
           return nullptr;
         case QueuePolicy::kDisconnect:
           overflowed_ = true;
@@ -96,7 +97,7 @@ bool FrameQueue::take_newest(FramePtr &out) {
       skipped.push_back(std::move(ring_[head_]));
       head_ = (head_ + 1) % capacity;
       count_--;
-      dropped_++;
+      count_drop();
     }
     out = std::move(ring_[head_]);
     head_ = (head_ + 1) % capacity;
@@ -114,6 +115,11 @@ bool FrameQueue::stop_requested() const {
 size_t FrameQueue::depth() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return count_;
+}
+
+void FrameQueue::count_drop() {
+  dropped_++;
+  if (drop_counter_) drop_counter_->fetch_add(1, std::memory_order_relaxed);
 }
 
 uint64_t FrameQueue::dropped() const {

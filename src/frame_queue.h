@@ -4,6 +4,7 @@
 // (see client_queue_tls.h). All methods are thread-safe.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -38,8 +39,10 @@ class FrameQueue {
   FrameQueue(const FrameQueue &) = delete;
   FrameQueue &operator=(const FrameQueue &) = delete;
 
-  // Empties the queue and sets its bound (at least 1) and policy.
-  void reset(size_t capacity, QueuePolicy policy);
+  // Empties the queue and sets its bound (at least 1) and policy. Every
+  // frame dropped from then on is also added to `drop_counter` (if given),
+  // so totals stay current while the viewer is connected.
+  void reset(size_t capacity, QueuePolicy policy, std::atomic<uint64_t> *drop_counter = nullptr);
 
   // Dispatcher side. Returns the frame the policy evicted, if any, so the
   // caller can drop it after every lock is released.
@@ -62,6 +65,8 @@ class FrameQueue {
   uint64_t dropped() const;
 
  private:
+  void count_drop();
+
   mutable std::mutex mutex_;
   std::condition_variable ready_;
   std::vector<FramePtr> ring_;
@@ -69,6 +74,7 @@ class FrameQueue {
   size_t count_ = 0;  // frames queued
   QueuePolicy policy_ = QueuePolicy::kDropOldest;
   uint64_t dropped_ = 0;
+  std::atomic<uint64_t> *drop_counter_ = nullptr;
   bool ended_ = false;
   bool cancelled_ = false;
   bool overflowed_ = false;
