@@ -1,0 +1,231 @@
+// Hostile and unusual requests against a live stream with well-behaved
+// viewers: garbage, oversized header blocks, pipelining, HTTP/1.0,
+// absolute-form targets, dot segments, huge query strings. Each case checks
+// its own answer, then that the viewers and the element were not disturbed.
+#include <gst/check/gstcheck.h>
+
+#include <string>
+
+#include "live_stream.h"
+#include "raw_socket.h"
+#include "sequence_viewer.h"
+
+using namespace hardening_test;
+
+namespace {
+
+constexpr int kAnswerMs = 10000;
+constexpr size_t kStreamFrames = 30;
+
+// Header lines of about `total` bytes, in lines of 1 KiB like a big cookie.
+std::string filler_headers(size_t total) {
+  std::string headers;
+  const std::string value(1000, 'a');
+  for (size_t i = 0; headers.size() < total; i++)
+    headers += "X-Filler-" + std::to_string(i) + ": " + value + "\r\n";
+  return headers;
+}
+
+bool is_client_error(int status) { return status >= 400 && status < 500; }
+
+// A second viewer that asked in an unusual way: it must get the same stream,
+// every frame in order.
+void expect_streamed(SequenceViewer &viewer, const char *case_name) {
+  fail_unless(viewer.streaming(), "%s: not served a stream: %s", case_name,
+              viewer.head_summary().c_str());
+  fail_unless(!viewer.head().has("Transfer-Encoding"),
+              "%s: the stream is sent with Transfer-Encoding '%s'", case_name,
+              viewer.head().header("Transfer-Encoding").c_str());
+  fail_unless(viewer.await_frames(kStreamFrames, kAnswerMs), "%s: %zu frames, then: %s", case_name,
+              viewer.frames(), viewer.problems_text().c_str());
+  fail_unless(viewer.problems().empty(), "%s: %s", case_name, viewer.problems_text().c_str());
+  viewer.leave();
+}
+
+// The exchange answered /snapshot with one complete, numbered JPEG.
+void expect_snapshot(const Exchange &answer, const char *case_name) {
+  fail_unless(answer.head.status == 200, "%s: status %d (connection %s, %zu bytes)", case_name,
+              answer.head.status, answer.end == RawSocket::End::kOpen ? "left open" : "ended",
+              answer.received.size());
+  fail_unless(answer.head.header("Content-Type") == "image/jpeg", "%s: Content-Type '%s'",
+              case_name, answer.head.header("Content-Type").c_str());
+  const std::string length = answer.head.header("Content-Length");
+  fail_unless(!length.empty() && answer.body.size() >= std::stoul(length),
+              "%s: body of %zu bytes, Content-Length '%s'", case_name, answer.body.size(),
+              length.c_str());
+  fail_unless(frame_sequence(answer.body.substr(0, std::stoul(length))) > 0,
+              "%s: the snapshot is not a frame of the source", case_name);
+}
+
+// The server refused the request with a status, not by dropping the
+// connection: RFC 9110 5.4 requires a 4xx for header fields larger than a
+// server will process, and a client told nothing cannot tell a limit from a
+// crash.
+void expect_refused_with_4xx(const Exchange &answer, const char *case_name) {
+  fail_unless(is_client_error(answer.head.status),
+              "%s: expected a 4xx answer, got %s (connection %s, %zu bytes received: '%s')",
+              case_name,
+              answer.head.status ? std::to_string(answer.head.status).c_str() : "no answer",
+              answer.end == RawSocket::End::kOpen
+                  ? "still open"
+                  : (answer.end == RawSocket::End::kReset ? "reset" : "closed"),
+              answer.received.size(), answer.received.substr(0, 60).c_str());
+  fail_unless(answer.end != RawSocket::End::kOpen, "%s: the connection stays open after %d",
+              case_name, answer.head.status);
+}
+
+}  // namespace
+
+GST_START_TEST(test_garbage_request_line) {
+  LiveStream live;
+  Exchange text = exchange(live.port(), "GARBAGE\r\n\r\n");
+  fail_unless(text.head.status == 400, "garbage request line: status %d, %zu bytes received",
+              text.head.status, text.received.size());
+  fail_unless(text.end != RawSocket::End::kOpen, "garbage request line: connection left open");
+
+  // What a TLS client sends first, to a plain HTTP port: binary, NULs.
+  std::string binary("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
+  for (int i = 0; i < 512; i++) binary.push_back(static_cast<char>(i * 37));
+  binary += "\r\n\r\n";
+  Exchange junk = exchange(live.port(), binary);
+  fail_unless(junk.head.status == 400, "binary request: status %d, %zu bytes received",
+              junk.head.status, junk.received.size());
+  fail_unless(junk.end != RawSocket::End::kOpen, "binary request: connection left open");
+  live.expect_undisturbed("garbage request line");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_header_block_64k) {
+  LiveStream live;
+  const std::string request =
+      get_request(live.port(), "/stream", filler_headers(64 * 1024));
+  // Either served (64 KiB is within what the server takes) or refused with a
+  // status; never a dropped connection.
+  SequenceViewer viewer(live.port(), request);
+  if (viewer.head().status == 200) expect_streamed(viewer, "64 KiB header block");
+  viewer.leave();
+  // The others first: a failure of the answer below still tells whether
+  // the rest of the server held up.
+  live.expect_undisturbed("64 KiB header block");
+  fail_unless(viewer.head().status == 200 || is_client_error(viewer.head().status),
+              "64 KiB header block: expected the stream or a 4xx answer, got %s",
+              viewer.head_summary().c_str());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_header_block_1m) {
+  LiveStream live;
+  Exchange answer =
+      exchange(live.port(), get_request(live.port(), "/stream", filler_headers(1024 * 1024)));
+  live.expect_undisturbed("1 MiB header block");
+  expect_refused_with_4xx(answer, "1 MiB header block");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_query_string_64k) {
+  LiveStream live;
+  const std::string target = "/stream?q=" + std::string(64 * 1024, 'q');
+  SequenceViewer viewer(live.port(), get_request(live.port(), target));
+  // A query the server has no use for may be ignored; one longer than it
+  // will parse gets 414 (RFC 9112 3). Dropping the connection is neither.
+  if (viewer.head().status == 200) expect_streamed(viewer, "64 KiB query string");
+  viewer.leave();
+  live.expect_undisturbed("64 KiB query string");
+  fail_unless(viewer.head().status == 200 || viewer.head().status == 414,
+              "64 KiB query string: expected the stream or 414, got %s",
+              viewer.head_summary().c_str());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_pipelined_requests) {
+  LiveStream live;
+  const int port = live.port();
+  // Every response says Connection: close, so the server may answer the
+  // first request and close; it must not garble the first answer or hang.
+  Exchange answer = exchange(port, get_request(port, "/snapshot") + get_request(port, "/snapshot") +
+                                       get_request(port, "/"));
+  expect_snapshot(answer, "pipelined requests");
+  fail_unless(answer.end != RawSocket::End::kOpen, "pipelined requests: connection left open");
+  const std::string rest = answer.body.substr(std::stoul(answer.head.header("Content-Length")));
+  if (!rest.empty()) {
+    Exchange second;
+    second.received = rest;
+    size_t body_offset = 0;
+    fail_unless(parse_head(rest, &second.head, &body_offset),
+                "pipelined requests: bytes after the first answer are not a response: '%s'",
+                rest.substr(0, 60).c_str());
+    second.body = rest.substr(body_offset);
+    second.end = answer.end;
+    expect_snapshot(second, "pipelined requests (second answer)");
+  }
+
+  // A stream request followed by more requests: the stream is served as if
+  // they were not there.
+  SequenceViewer viewer(port, get_request(port, "/stream") + get_request(port, "/snapshot"));
+  expect_streamed(viewer, "requests pipelined after /stream");
+  live.expect_undisturbed("pipelined requests");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_http10_request) {
+  LiveStream live;
+  // HTTP/1.0 has no chunked encoding and no Host header.
+  SequenceViewer viewer(live.port(), "GET /stream HTTP/1.0\r\n\r\n");
+  expect_streamed(viewer, "HTTP/1.0 stream");
+  Exchange snapshot = exchange(live.port(), "GET /snapshot HTTP/1.0\r\n\r\n");
+  expect_snapshot(snapshot, "HTTP/1.0 snapshot");
+  fail_unless(!snapshot.head.has("Transfer-Encoding"), "HTTP/1.0 snapshot: Transfer-Encoding '%s'",
+              snapshot.head.header("Transfer-Encoding").c_str());
+  fail_unless(snapshot.end != RawSocket::End::kOpen, "HTTP/1.0 snapshot: connection left open");
+  live.expect_undisturbed("HTTP/1.0 request");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_absolute_uri) {
+  LiveStream live;
+  const int port = live.port();
+  const std::string origin = "http://127.0.0.1:" + std::to_string(port);
+  // RFC 9112 3.2.2: a server must accept the absolute form, which proxies
+  // and some clients send.
+  SequenceViewer viewer(port, get_request(port, origin + "/stream"));
+  expect_streamed(viewer, "absolute-URI stream");
+  expect_snapshot(exchange(port, get_request(port, origin + "/snapshot")), "absolute-URI snapshot");
+  live.expect_undisturbed("absolute-URI request line");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_dot_segments) {
+  LiveStream live;
+  const int port = live.port();
+  // Dot segments are removed as RFC 3986 5.2.4 says, as browsers, curl and
+  // nginx do: "/a/../snapshot" is "/snapshot", and ".." at the root stays at
+  // the root. There is no file system behind the paths, so this can only
+  // ever reach the three resources the element serves.
+  SequenceViewer viewer(port, get_request(port, "/../stream"));
+  expect_streamed(viewer, "/../stream");
+  expect_snapshot(exchange(port, get_request(port, "/a/../snapshot")), "/a/../snapshot");
+  Exchange elsewhere = exchange(port, get_request(port, "/stream/../../nothing"));
+  fail_unless(elsewhere.head.status == 404, "/stream/../../nothing: status %d",
+              elsewhere.head.status);
+  live.expect_undisturbed("dot segments");
+}
+GST_END_TEST;
+
+static Suite *hardening_requests_suite() {
+  Suite *suite = suite_create("mjpeghttpsink-hardening-requests");
+  TCase *tc = tcase_create("requests");
+  tcase_add_test(tc, test_garbage_request_line);
+  tcase_add_test(tc, test_header_block_64k);
+  tcase_add_test(tc, test_header_block_1m);
+  tcase_add_test(tc, test_query_string_64k);
+  tcase_add_test(tc, test_pipelined_requests);
+  tcase_add_test(tc, test_http10_request);
+  tcase_add_test(tc, test_absolute_uri);
+  tcase_add_test(tc, test_dot_segments);
+  suite_add_tcase(suite, tc);
+  return suite;
+}
+
+int main(int argc, char **argv) {
+  return run_battery(argc, argv, hardening_requests_suite, "hardening_requests", __FILE__);
+}
