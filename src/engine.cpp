@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "jpeg_dht.h"
+
 namespace mjpeghttp {
 
 std::string make_boundary() {
@@ -16,7 +18,7 @@ std::string make_boundary() {
 Engine::Engine(EngineConfig config, EngineHooks hooks)
     : config_(std::move(config)),
       hooks_(std::move(hooks)),
-      format_(make_boundary()),
+      format_(make_boundary(), config_.headers_in_advance),
       http_(config_.http, *this, hooks_.log) {}
 
 Engine::~Engine() { stop(); }
@@ -63,6 +65,9 @@ void Engine::stop() {
 void Engine::publish(std::vector<iovec> chunks, int64_t timestamp_us,
                      std::function<void()> release) {
   auto frame = std::make_shared<Frame>();
+  size_t dht_at = 0;
+  if (config_.insert_dht && find_missing_dht(chunks, &dht_at))
+    chunks = insert_chunk(chunks, dht_at, standard_dht_segment());
   frame->chunks = std::move(chunks);
   for (const iovec &chunk : frame->chunks) frame->size += chunk.iov_len;
   frame->timestamp_us = timestamp_us;
@@ -111,6 +116,7 @@ void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo inf
   env.queue_capacity = config_.max_queued_frames;
   env.queue_policy = config_.queue_policy;
   env.client_timeout_ms = config_.client_timeout_ms;
+  env.idle_resend_ms = config_.idle_resend_ms;
   env.stop_fd = stop_fd_;
   env.bytes_served = &bytes_served_;
   env.frames_sent = &frames_sent_;

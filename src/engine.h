@@ -34,6 +34,9 @@ struct EngineConfig {
   size_t max_queued_frames = 2;
   QueuePolicy queue_policy = QueuePolicy::kDropOldest;
   unsigned client_timeout_ms = 10000;  // 0 = never
+  unsigned idle_resend_ms = 1000;      // 0 = never
+  bool headers_in_advance = false;     // see MultipartFormat
+  bool insert_dht = true;              // see jpeg_dht.h
 };
 
 struct EngineHooks {
