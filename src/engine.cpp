@@ -19,6 +19,7 @@ Engine::Engine(EngineConfig config, EngineHooks hooks)
     : config_(std::move(config)),
       hooks_(std::move(hooks)),
       format_(make_boundary(), config_.headers_in_advance),
+      fanout_(dispatcher_),
       http_(config_.http, *this, hooks_.log) {}
 
 Engine::~Engine() { stop(); }
@@ -38,6 +39,7 @@ bool Engine::start(std::string *error) {
     stop_fd_ = -1;
     return false;
   }
+  fanout_.start();
   started_ = true;
   log(LogLevel::kInfo, "serving on port " + std::to_string(http_.bound_port()));
   return true;
@@ -49,6 +51,7 @@ void Engine::stop() {
   // First no new viewers, then wake every viewer (waiting for a frame or for
   // a full socket), then join them all.
   http_.stop();
+  fanout_.stop();
   uint64_t one = 1;
   if (write(stop_fd_, &one, sizeof one) < 0) log(LogLevel::kWarning, "cannot signal stop");
   dispatcher_.shutdown();
@@ -73,16 +76,16 @@ void Engine::publish(std::vector<iovec> chunks, int64_t timestamp_us,
   frame->timestamp_us = timestamp_us;
   frame->release = std::move(release);
   frame->part_header = MultipartFormat::part_header(frame->size, timestamp_us);
-  dispatcher_.publish(std::move(frame));
+  fanout_.submit(std::move(frame));
 }
 
 bool Engine::end_of_stream(std::chrono::milliseconds max_wait) {
-  dispatcher_.end();
+  fanout_.submit_end();
   std::unique_lock<std::mutex> lock(viewers_mutex_);
   return viewers_changed_.wait_for(lock, max_wait, [this] { return active_.load() == 0; });
 }
 
-void Engine::resume() { dispatcher_.resume(); }
+void Engine::resume() { fanout_.submit_resume(); }
 
 EngineStats Engine::stats() const {
   EngineStats stats;
