@@ -81,7 +81,6 @@ void ClientThread::run() {
   FrameQueue &queue = this_thread_queue();
   queue.reset(env_.queue_capacity, env_.queue_policy, env_.frames_dropped);
   queue_ = &queue;
-  if (on_started_) on_started_(info_);
   if (fd_ >= 0) {
     StallPacer::bound_unsent_bytes(fd_);
     pacer_.sample_window();
@@ -100,6 +99,11 @@ void ClientThread::run() {
 void ClientThread::serve(FrameQueue &queue) {
   Dispatcher::Attachment attachment = env_.dispatcher->attach(&queue);
   if (!attachment.accepted) return;
+  // Announced only once attached: from here on the viewer receives every
+  // frame, so an application that waits for client-added and then pushes
+  // frames knows the viewer gets all of them.
+  info_.announced = true;
+  if (on_started_) on_started_(info_);
 
   bool sent_any = false;
   FrameRateLimiter rate_limiter(info_.max_fps);

@@ -25,6 +25,8 @@ struct ClientInfo {
   std::string user_agent;
   int64_t connected_us = 0;  // wall clock, microseconds since the epoch
   double max_fps = 0;        // the viewer's own cap (?fps=N); 0 = none
+  // Set once the started hook ran; the finished hook runs either way.
+  bool announced = false;
 };
 
 // What the engine shares with every client thread. Outlives all of them.
@@ -46,6 +48,9 @@ struct ClientEnvironment {
 
 class ClientThread {
  public:
+  // on_started runs once the viewer is attached to the dispatcher;
+  // on_finished runs when the thread ends, whether or not it had started
+  // (ClientInfo::announced tells).
   using Hook = std::function<void(const ClientInfo &)>;
 
   // Takes ownership of `connection` (a stolen libsoup connection) and of the

@@ -151,9 +151,10 @@ void Engine::on_viewer_finished(const ClientInfo &info) {
   {
     std::lock_guard<std::mutex> lock(viewers_mutex_);
     if (reserved_ > 0) reserved_--;
-    active_.fetch_sub(1);
+    if (info.announced) active_.fetch_sub(1);
   }
   viewers_changed_.notify_all();
+  if (!info.announced) return;
   log(LogLevel::kDebug, "viewer " + std::to_string(info.id) + " " + info.address + " left");
   if (hooks_.client_removed) hooks_.client_removed(info);
 }
