@@ -95,12 +95,8 @@ bool HttpServer::start(std::string *error) {
   start_cond_.wait(lock, [this] { return start_reported_; });
   if (!start_error_.empty()) {
     lock.unlock();
-    g_thread_join(thread_);
-    thread_ = nullptr;
-    g_main_loop_unref(loop_);
-    loop_ = nullptr;
-    g_main_context_unref(context_);
-    context_ = nullptr;
+    // The thread has already returned without running the loop.
+    join_thread();
     if (error) *error = start_error_;
     return false;
   }
@@ -110,6 +106,10 @@ bool HttpServer::start(std::string *error) {
 void HttpServer::stop() {
   if (!thread_) return;
   g_main_loop_quit(loop_);
+  join_thread();
+}
+
+void HttpServer::join_thread() {
   g_thread_join(thread_);
   thread_ = nullptr;
   g_main_loop_unref(loop_);

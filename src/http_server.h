@@ -72,6 +72,7 @@ class HttpServer {
  private:
   static gpointer thread_main(gpointer self);
   void run();
+  void join_thread();
   bool listen(std::string *error);
   void report_ready(const std::string &error);
 
