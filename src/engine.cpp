@@ -76,7 +76,18 @@ void Engine::publish(std::vector<iovec> chunks, int64_t timestamp_us,
   frame->timestamp_us = timestamp_us;
   frame->release = std::move(release);
   frame->part_header = MultipartFormat::part_header(frame->size, timestamp_us);
+  FramePtr previous;
+  {
+    std::lock_guard<std::mutex> lock(latest_mutex_);
+    previous = std::move(latest_);
+    latest_ = frame;
+  }
   fanout_.submit(std::move(frame));
+}
+
+FramePtr Engine::latest_frame() {
+  std::lock_guard<std::mutex> lock(latest_mutex_);
+  return latest_;
 }
 
 bool Engine::end_of_stream(std::chrono::milliseconds max_wait) {

@@ -88,7 +88,7 @@ class Engine : private StreamService {
   bool reserve_viewer() override;
   void release_viewer() override;
   void adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo info) override;
-  FramePtr latest_frame() override { return dispatcher_.latest(); }
+  FramePtr latest_frame() override;
   std::string stream_content_type() override { return format_.content_type(); }
   void housekeeping() override { reap_finished(); }
 
@@ -102,6 +102,11 @@ class Engine : private StreamService {
   MultipartFormat format_;
   Dispatcher dispatcher_;
   FanoutThread fanout_;
+  // The last frame published, for /snapshot: set by publish() itself, so a
+  // snapshot taken right after a frame was rendered is that frame, even
+  // before the fan-out has run.
+  std::mutex latest_mutex_;
+  FramePtr latest_;
   HttpServer http_;
   int stop_fd_ = -1;
 

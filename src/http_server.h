@@ -11,12 +11,14 @@
 #include <libsoup/soup.h>
 
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <string>
 
 #include "client_thread.h"
 #include "frame.h"
 #include "log.h"
+#include "request_gate.h"
 
 namespace mjpeghttp {
 
@@ -94,6 +96,7 @@ class HttpServer {
   GMainContext *context_ = nullptr;
   GMainLoop *loop_ = nullptr;
   SoupServer *server_ = nullptr;
+  std::unique_ptr<RequestGate> gate_;
   unsigned bound_port_ = 0;
 
   std::mutex start_mutex_;
