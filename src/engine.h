@@ -49,6 +49,9 @@ struct EngineHooks {
 
 struct EngineStats {
   uint64_t frames_published = 0;
+  // Frames the fan-out dropped for every viewer because it fell behind
+  // (FanoutThread::kMaxPending); zero unless the machine is overloaded.
+  uint64_t frames_overflowed = 0;
   uint64_t frames_sent = 0;
   uint64_t frames_dropped = 0;
   uint64_t bytes_served = 0;
@@ -110,6 +113,7 @@ class Engine : private StreamService {
   HttpServer http_;
   int stop_fd_ = -1;
 
+  std::atomic<uint64_t> frames_published_{0};
   std::atomic<uint64_t> bytes_served_{0};
   std::atomic<uint64_t> frames_sent_{0};
   std::atomic<uint64_t> frames_dropped_{0};
