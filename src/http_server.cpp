@@ -67,7 +67,18 @@ std::string escape_markup(const std::string &text) {
 std::string format_socket_address(GSocketAddress *address) {
   if (!G_IS_INET_SOCKET_ADDRESS(address)) return "unknown";
   GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS(address);
-  gchar *host = g_inet_address_to_string(g_inet_socket_address_get_address(inet));
+  GInetAddress *ip = g_inet_socket_address_get_address(inet);
+  // A dual-stack (::) listener sees IPv4 viewers as ::ffff:a.b.c.d; they are
+  // reported as the IPv4 addresses they are.
+  static const guint8 kV4MappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  GInetAddress *v4 = nullptr;
+  if (g_inet_address_get_family(ip) == G_SOCKET_FAMILY_IPV6 &&
+      memcmp(g_inet_address_to_bytes(ip), kV4MappedPrefix, sizeof kV4MappedPrefix) == 0) {
+    v4 = g_inet_address_new_from_bytes(g_inet_address_to_bytes(ip) + 12, G_SOCKET_FAMILY_IPV4);
+    ip = v4;
+  }
+  gchar *host = g_inet_address_to_string(ip);
+  if (v4) g_object_unref(v4);
   std::string text = host;
   g_free(host);
   if (text.find(':') != std::string::npos) text = "[" + text + "]";
@@ -132,7 +143,12 @@ void HttpServer::run() {
   // libsoup attaches its sources to the thread-default context at creation,
   // so the server must be created after this push, on this thread.
   g_main_context_push_thread_default(context_);
-  server_ = soup_server_new("server-header", "gst-mjpeg-http ", nullptr);
+  server_ = soup_server_new("server-header", "gst-mjpeg-http ", "tls-certificate",
+                            config_.tls_certificate.get(), nullptr);
+  if (SoupAuthDomain *auth = new_basic_auth_domain(config_.access)) {
+    soup_server_add_auth_domain(server_, auth);
+    g_object_unref(auth);
+  }
   soup_server_add_handler(server_, nullptr, &HttpServer::on_request, this, nullptr);
   g_signal_connect(server_, "request-started", G_CALLBACK(&HttpServer::on_request_started), this);
   g_signal_connect(server_, "request-read", G_CALLBACK(&HttpServer::on_request_read), this);
@@ -214,7 +230,8 @@ bool HttpServer::listen(std::string *error) {
     g_socket_set_listen_backlog(socket, kListenBacklog);
     ok = g_socket_listen(socket, &err);
   }
-  if (ok) ok = soup_server_listen_socket(server_, socket, (SoupServerListenOptions)0, &err);
+  const auto options = config_.tls_certificate ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0);
+  if (ok) ok = soup_server_listen_socket(server_, socket, options, &err);
   if (ok) {
     GSocketAddress *local = g_socket_get_local_address(socket, nullptr);
     if (local) {
@@ -253,6 +270,11 @@ gboolean on_request_timed_out(gpointer msg_pointer) {
 
 void HttpServer::on_request_started(SoupServer *, SoupServerMessage *msg, gpointer self) {
   auto *server = static_cast<HttpServer *>(self);
+  // Set before the request is read: libsoup answers a request that fails
+  // authentication itself (401), without calling the handler, and that
+  // answer needs these headers too.
+  set_common_headers(msg);
+  set_cors_headers(msg, server->config_.access);
   if (server->config_.request_timeout_ms == 0) return;
   // Attached to the message, so the timer dies with it: its callback can
   // never see a freed message.
@@ -281,6 +303,10 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path) {
                path == config_.index_path;
   if (!known) {
     reply_text(msg, SOUP_STATUS_NOT_FOUND, "Not found");
+    return;
+  }
+  if (config_.access.cors_enabled() && strcmp(method, SOUP_METHOD_OPTIONS) == 0) {
+    reply_cors_preflight(msg);
     return;
   }
   bool head_only = false;
