@@ -132,8 +132,8 @@ GST_START_TEST(test_right_credentials_stream) {
                                     url(port, "/snapshot")});
   fail_unless(curl.ran, "curl: %s", curl.err.c_str());
   fail_unless_equals_int(curl.exit_status, 0);
-  fail_unless_equals_string(curl.out.c_str(),
-                            ("200 " + std::to_string(frames[1].size())).c_str());
+  const std::string expected = "200 " + std::to_string(frames[1].size());
+  fail_unless(curl.out == expected, "curl: '%s', expected '%s'", curl.out.c_str(), expected.c_str());
 }
 GST_END_TEST;
 
