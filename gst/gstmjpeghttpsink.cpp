@@ -49,6 +49,9 @@ constexpr guint kDefaultMaxQueuedFrames = 2;
 constexpr guint kMaxQueuedFramesLimit = 1000;
 constexpr guint kDefaultClientTimeout = 10;
 constexpr guint kDefaultRequestTimeout = 10;
+constexpr guint kDefaultIdleResend = 1000;
+constexpr gboolean kDefaultAdvanceHeaders = FALSE;
+constexpr gboolean kDefaultInsertDht = TRUE;
 // How long EOS waits for viewers to receive their closing boundary before it
 // goes on downstream (gst-launch stops the pipeline as soon as EOS arrives).
 constexpr int kEosFlushMs = 2000;
@@ -65,6 +68,9 @@ enum {
   PROP_QUEUE_POLICY,
   PROP_CLIENT_TIMEOUT,
   PROP_REQUEST_TIMEOUT,
+  PROP_IDLE_RESEND,
+  PROP_ADVANCE_HEADERS,
+  PROP_INSERT_DHT,
   PROP_NUM_CLIENTS,
   PROP_BYTES_SERVED,
   PROP_AUTH_USER,
@@ -93,6 +99,9 @@ struct Settings {
   mjpeghttp::QueuePolicy queue_policy = mjpeghttp::QueuePolicy::kDropOldest;
   guint client_timeout = kDefaultClientTimeout;
   guint request_timeout = kDefaultRequestTimeout;
+  guint idle_resend = kDefaultIdleResend;
+  bool advance_headers = kDefaultAdvanceHeaders;
+  bool insert_dht = kDefaultInsertDht;
   // Access (authentication, HTTPS, CORS); empty = off.
   std::string auth_user;
   std::string auth_password;
@@ -276,6 +285,9 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
   config.queue_policy = settings.queue_policy;
   config.client_timeout_ms = settings.client_timeout * 1000;
   config.http.request_timeout_ms = settings.request_timeout * 1000;
+  config.idle_resend_ms = settings.idle_resend;
+  config.headers_in_advance = settings.advance_headers;
+  config.insert_dht = settings.insert_dht;
   if (!gst_mjpeg_http_sink_configure_access(self, settings, &config.http)) return FALSE;
 
   // The hooks run on viewer threads; the element outlives them because
@@ -360,6 +372,28 @@ static bool buffer_starts_with_soi(GstBuffer *buffer) {
          mjpeghttp::looks_like_jpeg(head, sizeof head);
 }
 
+// X-Timestamp: the moment the buffer's running time is reached on the
+// pipeline clock, expressed in wall-clock time (microseconds since the Unix
+// epoch), so viewers can measure end-to-end latency against their own clock.
+// Buffers without a timestamp, or a pipeline without a clock, use the time
+// the frame was handed to the viewers.
+static gint64 frame_wall_clock_us(GstMjpegHttpSink *self, GstBuffer *buffer) {
+  const gint64 now_us = g_get_real_time();
+  GstClockTime pts = GST_BUFFER_PTS(buffer);
+  if (!GST_CLOCK_TIME_IS_VALID(pts)) return now_us;
+  GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
+  if (!clock) return now_us;
+  GstSegment *segment = &GST_BASE_SINK(self)->segment;
+  GstClockTime running = gst_segment_to_running_time(segment, GST_FORMAT_TIME, pts);
+  GstClockTime clock_now = gst_clock_get_time(clock);
+  gst_object_unref(clock);
+  if (!GST_CLOCK_TIME_IS_VALID(running)) return now_us;
+  const GstClockTimeDiff ahead_ns = GST_CLOCK_DIFF(
+      clock_now, gst_element_get_base_time(GST_ELEMENT(self)) + running +
+                     gst_base_sink_get_latency(GST_BASE_SINK(self)));
+  return now_us + ahead_ns / 1000;
+}
+
 static GstFlowReturn gst_mjpeg_http_sink_render(GstBaseSink *sink, GstBuffer *buffer) {
   GstMjpegHttpSink *self = GST_MJPEG_HTTP_SINK(sink);
   GstMjpegHttpSinkPrivate *priv = self->priv;
@@ -398,7 +432,8 @@ static GstFlowReturn gst_mjpeg_http_sink_render(GstBaseSink *sink, GstBuffer *bu
   }
   GST_LOG_OBJECT(self, "frame of %" G_GSIZE_FORMAT " bytes in %u memories",
                  gst_buffer_get_size(buffer), n_memories);
-  priv->engine->publish(std::move(chunks), g_get_real_time(), [lent] { delete lent; });
+  priv->engine->publish(std::move(chunks), frame_wall_clock_us(self, buffer),
+                        [lent] { delete lent; });
   return GST_FLOW_OK;
 }
 
@@ -482,6 +517,15 @@ static void gst_mjpeg_http_sink_set_property(GObject *object, guint prop_id, con
     case PROP_REQUEST_TIMEOUT:
       s.request_timeout = g_value_get_uint(value);
       break;
+    case PROP_IDLE_RESEND:
+      s.idle_resend = g_value_get_uint(value);
+      break;
+    case PROP_ADVANCE_HEADERS:
+      s.advance_headers = g_value_get_boolean(value);
+      break;
+    case PROP_INSERT_DHT:
+      s.insert_dht = g_value_get_boolean(value);
+      break;
     case PROP_AUTH_USER:
       s.auth_user = string_or_empty(value);
       break;
@@ -557,6 +601,15 @@ static void gst_mjpeg_http_sink_get_property(GObject *object, guint prop_id, GVa
       break;
     case PROP_REQUEST_TIMEOUT:
       g_value_set_uint(value, s.request_timeout);
+      break;
+    case PROP_IDLE_RESEND:
+      g_value_set_uint(value, s.idle_resend);
+      break;
+    case PROP_ADVANCE_HEADERS:
+      g_value_set_boolean(value, s.advance_headers);
+      break;
+    case PROP_INSERT_DHT:
+      g_value_set_boolean(value, s.insert_dht);
       break;
     case PROP_AUTH_USER:
       g_value_set_string(value, s.auth_user.c_str());
@@ -641,6 +694,22 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
       "Seconds a connection may take to send a complete request before it is closed, counted "
       "from when it opened (0 = never)",
       0, 3600, kDefaultRequestTimeout, rw_ready);
+  properties[PROP_IDLE_RESEND] = g_param_spec_uint(
+      "idle-resend", "Idle resend",
+      "Milliseconds without a new frame after which each viewer is sent the latest frame again, "
+      "so browsers that show a frame one late (Chrome) show the newest one (0 = never)",
+      0, 60000, kDefaultIdleResend, rw_ready);
+  properties[PROP_ADVANCE_HEADERS] = g_param_spec_boolean(
+      "advance-headers", "Advance headers",
+      "Send each part's headers right after the previous frame, so Chrome shows every frame as "
+      "soon as it arrives instead of one frame late. Parts then carry no Content-Length or "
+      "X-Timestamp",
+      kDefaultAdvanceHeaders, rw_ready);
+  properties[PROP_INSERT_DHT] = g_param_spec_boolean(
+      "insert-dht", "Insert DHT",
+      "Insert the standard Huffman tables into JPEGs that lack them (as many USB cameras send), "
+      "which browsers and most decoders need; the frame itself is not copied",
+      kDefaultInsertDht, rw_ready);
   properties[PROP_NUM_CLIENTS] = g_param_spec_uint(
       "num-clients", "Number of clients", "Stream viewers connected now", 0, G_MAXUINT, 0, ro);
   properties[PROP_BYTES_SERVED] = g_param_spec_uint64(

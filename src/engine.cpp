@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "jpeg_dht.h"
+
 namespace mjpeghttp {
 
 std::string make_boundary() {
@@ -16,7 +18,8 @@ std::string make_boundary() {
 Engine::Engine(EngineConfig config, EngineHooks hooks)
     : config_(std::move(config)),
       hooks_(std::move(hooks)),
-      format_(make_boundary()),
+      format_(make_boundary(), config_.headers_in_advance),
+      fanout_(dispatcher_),
       http_(config_.http, *this, hooks_.log) {}
 
 Engine::~Engine() { stop(); }
@@ -36,6 +39,7 @@ bool Engine::start(std::string *error) {
     stop_fd_ = -1;
     return false;
   }
+  fanout_.start();
   started_ = true;
   log(LogLevel::kInfo, "serving on port " + std::to_string(http_.bound_port()));
   return true;
@@ -47,6 +51,7 @@ void Engine::stop() {
   // First no new viewers, then wake every viewer (waiting for a frame or for
   // a full socket), then join them all.
   http_.stop();
+  fanout_.stop();
   uint64_t one = 1;
   if (write(stop_fd_, &one, sizeof one) < 0) log(LogLevel::kWarning, "cannot signal stop");
   dispatcher_.shutdown();
@@ -63,21 +68,24 @@ void Engine::stop() {
 void Engine::publish(std::vector<iovec> chunks, int64_t timestamp_us,
                      std::function<void()> release) {
   auto frame = std::make_shared<Frame>();
+  size_t dht_at = 0;
+  if (config_.insert_dht && find_missing_dht(chunks, &dht_at))
+    chunks = insert_chunk(chunks, dht_at, standard_dht_segment());
   frame->chunks = std::move(chunks);
   for (const iovec &chunk : frame->chunks) frame->size += chunk.iov_len;
   frame->timestamp_us = timestamp_us;
   frame->release = std::move(release);
   frame->part_header = MultipartFormat::part_header(frame->size, timestamp_us);
-  dispatcher_.publish(std::move(frame));
+  fanout_.submit(std::move(frame));
 }
 
 bool Engine::end_of_stream(std::chrono::milliseconds max_wait) {
-  dispatcher_.end();
+  fanout_.submit_end();
   std::unique_lock<std::mutex> lock(viewers_mutex_);
   return viewers_changed_.wait_for(lock, max_wait, [this] { return active_.load() == 0; });
 }
 
-void Engine::resume() { dispatcher_.resume(); }
+void Engine::resume() { fanout_.submit_resume(); }
 
 EngineStats Engine::stats() const {
   EngineStats stats;
@@ -111,6 +119,7 @@ void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo inf
   env.queue_capacity = config_.max_queued_frames;
   env.queue_policy = config_.queue_policy;
   env.client_timeout_ms = config_.client_timeout_ms;
+  env.idle_resend_ms = config_.idle_resend_ms;
   env.stop_fd = stop_fd_;
   env.bytes_served = &bytes_served_;
   env.frames_sent = &frames_sent_;
@@ -143,9 +152,10 @@ void Engine::on_viewer_finished(const ClientInfo &info) {
   {
     std::lock_guard<std::mutex> lock(viewers_mutex_);
     if (reserved_ > 0) reserved_--;
-    active_.fetch_sub(1);
+    if (info.announced) active_.fetch_sub(1);
   }
   viewers_changed_.notify_all();
+  if (!info.announced) return;
   log(LogLevel::kDebug, "viewer " + std::to_string(info.id) + " " + info.address + " left");
   if (hooks_.client_removed) hooks_.client_removed(info);
 }

@@ -22,6 +22,7 @@
 
 #include "client_thread.h"
 #include "dispatcher.h"
+#include "fanout_thread.h"
 #include "http_server.h"
 #include "log.h"
 #include "multipart.h"
@@ -34,6 +35,9 @@ struct EngineConfig {
   size_t max_queued_frames = 2;
   QueuePolicy queue_policy = QueuePolicy::kDropOldest;
   unsigned client_timeout_ms = 10000;  // 0 = never
+  unsigned idle_resend_ms = 1000;      // 0 = never
+  bool headers_in_advance = false;     // see MultipartFormat
+  bool insert_dht = true;              // see jpeg_dht.h
 };
 
 struct EngineHooks {
@@ -65,7 +69,9 @@ class Engine : private StreamService {
   unsigned bound_port() const { return http_.bound_port(); }
 
   // Hands a JPEG to every viewer without copying it. `release` runs once no
-  // viewer needs the bytes any more, on whichever thread lets go last.
+  // viewer needs the bytes any more, on whichever thread lets go last. Costs
+  // the same whatever the number of viewers: the fan-out runs on its own
+  // thread.
   void publish(std::vector<iovec> chunks, int64_t timestamp_us, std::function<void()> release);
   // EOS: every viewer gets the closing part. Waits up to `max_wait` for the
   // viewers to have written it; true when all did.
@@ -95,6 +101,7 @@ class Engine : private StreamService {
   EngineHooks hooks_;
   MultipartFormat format_;
   Dispatcher dispatcher_;
+  FanoutThread fanout_;
   HttpServer http_;
   int stop_fd_ = -1;
 

@@ -1,6 +1,7 @@
 #include "http_server.h"
 
 #include "multipart.h"
+#include "rate_limiter.h"
 
 #include <cstring>
 
@@ -47,6 +48,7 @@ struct PendingViewer {
   HttpServer *server;
   StreamService *service;
   bool adopted = false;
+  double max_fps = 0;
 };
 
 void release_unadopted(gpointer data, GClosure *) {
@@ -104,12 +106,8 @@ bool HttpServer::start(std::string *error) {
   start_cond_.wait(lock, [this] { return start_reported_; });
   if (!start_error_.empty()) {
     lock.unlock();
-    g_thread_join(thread_);
-    thread_ = nullptr;
-    g_main_loop_unref(loop_);
-    loop_ = nullptr;
-    g_main_context_unref(context_);
-    context_ = nullptr;
+    // The thread has already returned without running the loop.
+    join_thread();
     if (error) *error = start_error_;
     return false;
   }
@@ -119,6 +117,10 @@ bool HttpServer::start(std::string *error) {
 void HttpServer::stop() {
   if (!thread_) return;
   g_main_loop_quit(loop_);
+  join_thread();
+}
+
+void HttpServer::join_thread() {
   g_thread_join(thread_);
   thread_ = nullptr;
   g_main_loop_unref(loop_);
@@ -288,12 +290,12 @@ void HttpServer::on_request_read(SoupServer *, SoupServerMessage *msg, gpointer)
   g_object_set_data(G_OBJECT(msg), kRequestTimerKey, nullptr);
 }
 
-void HttpServer::on_request(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *,
-                            gpointer self) {
-  static_cast<HttpServer *>(self)->handle(msg, path ? path : "");
+void HttpServer::on_request(SoupServer *, SoupServerMessage *msg, const char *path,
+                            GHashTable *query, gpointer self) {
+  static_cast<HttpServer *>(self)->handle(msg, path ? path : "", query);
 }
 
-void HttpServer::handle(SoupServerMessage *msg, const std::string &path) {
+void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTable *query) {
   set_common_headers(msg);
   const char *method = soup_server_message_get_method(msg);
   log(LogLevel::kDebug, std::string(method) + " " + path + " from " +
@@ -317,14 +319,30 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path) {
     return;
   }
   if (path == config_.stream_path)
-    serve_stream(msg, head_only);
+    serve_stream(msg, head_only, query);
   else if (path == config_.snapshot_path)
     serve_snapshot(msg, head_only);
   else
     serve_index(msg);
 }
 
-void HttpServer::serve_stream(SoupServerMessage *msg, bool head_only) {
+// Parses ?fps=N: a positive number up to FrameRateLimiter::kMaxFps.
+static bool parse_fps(const char *text, double *fps) {
+  if (!text || !*text) return false;
+  char *end = nullptr;
+  double value = g_ascii_strtod(text, &end);
+  if (*end != '\0' || !(value > 0) || value > FrameRateLimiter::kMaxFps) return false;
+  *fps = value;
+  return true;
+}
+
+void HttpServer::serve_stream(SoupServerMessage *msg, bool head_only, GHashTable *query) {
+  double max_fps = 0;
+  const char *fps_text = query ? static_cast<const char *>(g_hash_table_lookup(query, "fps")) : nullptr;
+  if (query && g_hash_table_contains(query, "fps") && !parse_fps(fps_text, &max_fps)) {
+    reply_text(msg, SOUP_STATUS_BAD_REQUEST, "fps must be a number above 0 and at most 1000");
+    return;
+  }
   if (!head_only && !service_.reserve_viewer()) {
     reply_unavailable(msg, "Too many viewers", "5");
     return;
@@ -344,7 +362,7 @@ void HttpServer::serve_stream(SoupServerMessage *msg, bool head_only) {
     return;
   }
 
-  auto *pending = new PendingViewer{this, &service_};
+  auto *pending = new PendingViewer{this, &service_, false, max_fps};
   g_signal_connect_data(
       msg, "wrote-headers",
       G_CALLBACK(+[](SoupServerMessage *m, gpointer data) {
@@ -359,6 +377,7 @@ void HttpServer::serve_stream(SoupServerMessage *msg, bool head_only) {
             soup_server_message_get_request_headers(m), "User-Agent");
         if (agent) info.user_agent = agent;
         info.connected_us = g_get_real_time();
+        info.max_fps = pend->max_fps;
         pend->adopted = true;
         GIOStream *connection = soup_server_message_steal_connection(m);
         pend->service->adopt_viewer(connection, socket, std::move(info));

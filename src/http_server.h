@@ -78,6 +78,7 @@ class HttpServer {
  private:
   static gpointer thread_main(gpointer self);
   void run();
+  void join_thread();
   bool listen(std::string *error);
   void report_ready(const std::string &error);
 
@@ -85,8 +86,8 @@ class HttpServer {
   static void on_request_read(SoupServer *server, SoupServerMessage *msg, gpointer self);
   static void on_request(SoupServer *server, SoupServerMessage *msg, const char *path,
                          GHashTable *query, gpointer self);
-  void handle(SoupServerMessage *msg, const std::string &path);
-  void serve_stream(SoupServerMessage *msg, bool head_only);
+  void handle(SoupServerMessage *msg, const std::string &path, GHashTable *query);
+  void serve_stream(SoupServerMessage *msg, bool head_only, GHashTable *query);
   void serve_snapshot(SoupServerMessage *msg, bool head_only);
   void serve_index(SoupServerMessage *msg);
   void log(LogLevel level, const std::string &text) const;

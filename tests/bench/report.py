@@ -119,10 +119,11 @@ def targets(by_case, ceiling):
     if ours:
         base = idle["server_rss_hwm_kb"] if idle else 0
         per_viewer = (ours["server_rss_hwm_kb"] - base) / 1000
+        over = "over the idle case" if idle else "(no idle case in this run)"
         out.append(("1000 viewers @10: every viewer ≥ 9.9 fps",
                     f"{ours['connected']} connected, fps min {fmt(ours['fps']['min'], 2)}; "
                     f"peak RSS {ours['server_rss_hwm_kb'] / 1024:.1f} MB, "
-                    f"≈{per_viewer:.0f} KB per viewer over idle",
+                    f"≈{per_viewer:.0f} KB per viewer {over}",
                     ours["connected"] == 1000 and (ours["fps"]["min"] or 0) >= 9.9))
     ours, theirs = get("max_v1"), get("max_v1", THEIRS)
     if ours and theirs:

@@ -2,7 +2,7 @@
 # Side-by-side benchmark: mjpeghttpsink vs multipartmux ! tcpserversink, same
 # frames, same load client, one run. Run by hand, never by CI.
 #
-#   tests/bench/run.sh            full run (~7-8 min: 5 s warm-up + 12 s window per case and server)
+#   tests/bench/run.sh            full run (~8 min: 8 s warm-up + 12 s window per case and server)
 #   tests/bench/run.sh --quick    smoke run (~2-3 min: 2 s + 3 s)
 #
 # Environment: BENCH_WARMUP, BENCH_MEASURE (seconds), BENCH_CASES (space
@@ -18,7 +18,7 @@ build_dir=${BENCH_BUILD_DIR:-$repo_root/build-bench}
 # shellcheck source=lib.sh
 source "$bench_dir/lib.sh"
 
-warmup=${BENCH_WARMUP:-5}
+warmup=${BENCH_WARMUP:-8}
 measure=${BENCH_MEASURE:-12}
 if [ "${1:-}" = "--quick" ]; then
   warmup=${BENCH_WARMUP:-2}
