@@ -20,6 +20,8 @@
  * |[
  * gst-launch-1.0 videotestsrc is-live=true ! jpegenc ! mjpeghttpsink port=8080
  * gst-launch-1.0 v4l2src ! image/jpeg,width=1280,height=720 ! mjpeghttpsink address=0.0.0.0
+ * gst-launch-1.0 v4l2src ! image/jpeg ! mjpeghttpsink address=:: \
+ *     tls-certificate-file=cert.pem tls-key-file=key.pem auth-user=alice auth-password=s3cret
  * ]| then open http://127.0.0.1:8080/ in a browser.
  */
 #ifdef HAVE_CONFIG_H
