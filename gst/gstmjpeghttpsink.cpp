@@ -22,7 +22,8 @@
  * gst-launch-1.0 v4l2src ! image/jpeg,width=1280,height=720 ! mjpeghttpsink address=0.0.0.0
  * gst-launch-1.0 v4l2src ! image/jpeg ! mjpeghttpsink address=:: \
  *     tls-certificate-file=cert.pem tls-key-file=key.pem auth-user=alice auth-password=s3cret
- * ]| then open http://127.0.0.1:8080/ in a browser.
+ * ]| then open http://127.0.0.1:8080/ in a browser (https:// and the user's password
+ * for the last one; see docs/access.md).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
