@@ -76,7 +76,19 @@ void Engine::publish(std::vector<iovec> chunks, int64_t timestamp_us,
   frame->timestamp_us = timestamp_us;
   frame->release = std::move(release);
   frame->part_header = MultipartFormat::part_header(frame->size, timestamp_us);
+  frames_published_.fetch_add(1);
+  FramePtr previous;
+  {
+    std::lock_guard<std::mutex> lock(latest_mutex_);
+    previous = std::move(latest_);
+    latest_ = frame;
+  }
   fanout_.submit(std::move(frame));
+}
+
+FramePtr Engine::latest_frame() {
+  std::lock_guard<std::mutex> lock(latest_mutex_);
+  return latest_;
 }
 
 bool Engine::end_of_stream(std::chrono::milliseconds max_wait) {
@@ -89,7 +101,8 @@ void Engine::resume() { fanout_.submit_resume(); }
 
 EngineStats Engine::stats() const {
   EngineStats stats;
-  stats.frames_published = dispatcher_.published();
+  stats.frames_published = frames_published_.load();
+  stats.frames_overflowed = fanout_.overflowed();
   stats.frames_sent = frames_sent_.load();
   stats.frames_dropped = frames_dropped_.load();
   stats.bytes_served = bytes_served_.load();

@@ -49,6 +49,9 @@ struct EngineHooks {
 
 struct EngineStats {
   uint64_t frames_published = 0;
+  // Frames the fan-out dropped for every viewer because it fell behind
+  // (FanoutThread::kMaxPending); zero unless the machine is overloaded.
+  uint64_t frames_overflowed = 0;
   uint64_t frames_sent = 0;
   uint64_t frames_dropped = 0;
   uint64_t bytes_served = 0;
@@ -88,7 +91,7 @@ class Engine : private StreamService {
   bool reserve_viewer() override;
   void release_viewer() override;
   void adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo info) override;
-  FramePtr latest_frame() override { return dispatcher_.latest(); }
+  FramePtr latest_frame() override;
   std::string stream_content_type() override { return format_.content_type(); }
   void housekeeping() override { reap_finished(); }
 
@@ -102,9 +105,15 @@ class Engine : private StreamService {
   MultipartFormat format_;
   Dispatcher dispatcher_;
   FanoutThread fanout_;
+  // The last frame published, for /snapshot: set by publish() itself, so a
+  // snapshot taken right after a frame was rendered is that frame, even
+  // before the fan-out has run.
+  std::mutex latest_mutex_;
+  FramePtr latest_;
   HttpServer http_;
   int stop_fd_ = -1;
 
+  std::atomic<uint64_t> frames_published_{0};
   std::atomic<uint64_t> bytes_served_{0};
   std::atomic<uint64_t> frames_sent_{0};
   std::atomic<uint64_t> frames_dropped_{0};

@@ -3,6 +3,8 @@
 #include "multipart.h"
 #include "rate_limiter.h"
 
+#include <sys/socket.h>
+
 #include <cstring>
 
 namespace mjpeghttp {
@@ -191,6 +193,7 @@ void HttpServer::run() {
 
   g_source_destroy(tick);
   g_source_unref(tick);
+  gate_.reset();
   soup_server_disconnect(server_);
   g_object_unref(server_);
   server_ = nullptr;
@@ -229,11 +232,27 @@ bool HttpServer::listen(std::string *error) {
   // stop must not fail on the old connections' TIME-WAIT.
   if (ok) ok = g_socket_bind(socket, address, TRUE, &err);
   if (ok) {
+    // Accepted sockets inherit this: room for a whole request head in the
+    // kernel while the gate peeks at it (the default window may be smaller).
+    int receive_buffer = 4 * static_cast<int>(RequestGate::kMaxRequestHead);
+    setsockopt(g_socket_get_fd(socket), SOL_SOCKET, SO_RCVBUF, &receive_buffer,
+               sizeof receive_buffer);
     g_socket_set_listen_backlog(socket, kListenBacklog);
     ok = g_socket_listen(socket, &err);
   }
-  const auto options = config_.tls_certificate ? SOUP_SERVER_LISTEN_HTTPS : SoupServerListenOptions(0);
-  if (ok) ok = soup_server_listen_socket(server_, socket, options, &err);
+  std::string gate_error;
+  if (ok && config_.tls_certificate) {
+    // The gate peeks at plain HTTP heads; over HTTPS the bytes on the socket
+    // are TLS records, so libsoup accepts the connections (and runs the
+    // handshake) itself. The request-started timer still bounds slow heads.
+    ok = soup_server_listen_socket(server_, socket, SOUP_SERVER_LISTEN_HTTPS, &err);
+  } else if (ok) {
+    gate_ = std::make_unique<RequestGate>(server_, config_.request_timeout_ms, log_);
+    if (!gate_->add_listener(socket, &gate_error)) {
+      ok = false;
+      gate_.reset();
+    }
+  }
   if (ok) {
     GSocketAddress *local = g_socket_get_local_address(socket, nullptr);
     if (local) {
@@ -241,7 +260,8 @@ bool HttpServer::listen(std::string *error) {
       g_object_unref(local);
     }
   } else {
-    *error = "Could not listen on " + where + ": " + (err ? err->message : "unknown error");
+    *error = "Could not listen on " + where + ": " +
+             (err ? err->message : gate_error.empty() ? "unknown error" : gate_error);
   }
   g_clear_error(&err);
   g_object_unref(address);
@@ -368,9 +388,6 @@ void HttpServer::serve_stream(SoupServerMessage *msg, bool head_only, GHashTable
       G_CALLBACK(+[](SoupServerMessage *m, gpointer data) {
         auto *pend = static_cast<PendingViewer *>(data);
         if (pend->adopted) return;
-        // Keep the socket alive past the steal: the stolen stream may be
-        // disposed of before the viewer is done with the fd.
-        GSocket *socket = G_SOCKET(g_object_ref(soup_server_message_get_socket(m)));
         ClientInfo info;
         info.address = format_socket_address(soup_server_message_get_remote_address(m));
         const char *agent = soup_message_headers_get_one(
@@ -379,6 +396,13 @@ void HttpServer::serve_stream(SoupServerMessage *msg, bool head_only, GHashTable
         info.connected_us = g_get_real_time();
         info.max_fps = pend->max_fps;
         pend->adopted = true;
+        // The viewer writes to the socket's fd directly and keeps its own
+        // reference to the socket, whatever becomes of the stream object
+        // (libsoup hands back its own wrapper around the connection).
+        GSocket *socket = RequestGate::socket_of(soup_server_message_get_remote_address(m));
+        // Connections libsoup accepted itself (HTTPS) are not the gate's.
+        if (!socket && soup_server_message_get_socket(m))
+          socket = G_SOCKET(g_object_ref(soup_server_message_get_socket(m)));
         GIOStream *connection = soup_server_message_steal_connection(m);
         pend->service->adopt_viewer(connection, socket, std::move(info));
       }),

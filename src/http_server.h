@@ -11,6 +11,7 @@
 #include <libsoup/soup.h>
 
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -18,6 +19,7 @@
 #include "frame.h"
 #include "http_access.h"
 #include "log.h"
+#include "request_gate.h"
 #include "tls_identity.h"
 
 namespace mjpeghttp {
@@ -100,6 +102,7 @@ class HttpServer {
   GMainContext *context_ = nullptr;
   GMainLoop *loop_ = nullptr;
   SoupServer *server_ = nullptr;
+  std::unique_ptr<RequestGate> gate_;
   unsigned bound_port_ = 0;
 
   std::mutex start_mutex_;

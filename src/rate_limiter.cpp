@@ -1,5 +1,7 @@
 #include "rate_limiter.h"
 
+#include <algorithm>
+
 namespace mjpeghttp {
 
 FrameRateLimiter::FrameRateLimiter(double max_fps)
@@ -7,9 +9,15 @@ FrameRateLimiter::FrameRateLimiter(double max_fps)
 
 bool FrameRateLimiter::admit(int64_t timestamp_us) {
   if (interval_us_ <= 0) return true;
-  // Source timestamps jitter; a frame slightly ahead of its slot still
-  // takes it, or a cap near the source rate would skip every other frame.
-  const int64_t tolerance = interval_us_ / 4;
+  // Source timestamps jitter: a frame slightly ahead of its slot still takes
+  // it, or a cap at the source rate would skip frames. The tolerance is also
+  // kept under half the source's own frame spacing, or at a low cap a whole
+  // source frame would get in early.
+  const int64_t spacing = seen_any_ ? timestamp_us - last_seen_us_ : 0;
+  last_seen_us_ = timestamp_us;
+  seen_any_ = true;
+  int64_t tolerance = interval_us_ / 4;
+  if (spacing > 0) tolerance = std::min(tolerance, spacing / 2);
   if (started_ && timestamp_us < next_due_us_ - tolerance) {
     // A timestamp far behind the schedule means the clock jumped back:
     // start over rather than skip until it catches up.

@@ -23,6 +23,8 @@ class FrameRateLimiter {
   int64_t interval_us_;
   int64_t next_due_us_ = 0;
   bool started_ = false;
+  int64_t last_seen_us_ = 0;  // timestamp of the previous frame offered
+  bool seen_any_ = false;
 };
 
 }  // namespace mjpeghttp
