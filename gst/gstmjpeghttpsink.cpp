@@ -20,7 +20,10 @@
  * |[
  * gst-launch-1.0 videotestsrc is-live=true ! jpegenc ! mjpeghttpsink port=8080
  * gst-launch-1.0 v4l2src ! image/jpeg,width=1280,height=720 ! mjpeghttpsink address=0.0.0.0
- * ]| then open http://127.0.0.1:8080/ in a browser.
+ * gst-launch-1.0 v4l2src ! image/jpeg ! mjpeghttpsink address=:: \
+ *     tls-certificate-file=cert.pem tls-key-file=key.pem auth-user=alice auth-password=s3cret
+ * ]| then open http://127.0.0.1:8080/ in a browser (https:// and the user's password
+ * for the last one; see docs/access.md).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -73,6 +76,12 @@ enum {
   PROP_INSERT_DHT,
   PROP_NUM_CLIENTS,
   PROP_BYTES_SERVED,
+  PROP_AUTH_USER,
+  PROP_AUTH_PASSWORD,
+  PROP_AUTH_EXEMPT_PATHS,
+  PROP_TLS_CERTIFICATE_FILE,
+  PROP_TLS_KEY_FILE,
+  PROP_ALLOW_ORIGIN,
   N_PROPS
 };
 
@@ -96,6 +105,13 @@ struct Settings {
   guint idle_resend = kDefaultIdleResend;
   bool advance_headers = kDefaultAdvanceHeaders;
   bool insert_dht = kDefaultInsertDht;
+  // Access (authentication, HTTPS, CORS); empty = off.
+  std::string auth_user;
+  std::string auth_password;
+  std::string auth_exempt_paths;
+  std::string tls_certificate_file;
+  std::string tls_key_file;
+  std::string allow_origin;
 };
 
 // A GstBuffer lent to the engine: a reference and one read-only mapping per
@@ -187,6 +203,60 @@ static void log_from_engine(GstMjpegHttpSink *self, mjpeghttp::LogLevel level,
 
 static bool valid_path(const std::string &path) { return !path.empty() && path[0] == '/'; }
 
+// Checks the access settings and turns them into the engine's. Posts the
+// element error and returns FALSE when they cannot work.
+static gboolean gst_mjpeg_http_sink_configure_access(GstMjpegHttpSink *self,
+                                                     const Settings &settings,
+                                                     mjpeghttp::HttpConfig *http) {
+  mjpeghttp::AccessConfig &access = http->access;
+  if (settings.auth_user.empty() && !settings.auth_password.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("auth-password is set but auth-user is empty: set both to require "
+                       "HTTP Basic authentication"),
+                      (nullptr));
+    return FALSE;
+  }
+  access.user = settings.auth_user;
+  access.password = settings.auth_password;
+  access.exempt_paths = mjpeghttp::split_list(settings.auth_exempt_paths);
+  for (const std::string &path : access.exempt_paths) {
+    if (!valid_path(path)) {
+      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                        ("Invalid auth-exempt-paths '%s': '%s' does not start with '/'",
+                         settings.auth_exempt_paths.c_str(), path.c_str()),
+                        (nullptr));
+      return FALSE;
+    }
+  }
+  // It goes into a response header as it is.
+  for (char c : settings.allow_origin) {
+    if (!g_ascii_isprint(c)) {
+      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                        ("Invalid allow-origin: only printable ASCII may go into a header"),
+                        ("allow-origin '%s'", settings.allow_origin.c_str()));
+      return FALSE;
+    }
+  }
+  access.allow_origin = settings.allow_origin;
+
+  if (settings.tls_certificate_file.empty() && settings.tls_key_file.empty()) return TRUE;
+  mjpeghttp::TlsLoadError error;
+  http->tls_certificate =
+      mjpeghttp::load_tls_identity(settings.tls_certificate_file, settings.tls_key_file, &error);
+  if (!http->tls_certificate) {
+    if (error.kind == mjpeghttp::TlsLoadError::Kind::kUnreadable)
+      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s", error.message.c_str()),
+                        ("tls-certificate-file='%s' tls-key-file='%s'",
+                         settings.tls_certificate_file.c_str(), settings.tls_key_file.c_str()));
+    else
+      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", error.message.c_str()),
+                        ("tls-certificate-file='%s' tls-key-file='%s'",
+                         settings.tls_certificate_file.c_str(), settings.tls_key_file.c_str()));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 // The server runs from READY->PAUSED to PAUSED->READY, as tcpserversink's
 // does: base sink's start()/stop() would run it in READY too, where settings
 // are still documented as changeable.
@@ -221,6 +291,7 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
   config.idle_resend_ms = settings.idle_resend;
   config.headers_in_advance = settings.advance_headers;
   config.insert_dht = settings.insert_dht;
+  if (!gst_mjpeg_http_sink_configure_access(self, settings, &config.http)) return FALSE;
 
   // The hooks run on viewer threads; the element outlives them because
   // stop() joins every viewer before the engine goes away.
@@ -256,7 +327,8 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
     priv->engine = engine;
     priv->current_port = static_cast<gint>(engine->bound_port());
   }
-  GST_INFO_OBJECT(self, "serving http://%s:%d%s", settings.address.c_str(),
+  GST_INFO_OBJECT(self, "serving %s://%s:%d%s", settings.tls_certificate_file.empty() ? "http" : "https",
+                  settings.address.c_str(),
                   static_cast<gint>(engine->bound_port()), settings.stream_path.c_str());
   g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_CURRENT_PORT]);
   return TRUE;
@@ -404,6 +476,11 @@ static GstStructure *gst_mjpeg_http_sink_get_stats(GstMjpegHttpSink *self) {
       static_cast<guint>(stats.viewers_now), nullptr);
 }
 
+static std::string string_or_empty(const GValue *value) {
+  const gchar *text = g_value_get_string(value);
+  return text ? text : "";
+}
+
 static void gst_mjpeg_http_sink_set_property(GObject *object, guint prop_id, const GValue *value,
                                              GParamSpec *pspec) {
   GstMjpegHttpSinkPrivate *priv = GST_MJPEG_HTTP_SINK(object)->priv;
@@ -451,6 +528,24 @@ static void gst_mjpeg_http_sink_set_property(GObject *object, guint prop_id, con
       break;
     case PROP_INSERT_DHT:
       s.insert_dht = g_value_get_boolean(value);
+      break;
+    case PROP_AUTH_USER:
+      s.auth_user = string_or_empty(value);
+      break;
+    case PROP_AUTH_PASSWORD:
+      s.auth_password = string_or_empty(value);
+      break;
+    case PROP_AUTH_EXEMPT_PATHS:
+      s.auth_exempt_paths = string_or_empty(value);
+      break;
+    case PROP_TLS_CERTIFICATE_FILE:
+      s.tls_certificate_file = string_or_empty(value);
+      break;
+    case PROP_TLS_KEY_FILE:
+      s.tls_key_file = string_or_empty(value);
+      break;
+    case PROP_ALLOW_ORIGIN:
+      s.allow_origin = string_or_empty(value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -518,6 +613,21 @@ static void gst_mjpeg_http_sink_get_property(GObject *object, guint prop_id, GVa
       break;
     case PROP_INSERT_DHT:
       g_value_set_boolean(value, s.insert_dht);
+      break;
+    case PROP_AUTH_USER:
+      g_value_set_string(value, s.auth_user.c_str());
+      break;
+    case PROP_AUTH_EXEMPT_PATHS:
+      g_value_set_string(value, s.auth_exempt_paths.c_str());
+      break;
+    case PROP_TLS_CERTIFICATE_FILE:
+      g_value_set_string(value, s.tls_certificate_file.c_str());
+      break;
+    case PROP_TLS_KEY_FILE:
+      g_value_set_string(value, s.tls_key_file.c_str());
+      break;
+    case PROP_ALLOW_ORIGIN:
+      g_value_set_string(value, s.allow_origin.c_str());
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -608,6 +718,38 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
   properties[PROP_BYTES_SERVED] = g_param_spec_uint64(
       "bytes-served", "Bytes served", "Bytes written to stream viewers since the server started",
       0, G_MAXUINT64, 0, ro);
+  properties[PROP_AUTH_USER] = g_param_spec_string(
+      "auth-user", "Auth user",
+      "User name every request must present with HTTP Basic authentication (realm "
+      "\"mjpeghttpsink\"), except on auth-exempt-paths; wrong or missing credentials get 401. "
+      "Empty = no authentication. Use HTTPS too, or the password crosses the network in clear",
+      "", rw_ready);
+  // Write-only: a readable password would end up in pipeline dumps (dot
+  // files list every property that differs from its default).
+  properties[PROP_AUTH_PASSWORD] = g_param_spec_string(
+      "auth-password", "Auth password",
+      "Password for auth-user (write-only). Default: empty",
+      "", static_cast<GParamFlags>(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+                                   GST_PARAM_MUTABLE_READY));
+  properties[PROP_AUTH_EXEMPT_PATHS] = g_param_spec_string(
+      "auth-exempt-paths", "Auth-exempt paths",
+      "Comma-separated URL paths served without authentication, e.g. \"/snapshot\" "
+      "(each path and everything under it). Default: empty (every path needs it)",
+      "", rw_ready);
+  properties[PROP_TLS_CERTIFICATE_FILE] = g_param_spec_string(
+      "tls-certificate-file", "TLS certificate file",
+      "PEM file with the server certificate (and its chain) to serve HTTPS; needs "
+      "tls-key-file. Read when the element goes to PAUSED. Empty = plain HTTP",
+      "", rw_ready);
+  properties[PROP_TLS_KEY_FILE] = g_param_spec_string(
+      "tls-key-file", "TLS key file",
+      "PEM file with the private key of tls-certificate-file. Empty = plain HTTP", "", rw_ready);
+  properties[PROP_ALLOW_ORIGIN] = g_param_spec_string(
+      "allow-origin", "Allow origin",
+      "Web origin allowed to read the responses from scripts (CORS), e.g. \"*\" or "
+      "\"https://example.org\": sent as Access-Control-Allow-Origin on every response, and "
+      "OPTIONS preflight requests are answered (without authentication). Empty = no CORS",
+      "", rw_ready);
   g_object_class_install_properties(gobject_class, N_PROPS, properties);
 
   /**

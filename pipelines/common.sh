@@ -10,7 +10,7 @@ MJPEGHTTP_PACKAGES=(
   meson ninja-build g++ pkg-config
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libsoup-3.0-dev libjson-glib-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-x
-  glib-networking
+  glib-networking openssl
 )
 
 say() { printf '%s\n' "$*" >&2; }

@@ -39,6 +39,7 @@ ClientThread::ClientThread(ClientInfo info, GIOStream *connection, GSocket *sock
       socket_(socket),
       fd_(socket ? g_socket_get_fd(socket) : -1),
       env_(env),
+      writer_(make_connection_writer(connection, socket, env.tls)),
       pacer_(fd_),
       on_started_(std::move(on_started)),
       on_finished_(std::move(on_finished)) {
@@ -220,12 +221,7 @@ ClientThread::WriteResult ClientThread::write_all(iovec *iov, size_t count,
                                                   const FrameQueue *queue) {
   int64_t last_progress = monotonic_ms();
   while (count > 0) {
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = std::min<size_t>(count, IOV_MAX);
-    // MSG_NOSIGNAL: a viewer that went away must be an EPIPE here, not a
-    // SIGPIPE that kills the application.
-    ssize_t sent = sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t sent = writer_->write_some(iov, std::min<size_t>(count, IOV_MAX));
     if (sent > 0) {
       if (env_.bytes_served) env_.bytes_served->fetch_add(static_cast<uint64_t>(sent));
       last_progress = monotonic_ms();
@@ -273,6 +269,8 @@ bool ClientThread::peer_has_left() const {
 }
 
 void ClientThread::close_connection() {
+  if (writer_ && fd_ >= 0) writer_->finish();
+  writer_.reset();
   if (fd_ >= 0) {
     // Send FIN after our last bytes, so a viewer sees the closing boundary
     // followed by a clean end rather than a reset.

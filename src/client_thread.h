@@ -10,8 +10,10 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
+#include "connection_writer.h"
 #include "dispatcher.h"
 #include "frame_queue.h"
 #include "multipart.h"
@@ -44,6 +46,8 @@ struct ClientEnvironment {
   std::atomic<uint64_t> *bytes_served = nullptr;
   std::atomic<uint64_t> *frames_sent = nullptr;
   std::atomic<uint64_t> *frames_dropped = nullptr;
+  // The connection speaks TLS: bytes go through its stream, not the fd.
+  bool tls = false;
 };
 
 class ClientThread {
@@ -90,6 +94,7 @@ class ClientThread {
   GSocket *socket_;
   int fd_;
   ClientEnvironment env_;
+  std::unique_ptr<ConnectionWriter> writer_;
   StallPacer pacer_;
   Hook on_started_;
   Hook on_finished_;

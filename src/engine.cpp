@@ -137,6 +137,7 @@ void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo inf
   env.bytes_served = &bytes_served_;
   env.frames_sent = &frames_sent_;
   env.frames_dropped = &frames_dropped_;
+  env.tls = config_.http.tls_certificate != nullptr;
   auto viewer = std::make_unique<ClientThread>(
       std::move(info), connection, socket, env,
       [this](const ClientInfo &i) { on_viewer_started(i); },

@@ -71,7 +71,18 @@ std::string escape_markup(const std::string &text) {
 std::string format_socket_address(GSocketAddress *address) {
   if (!G_IS_INET_SOCKET_ADDRESS(address)) return "unknown";
   GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS(address);
-  gchar *host = g_inet_address_to_string(g_inet_socket_address_get_address(inet));
+  GInetAddress *ip = g_inet_socket_address_get_address(inet);
+  // A dual-stack (::) listener sees IPv4 viewers as ::ffff:a.b.c.d; they are
+  // reported as the IPv4 addresses they are.
+  static const guint8 kV4MappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  GInetAddress *v4 = nullptr;
+  if (g_inet_address_get_family(ip) == G_SOCKET_FAMILY_IPV6 &&
+      memcmp(g_inet_address_to_bytes(ip), kV4MappedPrefix, sizeof kV4MappedPrefix) == 0) {
+    v4 = g_inet_address_new_from_bytes(g_inet_address_to_bytes(ip) + 12, G_SOCKET_FAMILY_IPV4);
+    ip = v4;
+  }
+  gchar *host = g_inet_address_to_string(ip);
+  if (v4) g_object_unref(v4);
   std::string text = host;
   g_free(host);
   if (text.find(':') != std::string::npos) text = "[" + text + "]";
@@ -136,7 +147,12 @@ void HttpServer::run() {
   // libsoup attaches its sources to the thread-default context at creation,
   // so the server must be created after this push, on this thread.
   g_main_context_push_thread_default(context_);
-  server_ = soup_server_new("server-header", "gst-mjpeg-http ", nullptr);
+  server_ = soup_server_new("server-header", "gst-mjpeg-http ", "tls-certificate",
+                            config_.tls_certificate.get(), nullptr);
+  if (SoupAuthDomain *auth = new_basic_auth_domain(config_.access)) {
+    soup_server_add_auth_domain(server_, auth);
+    g_object_unref(auth);
+  }
   soup_server_add_handler(server_, nullptr, &HttpServer::on_request, this, nullptr);
   g_signal_connect(server_, "request-started", G_CALLBACK(&HttpServer::on_request_started), this);
   g_signal_connect(server_, "request-read", G_CALLBACK(&HttpServer::on_request_read), this);
@@ -225,7 +241,12 @@ bool HttpServer::listen(std::string *error) {
     ok = g_socket_listen(socket, &err);
   }
   std::string gate_error;
-  if (ok) {
+  if (ok && config_.tls_certificate) {
+    // The gate peeks at plain HTTP heads; over HTTPS the bytes on the socket
+    // are TLS records, so libsoup accepts the connections (and runs the
+    // handshake) itself. The request-started timer still bounds slow heads.
+    ok = soup_server_listen_socket(server_, socket, SOUP_SERVER_LISTEN_HTTPS, &err);
+  } else if (ok) {
     gate_ = std::make_unique<RequestGate>(server_, config_.request_timeout_ms, log_);
     if (!gate_->add_listener(socket, &gate_error)) {
       ok = false;
@@ -271,6 +292,11 @@ gboolean on_request_timed_out(gpointer msg_pointer) {
 
 void HttpServer::on_request_started(SoupServer *, SoupServerMessage *msg, gpointer self) {
   auto *server = static_cast<HttpServer *>(self);
+  // Set before the request is read: libsoup answers a request that fails
+  // authentication itself (401), without calling the handler, and that
+  // answer needs these headers too.
+  set_common_headers(msg);
+  set_cors_headers(msg, server->config_.access);
   if (server->config_.request_timeout_ms == 0) return;
   // Attached to the message, so the timer dies with it: its callback can
   // never see a freed message.
@@ -299,6 +325,10 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
                path == config_.index_path;
   if (!known) {
     reply_text(msg, SOUP_STATUS_NOT_FOUND, "Not found");
+    return;
+  }
+  if (config_.access.cors_enabled() && strcmp(method, SOUP_METHOD_OPTIONS) == 0) {
+    reply_cors_preflight(msg);
     return;
   }
   bool head_only = false;
@@ -370,6 +400,9 @@ void HttpServer::serve_stream(SoupServerMessage *msg, bool head_only, GHashTable
         // reference to the socket, whatever becomes of the stream object
         // (libsoup hands back its own wrapper around the connection).
         GSocket *socket = RequestGate::socket_of(soup_server_message_get_remote_address(m));
+        // Connections libsoup accepted itself (HTTPS) are not the gate's.
+        if (!socket && soup_server_message_get_socket(m))
+          socket = G_SOCKET(g_object_ref(soup_server_message_get_socket(m)));
         GIOStream *connection = soup_server_message_steal_connection(m);
         pend->service->adopt_viewer(connection, socket, std::move(info));
       }),

@@ -17,8 +17,10 @@
 
 #include "client_thread.h"
 #include "frame.h"
+#include "http_access.h"
 #include "log.h"
 #include "request_gate.h"
+#include "tls_identity.h"
 
 namespace mjpeghttp {
 
@@ -49,6 +51,10 @@ struct HttpConfig {
   // first byte arrived) is cut off; 0 = never. libsoup has no such limit,
   // so without it 1-byte-a-second clients hold connections for ever.
   unsigned request_timeout_ms = 10000;
+  // Authentication and CORS.
+  AccessConfig access;
+  // HTTPS with this identity; null = plain HTTP.
+  TlsCertificatePtr tls_certificate;
 };
 
 class HttpServer {
