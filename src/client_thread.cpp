@@ -41,6 +41,7 @@ ClientThread::ClientThread(ClientInfo info, GIOStream *connection, GSocket *sock
       pacer_(fd_),
       on_started_(std::move(on_started)),
       on_finished_(std::move(on_finished)) {
+  counters_.started_monotonic_ms = monotonic_ms();
 }
 
 ClientThread::~ClientThread() {
@@ -78,7 +79,7 @@ void *ClientThread::thread_main(void *self) {
 
 void ClientThread::run() {
   FrameQueue &queue = this_thread_queue();
-  queue.reset(env_.queue_capacity, env_.queue_policy, env_.frames_dropped);
+  queue.reset(env_.queue_capacity, env_.queue_policy, env_.frames_dropped, &counters_);
   queue_ = &queue;
   if (on_started_) on_started_(info_);
   if (fd_ >= 0) {
@@ -167,7 +168,11 @@ ClientThread::WriteResult ClientThread::write_frame(const Frame &frame, bool ope
   const std::string &tail = closing ? format.closing_trailer() : format.trailer();
   iov.push_back({const_cast<char *>(tail.data()), tail.size()});
   WriteResult result = write_all(iov.data(), iov.size(), queue_);
-  if (result == WriteResult::kDone && env_.frames_sent) env_.frames_sent->fetch_add(1);
+  if (result == WriteResult::kDone) {
+    if (env_.frames_sent) env_.frames_sent->fetch_add(1);
+    counters_.frames_sent.fetch_add(1, std::memory_order_relaxed);
+    counters_.send_rate.tick(monotonic_ms());
+  }
   return result;
 }
 
@@ -188,6 +193,7 @@ ClientThread::WriteResult ClientThread::write_all(iovec *iov, size_t count,
     ssize_t sent = sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (sent > 0) {
       if (env_.bytes_served) env_.bytes_served->fetch_add(static_cast<uint64_t>(sent));
+      counters_.bytes_sent.fetch_add(static_cast<uint64_t>(sent), std::memory_order_relaxed);
       last_progress = monotonic_ms();
       size_t left = static_cast<size_t>(sent);
       while (count > 0 && left >= iov->iov_len) {

@@ -16,6 +16,7 @@
 #include "frame_queue.h"
 #include "multipart.h"
 #include "stall_pacer.h"
+#include "viewer_counters.h"
 
 namespace mjpeghttp {
 
@@ -58,6 +59,8 @@ class ClientThread {
   void join();
   bool finished() const { return finished_.load(std::memory_order_acquire); }
   const ClientInfo &info() const { return info_; }
+  // Lock-free to read from any thread while this object exists.
+  const ViewerCounters &counters() const { return counters_; }
 
   // Stack of each client thread, set explicitly so a thousand viewers cost
   // a thousand small stacks rather than 8 MiB reservations each. The thread
@@ -86,6 +89,7 @@ class ClientThread {
   Hook on_started_;
   Hook on_finished_;
   FrameQueue *queue_ = nullptr;
+  ViewerCounters counters_;
   // Time the current frame's write spent waiting for the socket.
   int64_t waited_ms_ = 0;
   pthread_t thread_{};

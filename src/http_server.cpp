@@ -278,7 +278,8 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path) {
                             format_socket_address(soup_server_message_get_remote_address(msg)));
 
   bool known = path == config_.stream_path || path == config_.snapshot_path ||
-               path == config_.index_path;
+               path == config_.index_path || path == config_.stats_path ||
+               path == config_.metrics_path;
   if (!known) {
     reply_text(msg, SOUP_STATUS_NOT_FOUND, "Not found");
     return;
@@ -294,8 +295,29 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path) {
     serve_stream(msg, head_only);
   else if (path == config_.snapshot_path)
     serve_snapshot(msg, head_only);
+  else if (path == config_.stats_path)
+    serve_document(msg, "application/json", render_stats_json(service_.stats_snapshot()),
+                   head_only);
+  else if (path == config_.metrics_path)
+    serve_document(msg, "text/plain; version=0.0.4; charset=utf-8",
+                   render_metrics_text(service_.stats_snapshot()), head_only);
   else
     serve_index(msg);
+}
+
+// A generated document, never cached: every poll must see current numbers.
+void HttpServer::serve_document(SoupServerMessage *msg, const char *content_type,
+                                const std::string &body, bool head_only) {
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
+  soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+  set_no_cache(headers);
+  if (head_only) {
+    soup_message_headers_replace(headers, "Content-Type", content_type);
+    soup_message_headers_set_content_length(headers, body.size());
+    soup_message_body_complete(soup_server_message_get_response_body(msg));
+    return;
+  }
+  soup_server_message_set_response(msg, content_type, SOUP_MEMORY_COPY, body.data(), body.size());
 }
 
 void HttpServer::serve_stream(SoupServerMessage *msg, bool head_only) {
