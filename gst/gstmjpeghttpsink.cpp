@@ -57,6 +57,9 @@ constexpr guint kDefaultMaxQueuedFrames = 2;
 constexpr guint kMaxQueuedFramesLimit = 1000;
 constexpr guint kDefaultClientTimeout = 10;
 constexpr guint kDefaultRequestTimeout = 10;
+constexpr guint kDefaultIdleResend = 1000;
+constexpr gboolean kDefaultAdvanceHeaders = FALSE;
+constexpr gboolean kDefaultInsertDht = TRUE;
 // How long EOS waits for viewers to receive their closing boundary before it
 // goes on downstream (gst-launch stops the pipeline as soon as EOS arrives).
 constexpr int kEosFlushMs = 2000;
@@ -73,6 +76,9 @@ enum {
   PROP_QUEUE_POLICY,
   PROP_CLIENT_TIMEOUT,
   PROP_REQUEST_TIMEOUT,
+  PROP_IDLE_RESEND,
+  PROP_ADVANCE_HEADERS,
+  PROP_INSERT_DHT,
   PROP_NUM_CLIENTS,
   PROP_BYTES_SERVED,
   PROP_STATS_PATH,
@@ -99,6 +105,9 @@ struct Settings {
   guint request_timeout = kDefaultRequestTimeout;
   std::string stats_path = kDefaultStatsPath;
   std::string metrics_path = kDefaultMetricsPath;
+  guint idle_resend = kDefaultIdleResend;
+  bool advance_headers = kDefaultAdvanceHeaders;
+  bool insert_dht = kDefaultInsertDht;
 };
 
 // A GstBuffer lent to the engine: a reference and one read-only mapping per
@@ -247,6 +256,9 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
     config.element_name = name ? name : "";
     g_free(name);
   }
+  config.idle_resend_ms = settings.idle_resend;
+  config.headers_in_advance = settings.advance_headers;
+  config.insert_dht = settings.insert_dht;
 
   // The hooks run on viewer threads; the element outlives them because
   // stop() joins every viewer before the engine goes away.
@@ -329,6 +341,28 @@ static bool buffer_starts_with_soi(GstBuffer *buffer) {
          mjpeghttp::looks_like_jpeg(head, sizeof head);
 }
 
+// X-Timestamp: the moment the buffer's running time is reached on the
+// pipeline clock, expressed in wall-clock time (microseconds since the Unix
+// epoch), so viewers can measure end-to-end latency against their own clock.
+// Buffers without a timestamp, or a pipeline without a clock, use the time
+// the frame was handed to the viewers.
+static gint64 frame_wall_clock_us(GstMjpegHttpSink *self, GstBuffer *buffer) {
+  const gint64 now_us = g_get_real_time();
+  GstClockTime pts = GST_BUFFER_PTS(buffer);
+  if (!GST_CLOCK_TIME_IS_VALID(pts)) return now_us;
+  GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
+  if (!clock) return now_us;
+  GstSegment *segment = &GST_BASE_SINK(self)->segment;
+  GstClockTime running = gst_segment_to_running_time(segment, GST_FORMAT_TIME, pts);
+  GstClockTime clock_now = gst_clock_get_time(clock);
+  gst_object_unref(clock);
+  if (!GST_CLOCK_TIME_IS_VALID(running)) return now_us;
+  const GstClockTimeDiff ahead_ns = GST_CLOCK_DIFF(
+      clock_now, gst_element_get_base_time(GST_ELEMENT(self)) + running +
+                     gst_base_sink_get_latency(GST_BASE_SINK(self)));
+  return now_us + ahead_ns / 1000;
+}
+
 static GstFlowReturn gst_mjpeg_http_sink_render(GstBaseSink *sink, GstBuffer *buffer) {
   GstMjpegHttpSink *self = GST_MJPEG_HTTP_SINK(sink);
   GstMjpegHttpSinkPrivate *priv = self->priv;
@@ -369,7 +403,8 @@ static GstFlowReturn gst_mjpeg_http_sink_render(GstBaseSink *sink, GstBuffer *bu
   }
   GST_LOG_OBJECT(self, "frame of %" G_GSIZE_FORMAT " bytes in %u memories",
                  gst_buffer_get_size(buffer), n_memories);
-  priv->engine->publish(std::move(chunks), g_get_real_time(), [lent] { delete lent; });
+  priv->engine->publish(std::move(chunks), frame_wall_clock_us(self, buffer),
+                        [lent] { delete lent; });
   return GST_FLOW_OK;
 }
 
@@ -417,7 +452,8 @@ static GstStructure *gst_mjpeg_http_sink_get_stats(GstMjpegHttpSink *self) {
       "mjpeghttpsink-stats", "uptime", G_TYPE_DOUBLE, stats.uptime_seconds, "frames-in",
       G_TYPE_UINT64, static_cast<guint64>(stats.frames_in), "frames-rejected", G_TYPE_UINT64,
       static_cast<guint64>(stats.frames_rejected), "frames-published", G_TYPE_UINT64,
-      static_cast<guint64>(stats.frames_published), "frames-sent", G_TYPE_UINT64,
+      static_cast<guint64>(stats.frames_published), "frames-overflowed", G_TYPE_UINT64,
+      static_cast<guint64>(stats.frames_overflowed), "frames-sent", G_TYPE_UINT64,
       static_cast<guint64>(stats.frames_sent), "frames-dropped", G_TYPE_UINT64,
       static_cast<guint64>(stats.frames_dropped), "bytes-served", G_TYPE_UINT64,
       static_cast<guint64>(stats.bytes_served), "viewers-total", G_TYPE_UINT64,
@@ -484,6 +520,15 @@ static void gst_mjpeg_http_sink_set_property(GObject *object, guint prop_id, con
       s.metrics_path = path ? path : kDefaultMetricsPath;
       break;
     }
+    case PROP_IDLE_RESEND:
+      s.idle_resend = g_value_get_uint(value);
+      break;
+    case PROP_ADVANCE_HEADERS:
+      s.advance_headers = g_value_get_boolean(value);
+      break;
+    case PROP_INSERT_DHT:
+      s.insert_dht = g_value_get_boolean(value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -547,6 +592,15 @@ static void gst_mjpeg_http_sink_get_property(GObject *object, guint prop_id, GVa
       break;
     case PROP_METRICS_PATH:
       g_value_set_string(value, s.metrics_path.c_str());
+      break;
+    case PROP_IDLE_RESEND:
+      g_value_set_uint(value, s.idle_resend);
+      break;
+    case PROP_ADVANCE_HEADERS:
+      g_value_set_boolean(value, s.advance_headers);
+      break;
+    case PROP_INSERT_DHT:
+      g_value_set_boolean(value, s.insert_dht);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -616,6 +670,22 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
       "Seconds a connection may take to send a complete request before it is closed, counted "
       "from when it opened (0 = never)",
       0, 3600, kDefaultRequestTimeout, rw_ready);
+  properties[PROP_IDLE_RESEND] = g_param_spec_uint(
+      "idle-resend", "Idle resend",
+      "Milliseconds without a new frame after which each viewer is sent the latest frame again, "
+      "so browsers that show a frame one late (Chrome) show the newest one (0 = never)",
+      0, 60000, kDefaultIdleResend, rw_ready);
+  properties[PROP_ADVANCE_HEADERS] = g_param_spec_boolean(
+      "advance-headers", "Advance headers",
+      "Send each part's headers right after the previous frame, so Chrome shows every frame as "
+      "soon as it arrives instead of one frame late. Parts then carry no Content-Length or "
+      "X-Timestamp",
+      kDefaultAdvanceHeaders, rw_ready);
+  properties[PROP_INSERT_DHT] = g_param_spec_boolean(
+      "insert-dht", "Insert DHT",
+      "Insert the standard Huffman tables into JPEGs that lack them (as many USB cameras send), "
+      "which browsers and most decoders need; the frame itself is not copied",
+      kDefaultInsertDht, rw_ready);
   properties[PROP_NUM_CLIENTS] = g_param_spec_uint(
       "num-clients", "Number of clients", "Stream viewers connected now", 0, G_MAXUINT, 0, ro);
   properties[PROP_BYTES_SERVED] = g_param_spec_uint64(
@@ -660,7 +730,7 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    *
    * Returns: (transfer full): a #GstStructure "mjpeghttpsink-stats" with
    * uptime (gdouble, seconds), frames-in, frames-rejected, frames-published,
-   * frames-sent, frames-dropped, bytes-served, viewers-total (guint64),
+   * frames-overflowed, frames-sent, frames-dropped, bytes-served, viewers-total (guint64),
    * num-clients (guint) and viewers: a #GstValueArray with one
    * #GstStructure "mjpeghttpsink-viewer" per viewer (id, address,
    * user-agent, connected-since as ISO 8601, connected-seconds, fps,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "client_queue_tls.h"
+#include "rate_limiter.h"
 
 namespace mjpeghttp {
 
@@ -81,7 +82,6 @@ void ClientThread::run() {
   FrameQueue &queue = this_thread_queue();
   queue.reset(env_.queue_capacity, env_.queue_policy, env_.frames_dropped, &counters_);
   queue_ = &queue;
-  if (on_started_) on_started_(info_);
   if (fd_ >= 0) {
     StallPacer::bound_unsent_bytes(fd_);
     pacer_.sample_window();
@@ -100,11 +100,19 @@ void ClientThread::run() {
 void ClientThread::serve(FrameQueue &queue) {
   Dispatcher::Attachment attachment = env_.dispatcher->attach(&queue);
   if (!attachment.accepted) return;
+  // Announced only once attached: from here on the viewer receives every
+  // frame, so an application that waits for client-added and then pushes
+  // frames knows the viewer gets all of them.
+  info_.announced = true;
+  if (on_started_) on_started_(info_);
 
   bool sent_any = false;
+  FrameRateLimiter rate_limiter(info_.max_fps);
   // A new viewer gets the latest frame at once instead of waiting a frame
-  // interval (or forever, if the source is paused) for a picture.
+  // interval (or forever, if the source is paused) for a picture. It also
+  // starts the viewer's rate schedule.
   if (attachment.latest) {
+    rate_limiter.admit(attachment.latest->timestamp_us);
     if (write_frame(*attachment.latest, true, attachment.ended) != WriteResult::kDone) return;
     sent_any = true;
     if (attachment.ended) return;
@@ -113,17 +121,32 @@ void ClientThread::serve(FrameQueue &queue) {
     return;
   }
 
+  const int idle_wait_ms = env_.idle_resend_ms > 0
+                               ? std::min<int>(static_cast<int>(env_.idle_resend_ms), kIdleCheckMs)
+                               : kIdleCheckMs;
   bool caught_up_after_stall = false;
   for (;;) {
     FramePtr frame;
     FrameQueue::Event event = FrameQueue::Event::kFrame;
-    if (!(caught_up_after_stall && queue.take_newest(frame))) event = queue.pop(frame, kIdleCheckMs);
+    if (!(caught_up_after_stall && queue.take_newest(frame))) event = queue.pop(frame, idle_wait_ms);
     caught_up_after_stall = false;
     switch (event) {
       case FrameQueue::Event::kIdle:
-        if (peer_has_left()) return;
+        // Browsers that show a frame only once the next part begins (Chrome)
+        // would keep showing the one before the latest while the source is
+        // idle; sending the latest again makes them show it. It also finds
+        // out whether a viewer has gone, as the write fails.
+        if (env_.idle_resend_ms > 0 && sent_any &&
+            monotonic_ms() - last_write_ms_ >= static_cast<int64_t>(env_.idle_resend_ms)) {
+          FramePtr last = env_.dispatcher->latest();
+          if (last && write_frame(*last, false, false) != WriteResult::kDone) return;
+        } else if (peer_has_left()) {
+          return;
+        }
         break;
       case FrameQueue::Event::kFrame:
+        // Skipped, not queued: the viewer's cap never delays a frame.
+        if (!rate_limiter.admit(frame->timestamp_us)) break;
         waited_ms_ = 0;
         if (write_frame(*frame, !sent_any, false) != WriteResult::kDone) return;
         sent_any = true;
@@ -158,20 +181,32 @@ ClientThread::WriteResult ClientThread::write_frame(const Frame &frame, bool ope
                                                     bool closing) {
   const MultipartFormat &format = *env_.format;
   // One sendmsg per part: boundary (first part only), headers, the JPEG's own
-  // memories and the trailing boundary, gathered without copying.
-  std::vector<iovec> iov;
-  iov.reserve(frame.chunks.size() + 3);
-  if (opening)
-    iov.push_back({const_cast<char *>(format.opening().data()), format.opening().size()});
-  iov.push_back({const_cast<char *>(frame.part_header.data()), frame.part_header.size()});
-  iov.insert(iov.end(), frame.chunks.begin(), frame.chunks.end());
+  // memories and the trailing boundary, gathered without copying. Frames of
+  // a few memories fit the array on the stack: no allocation per viewer.
+  constexpr size_t kInlineIovecs = 16;
+  const size_t needed = frame.chunks.size() + 3;
+  iovec inline_iov[kInlineIovecs];
+  std::vector<iovec> heap_iov;
+  iovec *iov = inline_iov;
+  if (needed > kInlineIovecs) {
+    heap_iov.resize(needed);
+    iov = heap_iov.data();
+  }
+  size_t count = 0;
+  auto add = [&](const void *data, size_t size) {
+    if (size > 0) iov[count++] = {const_cast<void *>(data), size};
+  };
+  if (opening) add(format.opening().data(), format.opening().size());
+  if (!format.headers_in_advance()) add(frame.part_header.data(), frame.part_header.size());
+  for (const iovec &chunk : frame.chunks) add(chunk.iov_base, chunk.iov_len);
   const std::string &tail = closing ? format.closing_trailer() : format.trailer();
-  iov.push_back({const_cast<char *>(tail.data()), tail.size()});
-  WriteResult result = write_all(iov.data(), iov.size(), queue_);
+  add(tail.data(), tail.size());
+  WriteResult result = write_all(iov, count, queue_);
   if (result == WriteResult::kDone) {
+    last_write_ms_ = monotonic_ms();
     if (env_.frames_sent) env_.frames_sent->fetch_add(1);
     counters_.frames_sent.fetch_add(1, std::memory_order_relaxed);
-    counters_.send_rate.tick(monotonic_ms());
+    counters_.send_rate.tick(last_write_ms_);
   }
   return result;
 }

@@ -25,6 +25,9 @@ struct ClientInfo {
   std::string address;  // "host:port" of the viewer
   std::string user_agent;
   int64_t connected_us = 0;  // wall clock, microseconds since the epoch
+  double max_fps = 0;        // the viewer's own cap (?fps=N); 0 = none
+  // Set once the started hook ran; the finished hook runs either way.
+  bool announced = false;
 };
 
 // What the engine shares with every client thread. Outlives all of them.
@@ -35,6 +38,8 @@ struct ClientEnvironment {
   QueuePolicy queue_policy = QueuePolicy::kDropOldest;
   // A viewer whose socket accepts no byte for this long is cut off; 0 = never.
   unsigned client_timeout_ms = 10000;
+  // With no new frame for this long, the latest one is sent again; 0 = never.
+  unsigned idle_resend_ms = 1000;
   // Readable once the engine stops; wakes a thread blocked on a full socket.
   int stop_fd = -1;
   std::atomic<uint64_t> *bytes_served = nullptr;
@@ -44,6 +49,9 @@ struct ClientEnvironment {
 
 class ClientThread {
  public:
+  // on_started runs once the viewer is attached to the dispatcher;
+  // on_finished runs when the thread ends, whether or not it had started
+  // (ClientInfo::announced tells).
   using Hook = std::function<void(const ClientInfo &)>;
 
   // Takes ownership of `connection` (a stolen libsoup connection) and of the
@@ -92,6 +100,8 @@ class ClientThread {
   ViewerCounters counters_;
   // Time the current frame's write spent waiting for the socket.
   int64_t waited_ms_ = 0;
+  // When the last part was fully written (monotonic ms).
+  int64_t last_write_ms_ = 0;
   pthread_t thread_{};
   bool running_ = false;
   std::atomic<bool> finished_{false};

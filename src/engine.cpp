@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "jpeg_dht.h"
+
 namespace mjpeghttp {
 
 std::string make_boundary() {
@@ -16,7 +18,8 @@ std::string make_boundary() {
 Engine::Engine(EngineConfig config, EngineHooks hooks)
     : config_(std::move(config)),
       hooks_(std::move(hooks)),
-      format_(make_boundary()),
+      format_(make_boundary(), config_.headers_in_advance),
+      fanout_(dispatcher_),
       http_(config_.http, *this, hooks_.log) {}
 
 Engine::~Engine() { stop(); }
@@ -38,6 +41,7 @@ bool Engine::start(std::string *error) {
     stop_fd_ = -1;
     return false;
   }
+  fanout_.start();
   started_ = true;
   log(LogLevel::kInfo, "serving on port " + std::to_string(http_.bound_port()));
   return true;
@@ -49,6 +53,7 @@ void Engine::stop() {
   // First no new viewers, then wake every viewer (waiting for a frame or for
   // a full socket), then join them all.
   http_.stop();
+  fanout_.stop();
   uint64_t one = 1;
   if (write(stop_fd_, &one, sizeof one) < 0) log(LogLevel::kWarning, "cannot signal stop");
   dispatcher_.shutdown();
@@ -65,27 +70,43 @@ void Engine::stop() {
 void Engine::publish(std::vector<iovec> chunks, int64_t timestamp_us,
                      std::function<void()> release) {
   auto frame = std::make_shared<Frame>();
+  size_t dht_at = 0;
+  if (config_.insert_dht && find_missing_dht(chunks, &dht_at))
+    chunks = insert_chunk(chunks, dht_at, standard_dht_segment());
   frame->chunks = std::move(chunks);
   for (const iovec &chunk : frame->chunks) frame->size += chunk.iov_len;
   frame->timestamp_us = timestamp_us;
   frame->release = std::move(release);
   frame->part_header = MultipartFormat::part_header(frame->size, timestamp_us);
-  dispatcher_.publish(std::move(frame));
+  frames_published_.fetch_add(1);
+  FramePtr previous;
+  {
+    std::lock_guard<std::mutex> lock(latest_mutex_);
+    previous = std::move(latest_);
+    latest_ = frame;
+  }
+  fanout_.submit(std::move(frame));
+}
+
+FramePtr Engine::latest_frame() {
+  std::lock_guard<std::mutex> lock(latest_mutex_);
+  return latest_;
 }
 
 bool Engine::end_of_stream(std::chrono::milliseconds max_wait) {
-  dispatcher_.end();
+  fanout_.submit_end();
   std::unique_lock<std::mutex> lock(viewers_mutex_);
   return viewers_changed_.wait_for(lock, max_wait, [this] { return active_.load() == 0; });
 }
 
-void Engine::resume() { dispatcher_.resume(); }
+void Engine::resume() { fanout_.submit_resume(); }
 
 EngineStats Engine::stats() const {
   EngineStats stats;
   stats.frames_in = frames_in_.load();
   stats.frames_rejected = frames_rejected_.load();
-  stats.frames_published = dispatcher_.published();
+  stats.frames_published = frames_published_.load();
+  stats.frames_overflowed = fanout_.overflowed();
   stats.frames_sent = frames_sent_.load();
   stats.frames_dropped = frames_dropped_.load();
   stats.bytes_served = bytes_served_.load();
@@ -109,6 +130,7 @@ StatsSnapshot Engine::snapshot() const {
   snapshot.frames_in = totals.frames_in;
   snapshot.frames_rejected = totals.frames_rejected;
   snapshot.frames_published = totals.frames_published;
+  snapshot.frames_overflowed = totals.frames_overflowed;
   snapshot.frames_sent = totals.frames_sent;
   snapshot.frames_dropped = totals.frames_dropped;
   snapshot.bytes_served = totals.bytes_served;
@@ -159,6 +181,7 @@ void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo inf
   env.queue_capacity = config_.max_queued_frames;
   env.queue_policy = config_.queue_policy;
   env.client_timeout_ms = config_.client_timeout_ms;
+  env.idle_resend_ms = config_.idle_resend_ms;
   env.stop_fd = stop_fd_;
   env.bytes_served = &bytes_served_;
   env.frames_sent = &frames_sent_;
@@ -190,9 +213,10 @@ void Engine::on_viewer_finished(const ClientInfo &info) {
   {
     std::lock_guard<std::mutex> lock(viewers_mutex_);
     if (reserved_ > 0) reserved_--;
-    active_.fetch_sub(1);
+    if (info.announced) active_.fetch_sub(1);
   }
   viewers_changed_.notify_all();
+  if (!info.announced) return;
   log(LogLevel::kDebug, "viewer " + std::to_string(info.id) + " " + info.address + " left");
   if (hooks_.client_removed) hooks_.client_removed(info);
 }

@@ -22,6 +22,7 @@
 
 #include "client_thread.h"
 #include "dispatcher.h"
+#include "fanout_thread.h"
 #include "http_server.h"
 #include "log.h"
 #include "multipart.h"
@@ -35,6 +36,9 @@ struct EngineConfig {
   QueuePolicy queue_policy = QueuePolicy::kDropOldest;
   unsigned client_timeout_ms = 10000;  // 0 = never
   std::string element_name;  // labels /stats and /metrics
+  unsigned idle_resend_ms = 1000;      // 0 = never
+  bool headers_in_advance = false;     // see MultipartFormat
+  bool insert_dht = true;              // see jpeg_dht.h
 };
 
 struct EngineHooks {
@@ -48,6 +52,9 @@ struct EngineStats {
   uint64_t frames_in = 0;
   uint64_t frames_rejected = 0;
   uint64_t frames_published = 0;
+  // Frames the fan-out dropped for every viewer because it fell behind
+  // (FanoutThread::kMaxPending); zero unless the machine is overloaded.
+  uint64_t frames_overflowed = 0;
   uint64_t frames_sent = 0;
   uint64_t frames_dropped = 0;
   uint64_t bytes_served = 0;
@@ -68,7 +75,9 @@ class Engine : private StreamService {
   unsigned bound_port() const { return http_.bound_port(); }
 
   // Hands a JPEG to every viewer without copying it. `release` runs once no
-  // viewer needs the bytes any more, on whichever thread lets go last.
+  // viewer needs the bytes any more, on whichever thread lets go last. Costs
+  // the same whatever the number of viewers: the fan-out runs on its own
+  // thread.
   void publish(std::vector<iovec> chunks, int64_t timestamp_us, std::function<void()> release);
   // EOS: every viewer gets the closing part. Waits up to `max_wait` for the
   // viewers to have written it; true when all did.
@@ -90,7 +99,7 @@ class Engine : private StreamService {
   bool reserve_viewer() override;
   void release_viewer() override;
   void adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo info) override;
-  FramePtr latest_frame() override { return dispatcher_.latest(); }
+  FramePtr latest_frame() override;
   std::string stream_content_type() override { return format_.content_type(); }
   void housekeeping() override { reap_finished(); }
   StatsSnapshot stats_snapshot() override { return snapshot(); }
@@ -104,9 +113,16 @@ class Engine : private StreamService {
   EngineHooks hooks_;
   MultipartFormat format_;
   Dispatcher dispatcher_;
+  FanoutThread fanout_;
+  // The last frame published, for /snapshot: set by publish() itself, so a
+  // snapshot taken right after a frame was rendered is that frame, even
+  // before the fan-out has run.
+  std::mutex latest_mutex_;
+  FramePtr latest_;
   HttpServer http_;
   int stop_fd_ = -1;
 
+  std::atomic<uint64_t> frames_published_{0};
   std::atomic<uint64_t> bytes_served_{0};
   std::atomic<uint64_t> frames_sent_{0};
   std::atomic<uint64_t> frames_dropped_{0};

@@ -1,6 +1,9 @@
 #include "http_server.h"
 
 #include "multipart.h"
+#include "rate_limiter.h"
+
+#include <sys/socket.h>
 
 #include <cstring>
 
@@ -47,6 +50,7 @@ struct PendingViewer {
   HttpServer *server;
   StreamService *service;
   bool adopted = false;
+  double max_fps = 0;
 };
 
 void release_unadopted(gpointer data, GClosure *) {
@@ -93,12 +97,8 @@ bool HttpServer::start(std::string *error) {
   start_cond_.wait(lock, [this] { return start_reported_; });
   if (!start_error_.empty()) {
     lock.unlock();
-    g_thread_join(thread_);
-    thread_ = nullptr;
-    g_main_loop_unref(loop_);
-    loop_ = nullptr;
-    g_main_context_unref(context_);
-    context_ = nullptr;
+    // The thread has already returned without running the loop.
+    join_thread();
     if (error) *error = start_error_;
     return false;
   }
@@ -108,6 +108,10 @@ bool HttpServer::start(std::string *error) {
 void HttpServer::stop() {
   if (!thread_) return;
   g_main_loop_quit(loop_);
+  join_thread();
+}
+
+void HttpServer::join_thread() {
   g_thread_join(thread_);
   thread_ = nullptr;
   g_main_loop_unref(loop_);
@@ -173,6 +177,7 @@ void HttpServer::run() {
 
   g_source_destroy(tick);
   g_source_unref(tick);
+  gate_.reset();
   soup_server_disconnect(server_);
   g_object_unref(server_);
   server_ = nullptr;
@@ -211,10 +216,22 @@ bool HttpServer::listen(std::string *error) {
   // stop must not fail on the old connections' TIME-WAIT.
   if (ok) ok = g_socket_bind(socket, address, TRUE, &err);
   if (ok) {
+    // Accepted sockets inherit this: room for a whole request head in the
+    // kernel while the gate peeks at it (the default window may be smaller).
+    int receive_buffer = 4 * static_cast<int>(RequestGate::kMaxRequestHead);
+    setsockopt(g_socket_get_fd(socket), SOL_SOCKET, SO_RCVBUF, &receive_buffer,
+               sizeof receive_buffer);
     g_socket_set_listen_backlog(socket, kListenBacklog);
     ok = g_socket_listen(socket, &err);
   }
-  if (ok) ok = soup_server_listen_socket(server_, socket, (SoupServerListenOptions)0, &err);
+  std::string gate_error;
+  if (ok) {
+    gate_ = std::make_unique<RequestGate>(server_, config_.request_timeout_ms, log_);
+    if (!gate_->add_listener(socket, &gate_error)) {
+      ok = false;
+      gate_.reset();
+    }
+  }
   if (ok) {
     GSocketAddress *local = g_socket_get_local_address(socket, nullptr);
     if (local) {
@@ -222,7 +239,8 @@ bool HttpServer::listen(std::string *error) {
       g_object_unref(local);
     }
   } else {
-    *error = "Could not listen on " + where + ": " + (err ? err->message : "unknown error");
+    *error = "Could not listen on " + where + ": " +
+             (err ? err->message : gate_error.empty() ? "unknown error" : gate_error);
   }
   g_clear_error(&err);
   g_object_unref(address);
@@ -266,12 +284,12 @@ void HttpServer::on_request_read(SoupServer *, SoupServerMessage *msg, gpointer)
   g_object_set_data(G_OBJECT(msg), kRequestTimerKey, nullptr);
 }
 
-void HttpServer::on_request(SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *,
-                            gpointer self) {
-  static_cast<HttpServer *>(self)->handle(msg, path ? path : "");
+void HttpServer::on_request(SoupServer *, SoupServerMessage *msg, const char *path,
+                            GHashTable *query, gpointer self) {
+  static_cast<HttpServer *>(self)->handle(msg, path ? path : "", query);
 }
 
-void HttpServer::handle(SoupServerMessage *msg, const std::string &path) {
+void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTable *query) {
   set_common_headers(msg);
   const char *method = soup_server_message_get_method(msg);
   log(LogLevel::kDebug, std::string(method) + " " + path + " from " +
@@ -292,7 +310,7 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path) {
     return;
   }
   if (path == config_.stream_path)
-    serve_stream(msg, head_only);
+    serve_stream(msg, head_only, query);
   else if (path == config_.snapshot_path)
     serve_snapshot(msg, head_only);
   else if (path == config_.stats_path)
@@ -320,7 +338,23 @@ void HttpServer::serve_document(SoupServerMessage *msg, const char *content_type
   soup_server_message_set_response(msg, content_type, SOUP_MEMORY_COPY, body.data(), body.size());
 }
 
-void HttpServer::serve_stream(SoupServerMessage *msg, bool head_only) {
+// Parses ?fps=N: a positive number up to FrameRateLimiter::kMaxFps.
+static bool parse_fps(const char *text, double *fps) {
+  if (!text || !*text) return false;
+  char *end = nullptr;
+  double value = g_ascii_strtod(text, &end);
+  if (*end != '\0' || !(value > 0) || value > FrameRateLimiter::kMaxFps) return false;
+  *fps = value;
+  return true;
+}
+
+void HttpServer::serve_stream(SoupServerMessage *msg, bool head_only, GHashTable *query) {
+  double max_fps = 0;
+  const char *fps_text = query ? static_cast<const char *>(g_hash_table_lookup(query, "fps")) : nullptr;
+  if (query && g_hash_table_contains(query, "fps") && !parse_fps(fps_text, &max_fps)) {
+    reply_text(msg, SOUP_STATUS_BAD_REQUEST, "fps must be a number above 0 and at most 1000");
+    return;
+  }
   if (!head_only && !service_.reserve_viewer()) {
     reply_unavailable(msg, "Too many viewers", "5");
     return;
@@ -340,22 +374,24 @@ void HttpServer::serve_stream(SoupServerMessage *msg, bool head_only) {
     return;
   }
 
-  auto *pending = new PendingViewer{this, &service_};
+  auto *pending = new PendingViewer{this, &service_, false, max_fps};
   g_signal_connect_data(
       msg, "wrote-headers",
       G_CALLBACK(+[](SoupServerMessage *m, gpointer data) {
         auto *pend = static_cast<PendingViewer *>(data);
         if (pend->adopted) return;
-        // Keep the socket alive past the steal: the stolen stream may be
-        // disposed of before the viewer is done with the fd.
-        GSocket *socket = G_SOCKET(g_object_ref(soup_server_message_get_socket(m)));
         ClientInfo info;
         info.address = format_socket_address(soup_server_message_get_remote_address(m));
         const char *agent = soup_message_headers_get_one(
             soup_server_message_get_request_headers(m), "User-Agent");
         if (agent) info.user_agent = agent;
         info.connected_us = g_get_real_time();
+        info.max_fps = pend->max_fps;
         pend->adopted = true;
+        // The viewer writes to the socket's fd directly and keeps its own
+        // reference to the socket, whatever becomes of the stream object
+        // (libsoup hands back its own wrapper around the connection).
+        GSocket *socket = RequestGate::socket_of(soup_server_message_get_remote_address(m));
         GIOStream *connection = soup_server_message_steal_connection(m);
         pend->service->adopt_viewer(connection, socket, std::move(info));
       }),

@@ -11,6 +11,7 @@
 #include <libsoup/soup.h>
 
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -18,6 +19,7 @@
 #include "frame.h"
 #include "log.h"
 #include "stats.h"
+#include "request_gate.h"
 
 namespace mjpeghttp {
 
@@ -77,6 +79,7 @@ class HttpServer {
  private:
   static gpointer thread_main(gpointer self);
   void run();
+  void join_thread();
   bool listen(std::string *error);
   void report_ready(const std::string &error);
 
@@ -84,8 +87,8 @@ class HttpServer {
   static void on_request_read(SoupServer *server, SoupServerMessage *msg, gpointer self);
   static void on_request(SoupServer *server, SoupServerMessage *msg, const char *path,
                          GHashTable *query, gpointer self);
-  void handle(SoupServerMessage *msg, const std::string &path);
-  void serve_stream(SoupServerMessage *msg, bool head_only);
+  void handle(SoupServerMessage *msg, const std::string &path, GHashTable *query);
+  void serve_stream(SoupServerMessage *msg, bool head_only, GHashTable *query);
   void serve_snapshot(SoupServerMessage *msg, bool head_only);
   void serve_index(SoupServerMessage *msg);
   void serve_document(SoupServerMessage *msg, const char *content_type, const std::string &body,
@@ -100,6 +103,7 @@ class HttpServer {
   GMainContext *context_ = nullptr;
   GMainLoop *loop_ = nullptr;
   SoupServer *server_ = nullptr;
+  std::unique_ptr<RequestGate> gate_;
   unsigned bound_port_ = 0;
 
   std::mutex start_mutex_;

@@ -73,6 +73,9 @@ std::string render_metrics_text(const StatsSnapshot &stats) {
               stats.frames_rejected);
   out.counter("frames_published_total", "JPEG frames handed to the viewers.",
               stats.frames_published);
+  out.counter("frames_overflowed_total",
+              "Frames dropped for every viewer because the fan-out fell behind (overload).",
+              stats.frames_overflowed);
   out.counter("frames_sent_total", "Frames written to viewers, summed over viewers.",
               stats.frames_sent);
   out.counter("frames_dropped_total",

@@ -5,10 +5,15 @@
 
 namespace mjpeghttp {
 
-MultipartFormat::MultipartFormat(std::string boundary)
+namespace {
+constexpr const char *kAdvanceHeaders = "Content-Type: image/jpeg\r\n\r\n";
+}
+
+MultipartFormat::MultipartFormat(std::string boundary, bool headers_in_advance)
     : boundary_(std::move(boundary)),
-      opening_("--" + boundary_ + "\r\n"),
-      trailer_("\r\n--" + boundary_ + "\r\n"),
+      headers_in_advance_(headers_in_advance),
+      opening_("--" + boundary_ + "\r\n" + (headers_in_advance ? kAdvanceHeaders : "")),
+      trailer_("\r\n--" + boundary_ + "\r\n" + (headers_in_advance ? kAdvanceHeaders : "")),
       closing_trailer_("\r\n--" + boundary_ + "--\r\n"),
       bare_closing_("--" + boundary_ + "--\r\n") {}
 

@@ -11,12 +11,20 @@ namespace mjpeghttp {
 
 class MultipartFormat {
  public:
-  explicit MultipartFormat(std::string boundary);
+  // With `headers_in_advance`, each part's headers go out right after the
+  // previous JPEG instead of with their own: Chrome shows a part only once
+  // the next part begins, so this makes it show each frame as it arrives.
+  // Such headers cannot carry Content-Length or X-Timestamp (both belong to
+  // a frame that does not exist yet): parsers find the end by the boundary.
+  explicit MultipartFormat(std::string boundary, bool headers_in_advance = false);
+
+  bool headers_in_advance() const { return headers_in_advance_; }
 
   const std::string &boundary() const { return boundary_; }
   // Value of the response's Content-Type header.
   std::string content_type() const;
-  // Sent once, before a connection's first part.
+  // Sent once, before a connection's first part (and its headers, when
+  // they go in advance).
   const std::string &opening() const { return opening_; }
   // Sent right after every JPEG: CRLF and the next boundary line. Firefox
   // only shows a part once the line after its boundary arrives, so the
@@ -32,6 +40,7 @@ class MultipartFormat {
 
  private:
   std::string boundary_;
+  bool headers_in_advance_;
   std::string opening_;
   std::string trailer_;
   std::string closing_trailer_;

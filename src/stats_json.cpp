@@ -49,6 +49,7 @@ std::string render_stats_json(const StatsSnapshot &stats) {
   add_uint(builder, "frames_in", stats.frames_in);
   add_uint(builder, "frames_rejected", stats.frames_rejected);
   add_uint(builder, "frames_published", stats.frames_published);
+  add_uint(builder, "frames_overflowed", stats.frames_overflowed);
   add_uint(builder, "frames_sent", stats.frames_sent);
   add_uint(builder, "frames_dropped", stats.frames_dropped);
   add_uint(builder, "bytes_served", stats.bytes_served);

@@ -34,23 +34,47 @@ install_missing_packages() {
     "${missing[@]}"
 }
 
-# The plugin in its own release build dir (the top-level build never sees
+# The source to benchmark: by default a snapshot of the committed HEAD (other
+# people may be editing the working tree while a run goes on; a run must
+# measure one known commit), or the working tree itself with
+# BENCH_SOURCE=tree. Sets source_dir and source_commit.
+prepare_source() {
+  source_commit=$(git -C "$repo_root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  if [ "${BENCH_SOURCE:-head}" = tree ] || [ "$source_commit" = unknown ]; then
+    source_dir=$repo_root
+    source_commit="$source_commit+tree"
+    return 0
+  fi
+  source_dir=$build_dir/source
+  # Re-extracted only for a new commit, so an unchanged tree is not rebuilt.
+  if [ "$(cat "$source_dir/.bench-commit" 2>/dev/null)" != "$source_commit" ]; then
+    rm -rf "$source_dir"
+    mkdir -p "$source_dir"
+    git -C "$repo_root" archive HEAD | tar -x -C "$source_dir"
+    echo "$source_commit" >"$source_dir/.bench-commit"
+  fi
+}
+
+# The plugin in its own release build (the top-level build never sees
 # tests/bench), then the feeder and the load client next to it.
 build_all() {
-  local setup=(meson setup --buildtype=release -Dtests=disabled)
-  [ -f "$build_dir/meson-private/coredata.dat" ] && setup+=(--reconfigure)
-  "${setup[@]}" "$build_dir" "$repo_root" >"$build_dir.setup.log" 2>&1 ||
-    { cat "$build_dir.setup.log" >&2; return 1; }
-  ninja -C "$build_dir" >/dev/null
   mkdir -p "$build_dir/bench"
+  prepare_source
+  local meson_dir=$build_dir/meson
+  local setup=(meson setup --buildtype=release -Dtests=disabled)
+  [ -f "$meson_dir/meson-private/coredata.dat" ] && setup+=(--reconfigure)
+  "${setup[@]}" "$meson_dir" "$source_dir" >"$build_dir/setup.log" 2>&1 ||
+    { cat "$build_dir/setup.log" >&2; return 1; }
+  ninja -C "$meson_dir" >"$build_dir/ninja.log" 2>&1 || { tail -30 "$build_dir/ninja.log" >&2; return 1; }
   local cxx=(g++ -std=c++17 -O2 -g -Wall -Wextra -Werror)
   # shellcheck disable=SC2046
   "${cxx[@]}" -o "$build_dir/bench/feeder" "$bench_dir/feeder.cpp" \
     $(pkg-config --cflags --libs gstreamer-1.0 gstreamer-app-1.0) -pthread
   "${cxx[@]}" -o "$build_dir/bench/loadclient" "$bench_dir/loadclient.cpp" -pthread
-  export GST_PLUGIN_PATH_1_0="$build_dir/gst"
+  export GST_PLUGIN_PATH_1_0="$meson_dir/gst"
   export GST_REGISTRY_1_0="$build_dir/bench/registry.bin"
-  gst-inspect-1.0 mjpeghttpsink >/dev/null || { log "mjpeghttpsink not found in $build_dir/gst"; return 1; }
+  gst-inspect-1.0 mjpeghttpsink >/dev/null || { log "mjpeghttpsink not found in $meson_dir/gst"; return 1; }
+  log "built $source_commit in $meson_dir"
 }
 
 # Element names as printed in reports.

@@ -3,12 +3,14 @@
 // case and prints the result as one JSON object on stdout.
 //
 //   loadclient --port P --mode http|raw [--path /stream] [--boundary B (raw)]
-//              --viewers N [--slow K --slow-rate BYTES_PER_S --slow-rcvbuf BYTES]
+//              --viewers N [--connect-rate PER_S (0 = all at once)]
+//              [--slow K --slow-rate BYTES_PER_S --slow-rcvbuf BYTES]
 //              --warmup S --measure S [--server-pid PID --server-tid TID]
 //              [--counter-file F] [--copy-bodies]
 //   loadclient --ceiling --measure S [--frame-bytes B]
 //
-// Timeline: all viewers connect at t0; the measurement window runs from
+// Timeline: viewers connect from t0 on, all at once or --connect-rate per
+// second (viewers arriving one after another); the measurement window runs from
 // t0 + warmup to t0 + warmup + measure; server CPU, RSS and the feeder's
 // push counter are read from /proc and the counter file at both ends.
 //
@@ -56,6 +58,7 @@ struct Options {
   std::string path = "/stream";
   std::string boundary;
   int viewers = 1;
+  double connect_rate = 0;
   int slow = 0;
   double slow_rate = 100000;
   int slow_rcvbuf = 16384;
@@ -88,6 +91,7 @@ Options parse_options(int argc, char **argv) {
     else if (arg == "--path") o.path = value();
     else if (arg == "--boundary") o.boundary = value();
     else if (arg == "--viewers") o.viewers = std::stoi(value());
+    else if (arg == "--connect-rate") o.connect_rate = std::stod(value());
     else if (arg == "--slow") o.slow = std::stoi(value());
     else if (arg == "--slow-rate") o.slow_rate = std::stod(value());
     else if (arg == "--slow-rcvbuf") o.slow_rcvbuf = std::stoi(value());
@@ -155,6 +159,7 @@ struct Viewer {
   uint8_t last[2] = {0, 0};
   std::string scan;  // body of a part without Content-Length
 
+  int64_t connect_started = 0;
   int64_t connected_at = 0;
   int64_t first_frame_at = 0;
   bool failed = false;
@@ -220,6 +225,8 @@ void Client::fail(Viewer &viewer, const std::string &why) {
 }
 
 void Client::start_connect(Viewer &viewer) {
+  viewer.connect_started = now_ns();
+  viewer.tokens_at = viewer.connect_started;
   viewer.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (viewer.fd < 0) return fail(viewer, std::string("socket: ") + strerror(errno));
   // A small receive buffer must be set before connect: the window scale is
@@ -634,10 +641,13 @@ int Client::run() {
   for (int i = 0; i < o_.viewers; i++) viewers_[i].slow = i < o_.slow;
 
   t0_ = now_ns();
-  for (Viewer &viewer : viewers_) {
-    viewer.tokens_at = t0_;
-    start_connect(viewer);
-  }
+  size_t started = 0;
+  // Due time of the next connect in paced mode.
+  auto connect_due = [&](size_t index) {
+    return t0_ + static_cast<int64_t>(index * 1e9 / o_.connect_rate);
+  };
+  if (o_.connect_rate <= 0)
+    for (; started < viewers_.size(); started++) start_connect(viewers_[started]);
   const int64_t window_start = t0_ + static_cast<int64_t>(o_.warmup * 1e9);
   const int64_t window_end = window_start + static_cast<int64_t>(o_.measure * 1e9);
   ProcSample before, after;
@@ -645,6 +655,8 @@ int Client::run() {
   std::vector<epoll_event> events(1024);
   for (;;) {
     int64_t now = now_ns();
+    while (started < viewers_.size() && connect_due(started) <= now)
+      start_connect(viewers_[started++]);
     if (!window_.open && now >= window_start) {
       for (Viewer &viewer : viewers_) connected_at_window += viewer.connected_at != 0;
       before = sample_proc(o_, counter);
@@ -656,6 +668,7 @@ int Client::run() {
       break;
     }
     int64_t deadline = window_.open ? window_end : window_start;
+    if (started < viewers_.size()) deadline = std::min(deadline, connect_due(started));
     if (o_.slow > 0)
       for (const Viewer &viewer : viewers_)
         if (viewer.paused) deadline = std::min(deadline, viewer.resume_at);
@@ -684,7 +697,9 @@ int Client::run() {
   bool all_connected = true, all_framed = true;
   uint64_t delivered = 0, bad = 0, skipped = 0, bytes = 0;
   std::string failures;
+  std::vector<double> connect_ms;
   for (const Viewer &viewer : viewers_) {
+    if (viewer.connected_at) connect_ms.push_back((viewer.connected_at - viewer.connect_started) / 1e6);
     double fps = viewer.frames_window / window_s;
     (viewer.slow ? slow_fps : fast_fps).push_back(fps);
     if (viewer.connected_at) {
@@ -713,6 +728,10 @@ int Client::run() {
        << ", \"connect_all_s\": " << (all_connected && o_.viewers ? number(connect_all / 1e9) : "null")
        << ", \"first_frame_all_s\": "
        << (all_framed && o_.viewers ? number(first_frame_all / 1e9) : "null")
+       << ", \"connect_ms\": {\"p50\": " << number(percentile(connect_ms, 0.5))
+       << ", \"p99\": " << number(percentile(connect_ms, 0.99))
+       << ", \"max\": " << number(percentile(connect_ms, 1)) << "}"
+       << ", \"connect_rate\": " << number(o_.connect_rate)
        << ", \"fps\": " << triple(fast_fps) << ", \"slow_fps\": " << triple(slow_fps)
        << ", \"latency_ms\": " << latency_json(window_.fast_latency_us)
        << ", \"slow_age_ms\": " << latency_json(window_.slow_latency_us)

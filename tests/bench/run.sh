@@ -2,12 +2,15 @@
 # Side-by-side benchmark: mjpeghttpsink vs multipartmux ! tcpserversink, same
 # frames, same load client, one run. Run by hand, never by CI.
 #
-#   tests/bench/run.sh            full run (~7-8 min: 5 s warm-up + 12 s window per case and server)
-#   tests/bench/run.sh --quick    smoke run (~2-3 min: 2 s + 3 s)
+#   tests/bench/run.sh            full run (~8 min: 8 s warm-up + 12 s window per case and server)
+#   tests/bench/run.sh --quick    smoke run (~3 min: 3 s + 3 s)
 #
-# Environment: BENCH_WARMUP, BENCH_MEASURE (seconds), BENCH_CASES (space
+# Environment: BENCH_WARMUP, BENCH_MEASURE (seconds), BENCH_CONNECT_RATE
+# (viewers connecting per second in paced cases), BENCH_CASES (space
 # separated case names, default all), BENCH_BUILD_DIR (default build-bench),
-# BENCH_OUT (results dir, default $BENCH_BUILD_DIR/results/<time>).
+# BENCH_OUT (results dir, default $BENCH_BUILD_DIR/results/<time>),
+# BENCH_SOURCE (head: a snapshot of the committed HEAD, the default; tree: the
+# working tree as it is).
 # Prints a markdown table (both servers and ours ÷ theirs) and writes
 # results.jsonl and summary.json in the results dir.
 set -euo pipefail
@@ -18,25 +21,32 @@ build_dir=${BENCH_BUILD_DIR:-$repo_root/build-bench}
 # shellcheck source=lib.sh
 source "$bench_dir/lib.sh"
 
-warmup=${BENCH_WARMUP:-5}
+warmup=${BENCH_WARMUP:-8}
 measure=${BENCH_MEASURE:-12}
+connect_rate=${BENCH_CONNECT_RATE:-200}
 if [ "${1:-}" = "--quick" ]; then
-  warmup=${BENCH_WARMUP:-2}
+  warmup=${BENCH_WARMUP:-3}
   measure=${BENCH_MEASURE:-3}
+  connect_rate=${BENCH_CONNECT_RATE:-400}
 fi
 
-# name viewers slow-viewers rate (0 = as fast as the sink accepts)
+# name viewers slow-viewers rate (0 = as fast as the sink accepts) connects
+# per second ("paced": BENCH_CONNECT_RATE, viewers arriving one after
+# another, so both servers get every viewer they can serve; 0: all at once, a
+# connection storm; tcpserversink listens with a backlog of 5, so in a storm
+# most SYNs are dropped and retried by the kernel after 1, 3, 7 s...)
 readonly ALL_CASES=(
-  "idle 0 0 30"
-  "v1 1 0 30"
-  "v10 10 0 30"
-  "v100 100 0 30"
-  "v300 300 0 30"
-  "v900 900 0 30"
-  "v1000_10fps 1000 0 10"
-  "max_v1 1 0 0"
-  "max_v10 10 0 0"
-  "slow_2of10 10 2 30"
+  "idle 0 0 30 paced"
+  "v1 1 0 30 paced"
+  "v10 10 0 30 paced"
+  "v100 100 0 30 paced"
+  "v300 300 0 30 paced"
+  "storm_300 300 0 30 0"
+  "v900 900 0 30 paced"
+  "v1000_10fps 1000 0 10 paced"
+  "max_v1 1 0 0 paced"
+  "max_v10 10 0 0 paced"
+  "slow_2of10 10 2 30 paced"
 )
 
 selected() {
@@ -66,7 +76,7 @@ results=$out/results.jsonl
 read -r quality average < <("$build_dir/bench/feeder" --calibrate | awk '/^QUALITY/ {print $2, $4}')
 log "frames: jpegenc quality $quality, average $average bytes"
 
-python3 - "$out/machine.json" "$quality" "$average" "$warmup" "$measure" "$*" <<'PY'
+BENCH_COMMIT=$source_commit python3 - "$out/machine.json" "$quality" "$average" "$warmup" "$measure" "$*" <<'PY'
 import json, os, platform, subprocess, sys
 path, quality, average, warmup, measure, args = sys.argv[1:]
 def run(*cmd):
@@ -83,7 +93,7 @@ json.dump({
     "jpeg_quality": int(quality), "jpeg_average_bytes": int(average),
     "warmup_s": float(warmup), "measure_s": float(measure),
     "command": "tests/bench/run.sh" + (" " + args if args else ""),
-    "git": run("git", "-C", os.path.dirname(os.path.abspath(path)), "rev-parse", "--short", "HEAD"),
+    "commit": os.environ.get("BENCH_COMMIT", ""),
 }, open(path, "w"), indent=1)
 PY
 
@@ -93,7 +103,8 @@ PY
 log "loopback ceiling: $(cat "$out/ceiling.json")"
 
 run_case() {
-  local name=$1 viewers=$2 slow=$3 rate=$4 server=$5
+  local name=$1 viewers=$2 slow=$3 rate=$4 connects=$5 server=$6
+  [ "$connects" = paced ] && connects=$connect_rate
   local work=$out/$name.$server
   mkdir -p "$work"
   local load
@@ -102,7 +113,7 @@ run_case() {
   # shellcheck disable=SC2046
   timeout $((${warmup%.*} + ${measure%.*} + 30)) "$build_dir/bench/loadclient" \
     --port "$server_port" $(client_mode_args "$server") \
-    --viewers "$viewers" --slow "$slow" --slow-rate 100000 --slow-rcvbuf 16384 \
+    --viewers "$viewers" --connect-rate "$connects" --slow "$slow" --slow-rate 100000 --slow-rcvbuf 16384 \
     --warmup "$warmup" --measure "$measure" \
     --server-pid "$feeder_pid" --server-tid "$server_tid" --counter-file "$work/counter" \
     >"$work/client.json" 2>"$work/client.err" &
@@ -128,10 +139,10 @@ PY
 }
 
 for spec in "${ALL_CASES[@]}"; do
-  read -r name viewers slow rate <<<"$spec"
+  read -r name viewers slow rate connects <<<"$spec"
   selected "$name" || continue
   for server in mjpeg tcp; do
-    run_case "$name" "$viewers" "$slow" "$rate" "$server"
+    run_case "$name" "$viewers" "$slow" "$rate" "$connects" "$server"
   done
 done
 

@@ -31,6 +31,10 @@ struct LiveOptions {
   guint request_timeout_s = 0;  // 0: leave the element's default
   guint client_timeout_s = 0;   // 0: leave the element's default
   int viewers = 3;
+  // Play and stop once before the real start, so the threads and
+  // descriptors GLib and GStreamer keep for good (pooled streaming thread)
+  // exist when idle_threads() and idle_fds() are counted.
+  bool warm_up = false;
 };
 
 // Whether the element has the request-timeout property the idle cases need.
@@ -55,12 +59,16 @@ class LiveStream {
   const std::vector<std::unique_ptr<SequenceViewer>> &viewers() const { return viewers_; }
   int baseline_fds() const { return baseline_fds_; }
   int baseline_threads() const { return baseline_threads_; }
+  // Counted with the pipeline stopped after the warm-up cycle (0 without).
+  int idle_fds() const { return idle_fds_; }
+  int idle_threads() const { return idle_threads_; }
 
   // The assertions every case ends with (see the file comment); `settle_ms`
   // bounds the wait for descriptors and threads to come back.
   void expect_undisturbed(const char *case_name, int settle_ms = 10000);
-  // Each viewer reached the newest frame and saw no problem.
-  void expect_viewers_intact(const char *case_name);
+  // Each viewer reached the newest frame, or `frames_after` frames beyond
+  // it, and saw no problem.
+  void expect_viewers_intact(const char *case_name, uint64_t frames_after = 0);
   void expect_no_error(const char *case_name);
   void expect_baseline(const char *case_name, int settle_ms);
 
@@ -85,6 +93,8 @@ class LiveStream {
   std::vector<std::unique_ptr<SequenceViewer>> viewers_;
   int baseline_fds_ = 0;
   int baseline_threads_ = 0;
+  int idle_fds_ = 0;
+  int idle_threads_ = 0;
 };
 
 // main() for a battery executable: descriptors first, then gst-check.

@@ -343,6 +343,7 @@ GST_START_TEST(test_metrics_parse_and_match_stats) {
       {"mjpeghttpsink_frames_in_total", "frames_in"},
       {"mjpeghttpsink_frames_rejected_total", "frames_rejected"},
       {"mjpeghttpsink_frames_published_total", "frames_published"},
+      {"mjpeghttpsink_frames_overflowed_total", "frames_overflowed"},
       {"mjpeghttpsink_frames_sent_total", "frames_sent"},
       {"mjpeghttpsink_frames_dropped_total", "frames_dropped"},
       {"mjpeghttpsink_bytes_served_total", "bytes_served"},

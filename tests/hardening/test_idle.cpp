@@ -1,0 +1,159 @@
+// Clients that hold connections without finishing a request: slowloris,
+// connections that send nothing, a keep-alive connection left idle. The
+// element cuts each off after request-timeout (2 s here, to bound the test)
+// and keeps serving everyone else meanwhile.
+#include <gst/check/gstcheck.h>
+
+#include <string>
+
+#include "live_stream.h"
+#include "swarm.h"
+
+using namespace hardening_test;
+
+namespace {
+
+constexpr guint kRequestTimeoutS = 2;
+// A cut-off earlier than this is not the request timeout (the timer may only
+// start once the connection is accepted, after our connect()).
+constexpr gint64 kEarliestCutUs = kRequestTimeoutS * G_USEC_PER_SEC - 100 * 1000;
+// Timer slack plus a loaded machine.
+constexpr gint64 kLatestCutUs = (kRequestTimeoutS + 2) * G_USEC_PER_SEC;
+
+LiveOptions with_request_timeout() {
+  LiveOptions options;
+  options.request_timeout_s = kRequestTimeoutS;
+  return options;
+}
+
+// While idle connections pile up, a normal request is still answered at once.
+void expect_snapshot_served(int port, const char *case_name) {
+  const gint64 start = g_get_monotonic_time();
+  Exchange answer = exchange(port, get_request(port, "/snapshot"), 2000);
+  const gint64 took_ms = (g_get_monotonic_time() - start) / 1000;
+  fail_unless(answer.head.status == 200 && took_ms < 1000,
+              "%s: /snapshot meanwhile: status %d after %lld ms", case_name, answer.head.status,
+              static_cast<long long>(took_ms));
+}
+
+// Every member was cut off by the server, each about request-timeout after
+// it connected at `start`.
+void expect_cut_off_on_time(const Swarm &swarm, size_t ended, gint64 start,
+                            const char *case_name) {
+  size_t early = 0;
+  size_t late = 0;
+  gint64 first = G_MAXINT64;
+  gint64 last = 0;
+  for (size_t i = 0; i < swarm.size(); i++) {
+    const gint64 at = swarm[i].ended_us;
+    if (at == 0) continue;
+    first = std::min(first, at - start);
+    last = std::max(last, at - start);
+    if (at - start < kEarliestCutUs) early++;
+    if (at - start > kLatestCutUs) late++;
+  }
+  fail_unless(ended == swarm.size(),
+              "%s: %zu of %zu connections still open %lld ms after they connected "
+              "(request-timeout=%u s)",
+              case_name, swarm.size() - ended, swarm.size(),
+              static_cast<long long>((g_get_monotonic_time() - start) / 1000), kRequestTimeoutS);
+  fail_unless(early == 0 && late == 0,
+              "%s: cut off between %lld and %lld ms after connecting (%zu too early, %zu too "
+              "late); expected about %u s",
+              case_name, static_cast<long long>(first / 1000), static_cast<long long>(last / 1000),
+              early, late, kRequestTimeoutS);
+}
+
+}  // namespace
+
+GST_START_TEST(test_slowloris) {
+  LiveStream live(with_request_timeout());
+  const gint64 start = g_get_monotonic_time();
+  Swarm swarm(live.port(), 50);
+  fail_unless_equals_int(swarm.await_connected(5000), 50);
+  // One byte a second, each a little further into a request whose header
+  // block never ends: progress must not keep a connection alive.
+  const std::string request = get_request(live.port(), "/stream", "X-Slow: ");
+  size_t next_byte = 0;
+  auto send_next_byte = [&] {
+    const std::string byte = request.substr(next_byte % request.size(), 1);
+    next_byte++;
+    for (size_t i = 0; i < swarm.size(); i++) swarm[i].socket->send_now(byte);
+  };
+  send_next_byte();
+  bool checked_snapshot = false;
+  const size_t ended = swarm.await_ended(static_cast<int>(kLatestCutUs / 1000) + 1000, 1000, [&] {
+    send_next_byte();
+    if (!checked_snapshot) expect_snapshot_served(live.port(), "slowloris");
+    checked_snapshot = true;
+  });
+  expect_cut_off_on_time(swarm, ended, start, "50 slowloris connections");
+  swarm.close_all();
+  live.expect_undisturbed("50 slowloris connections");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_silent_connections) {
+  LiveStream live(with_request_timeout());
+  const gint64 start = g_get_monotonic_time();
+  Swarm swarm(live.port(), 200);
+  fail_unless_equals_int(swarm.await_connected(5000), 200);
+  expect_snapshot_served(live.port(), "200 silent connections");
+  const size_t ended = swarm.await_ended(static_cast<int>(kLatestCutUs / 1000) + 1000);
+  expect_cut_off_on_time(swarm, ended, start, "200 silent connections");
+  swarm.close_all();
+  live.expect_undisturbed("200 silent connections");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_idle_keepalive) {
+  LiveStream live(with_request_timeout());
+  RawSocket client(live.port());
+  fail_unless(client.connected(5000));
+  // A client that would keep the connection for another request and then
+  // never sends one: the server has said Connection: close, and must close.
+  fail_unless(client.send_all(get_request(live.port(), "/snapshot", "Connection: keep-alive\r\n"),
+                              5000));
+  HttpHead head;
+  fail_unless(client.read_head(&head, deadline_in(5000)), "idle keep-alive: no answer");
+  fail_unless_equals_int(head.status, 200);
+  std::string body;
+  fail_unless(client.read_exact(std::stoul(head.header("Content-Length")), &body,
+                                deadline_in(5000)));
+  const gint64 answered = g_get_monotonic_time();
+  const bool ended = client.await_end(static_cast<int>(kLatestCutUs / 1000));
+  fail_unless(ended, "idle keep-alive: connection still open %lld ms after the answer (%s)",
+              static_cast<long long>((g_get_monotonic_time() - answered) / 1000),
+              head.header("Connection").c_str());
+  client.close_now();
+  live.expect_undisturbed("idle keep-alive connection");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_request_timeout_property) {
+  // Documented name, type, default and "0 = never", so applications can rely
+  // on it; the other cases here fail with this message while it is missing.
+  fail_unless(has_request_timeout(), "request-timeout not implemented");
+  GstElement *sink = gst_element_factory_make("mjpeghttpsink", nullptr);
+  GParamSpec *spec = g_object_class_find_property(G_OBJECT_GET_CLASS(sink), "request-timeout");
+  fail_unless(G_IS_PARAM_SPEC_UINT(spec), "request-timeout is not a guint");
+  fail_unless_equals_int(G_PARAM_SPEC_UINT(spec)->default_value, 10);
+  fail_unless_equals_int(G_PARAM_SPEC_UINT(spec)->minimum, 0);
+  gst_object_unref(sink);
+}
+GST_END_TEST;
+
+static Suite *hardening_idle_suite() {
+  Suite *suite = suite_create("mjpeghttpsink-hardening-idle");
+  TCase *tc = tcase_create("idle");
+  tcase_add_test(tc, test_request_timeout_property);
+  tcase_add_test(tc, test_slowloris);
+  tcase_add_test(tc, test_silent_connections);
+  tcase_add_test(tc, test_idle_keepalive);
+  suite_add_tcase(suite, tc);
+  return suite;
+}
+
+int main(int argc, char **argv) {
+  return run_battery(argc, argv, hardening_idle_suite, "hardening_idle", __FILE__);
+}
