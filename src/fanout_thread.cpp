@@ -1,5 +1,7 @@
 #include "fanout_thread.h"
 
+#include <pthread.h>
+
 #include <utility>
 
 namespace mjpeghttp {
@@ -64,6 +66,7 @@ void FanoutThread::push(Item item) {
 }
 
 void FanoutThread::run() {
+  pthread_setname_np(pthread_self(), "mjpeg-fanout");
   Item batch[kMaxPending];
   for (;;) {
     size_t taken = 0;

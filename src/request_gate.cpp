@@ -140,9 +140,9 @@ bool RequestGate::inspect(Pending *pending) {
     // No line break at all means the request line alone is too long.
     const bool request_line_too_long = memchr(scratch_.data(), '\n', size) == nullptr;
     if (request_line_too_long)
-      return refuse(pending, SOUP_STATUS_REQUEST_URI_TOO_LONG, "Request line too long");
+      return refuse(pending, SOUP_STATUS_REQUEST_URI_TOO_LONG, "URI Too Long");
     return refuse(pending, kStatusHeaderFieldsTooLarge,
-                  "Request header fields too large");
+                  "Request Header Fields Too Large");
   }
   // Wake only once more bytes than these have arrived: the peeked bytes stay
   // readable, so a plain readable watch would spin.
