@@ -37,7 +37,12 @@ function startServer(port) {
     `video/x-raw,width=${WIDTH},height=${HEIGHT},framerate=15/1`, "!",
     "jpegenc", "!", "mjpeghttpsink", "name=sink", `port=${port}`,
   ];
-  const child = spawn("gst-launch-1.0", args, { stdio: ["ignore", "pipe", "pipe"] });
+  const env = { ...process.env };
+  if (process.env.MJPEGHTTP_SERVER_PRELOAD) {
+    env.LD_PRELOAD = process.env.MJPEGHTTP_SERVER_PRELOAD;
+    env.ASAN_OPTIONS = "detect_leaks=0";
+  }
+  const child = spawn("gst-launch-1.0", args, { stdio: ["ignore", "pipe", "pipe"], env });
   let output = "";
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("gst-launch did not start:\n" + output)),

@@ -28,8 +28,7 @@ fi
 
 export CHROMIUM=$chromium
 export SCREENSHOT=${MJPEGHTTP_BUILD_ROOT:-$here}/tests/browser/viewer-page.png
-# A sanitizer build's plugin needs the sanitizer runtime in gst-launch.
-if [ -n "${MJPEGHTTP_SERVER_PRELOAD:-}" ]; then
-  export LD_PRELOAD=$MJPEGHTTP_SERVER_PRELOAD ASAN_OPTIONS=detect_leaks=0
-fi
+# A sanitizer build's plugin needs the sanitizer runtime in gst-launch (and
+# only there: browser_test.mjs preloads MJPEGHTTP_SERVER_PRELOAD for the
+# server alone; Chromium does not start with it).
 exec node "$here/browser_test.mjs"

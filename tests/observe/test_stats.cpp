@@ -252,11 +252,13 @@ GST_START_TEST(test_get_stats_lists_viewers) {
   fail_unless_equals_int(gst_value_array_get_size(viewers), 1);
   const GstStructure *entry = gst_value_get_structure(gst_value_array_get_value(viewers, 0));
   fail_unless(gst_structure_has_name(entry, "mjpeghttpsink-viewer"));
-  fail_unless_equals_string(gst_structure_get_string(entry, "address"),
-                            ("127.0.0.1:" + std::to_string(viewer.local_port())).c_str());
+  const std::string address = "127.0.0.1:" + std::to_string(viewer.local_port());
+  fail_unless_equals_string(gst_structure_get_string(entry, "address"), address.c_str());
   fail_unless_equals_string(gst_structure_get_string(entry, "user-agent"), "element-test-raw");
-  fail_unless(g_date_time_new_from_iso8601(gst_structure_get_string(entry, "connected-since"),
-                                           nullptr) != nullptr);
+  GDateTime *since =
+      g_date_time_new_from_iso8601(gst_structure_get_string(entry, "connected-since"), nullptr);
+  fail_unless(since != nullptr, "connected-since is not ISO 8601");
+  g_date_time_unref(since);
   guint64 sent = 0, bytes = 0, id = 0;
   fail_unless(gst_structure_get_uint64(entry, "frames-sent", &sent));
   fail_unless_equals_uint64(sent, 2);
