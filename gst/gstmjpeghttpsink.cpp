@@ -14,7 +14,13 @@
  * (default `/snapshot`) the latest frame as one JPEG (503 with Retry-After
  * before the first frame). GET and HEAD are answered; other methods get 405,
  * other paths 404. A new viewer gets the latest frame at once. EOS ends every
- * stream with a closing boundary.
+ * stream with a closing boundary. #GstMjpegHttpSink:stats-path (default
+ * `/stats`) serves the statistics as JSON and #GstMjpegHttpSink:metrics-path
+ * (default `/metrics`) in the Prometheus text format.
+ *
+ * Viewers coming and going are also posted on the bus as element messages
+ * "mjpeghttpsink-client-added" and "mjpeghttpsink-client-removed" (fields
+ * id, address, user-agent), so an application can react from its main loop.
  *
  * ## Example launch lines
  * |[
@@ -47,6 +53,8 @@ constexpr const char *kDefaultAddress = "127.0.0.1";
 constexpr gint kDefaultPort = 8080;
 constexpr const char *kDefaultStreamPath = "/stream";
 constexpr const char *kDefaultSnapshotPath = "/snapshot";
+constexpr const char *kDefaultStatsPath = "/stats";
+constexpr const char *kDefaultMetricsPath = "/metrics";
 constexpr guint kDefaultMaxClients = 0;
 constexpr guint kDefaultMaxQueuedFrames = 2;
 constexpr guint kMaxQueuedFramesLimit = 1000;
@@ -82,6 +90,8 @@ enum {
   PROP_TLS_CERTIFICATE_FILE,
   PROP_TLS_KEY_FILE,
   PROP_ALLOW_ORIGIN,
+  PROP_STATS_PATH,
+  PROP_METRICS_PATH,
   N_PROPS
 };
 
@@ -102,6 +112,8 @@ struct Settings {
   mjpeghttp::QueuePolicy queue_policy = mjpeghttp::QueuePolicy::kDropOldest;
   guint client_timeout = kDefaultClientTimeout;
   guint request_timeout = kDefaultRequestTimeout;
+  std::string stats_path = kDefaultStatsPath;
+  std::string metrics_path = kDefaultMetricsPath;
   guint idle_resend = kDefaultIdleResend;
   bool advance_headers = kDefaultAdvanceHeaders;
   bool insert_dht = kDefaultInsertDht;
@@ -140,9 +152,6 @@ struct GstMjpegHttpSinkPrivate {
   mjpeghttp::Engine *engine = nullptr;
   gint current_port = 0;
 
-  // Written on the streaming thread, read by get-stats on any thread.
-  std::atomic<guint64> frames_in{0};
-  std::atomic<guint64> frames_rejected{0};
   // Touched only on the streaming thread.
   bool in_reject_burst = false;
 };
@@ -257,6 +266,29 @@ static gboolean gst_mjpeg_http_sink_configure_access(GstMjpegHttpSink *self,
   return TRUE;
 }
 
+// Every served path starts with '/', is not the viewer page's '/' and names
+// one endpoint only.
+static bool valid_paths(const Settings &settings) {
+  const std::string *paths[] = {&settings.stream_path, &settings.snapshot_path,
+                                &settings.stats_path, &settings.metrics_path};
+  for (size_t i = 0; i < G_N_ELEMENTS(paths); i++) {
+    if (!valid_path(*paths[i]) || *paths[i] == "/") return false;
+    for (size_t j = i + 1; j < G_N_ELEMENTS(paths); j++)
+      if (*paths[i] == *paths[j]) return false;
+  }
+  return true;
+}
+
+// An element message an application can react to from its bus watch, on its
+// own main loop, instead of a signal handler on a viewer's thread.
+static void post_viewer_message(GstMjpegHttpSink *self, const char *name,
+                                const mjpeghttp::ClientInfo &info) {
+  GstStructure *details = gst_structure_new(
+      name, "id", G_TYPE_UINT64, static_cast<guint64>(info.id), "address", G_TYPE_STRING,
+      info.address.c_str(), "user-agent", G_TYPE_STRING, info.user_agent.c_str(), nullptr);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), details));
+}
+
 // The server runs from READY->PAUSED to PAUSED->READY, as tcpserversink's
 // does: base sink's start()/stop() would run it in READY too, where settings
 // are still documented as changeable.
@@ -267,13 +299,12 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
     std::lock_guard<std::mutex> lock(priv->settings_lock);
     settings = priv->settings;
   }
-  if (!valid_path(settings.stream_path) || !valid_path(settings.snapshot_path) ||
-      settings.stream_path == settings.snapshot_path || settings.stream_path == "/" ||
-      settings.snapshot_path == "/") {
+  if (!valid_paths(settings)) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
-                      ("Invalid paths: stream-path '%s' and snapshot-path '%s' must start "
-                       "with '/', differ from each other and from '/'",
-                       settings.stream_path.c_str(), settings.snapshot_path.c_str()),
+                      ("Invalid paths: stream-path '%s', snapshot-path '%s', stats-path '%s' and "
+                       "metrics-path '%s' must start with '/', differ from each other and from '/'",
+                       settings.stream_path.c_str(), settings.snapshot_path.c_str(),
+                       settings.stats_path.c_str(), settings.metrics_path.c_str()),
                       (nullptr));
     return FALSE;
   }
@@ -288,6 +319,13 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
   config.queue_policy = settings.queue_policy;
   config.client_timeout_ms = settings.client_timeout * 1000;
   config.http.request_timeout_ms = settings.request_timeout * 1000;
+  config.http.stats_path = settings.stats_path;
+  config.http.metrics_path = settings.metrics_path;
+  {
+    gchar *name = gst_object_get_name(GST_OBJECT(self));
+    config.element_name = name ? name : "";
+    g_free(name);
+  }
   config.idle_resend_ms = settings.idle_resend;
   config.headers_in_advance = settings.advance_headers;
   config.insert_dht = settings.insert_dht;
@@ -301,11 +339,13 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
                      info.user_agent.c_str());
     g_signal_emit(self, signals[SIGNAL_CLIENT_ADDED], 0, info.address.c_str());
     g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_NUM_CLIENTS]);
+    post_viewer_message(self, "mjpeghttpsink-client-added", info);
   };
   hooks.client_removed = [self](const mjpeghttp::ClientInfo &info) {
     GST_DEBUG_OBJECT(self, "viewer %s left", info.address.c_str());
     g_signal_emit(self, signals[SIGNAL_CLIENT_REMOVED], 0, info.address.c_str());
     g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_NUM_CLIENTS]);
+    post_viewer_message(self, "mjpeghttpsink-client-removed", info);
   };
   hooks.log = [self](mjpeghttp::LogLevel level, const std::string &text) {
     log_from_engine(self, level, text);
@@ -319,8 +359,6 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
                       ("address=%s port=%d", settings.address.c_str(), settings.port));
     return FALSE;
   }
-  priv->frames_in = 0;
-  priv->frames_rejected = 0;
   priv->in_reject_burst = false;
   {
     std::lock_guard<std::mutex> lock(priv->state_lock);
@@ -400,10 +438,12 @@ static gint64 frame_wall_clock_us(GstMjpegHttpSink *self, GstBuffer *buffer) {
 static GstFlowReturn gst_mjpeg_http_sink_render(GstBaseSink *sink, GstBuffer *buffer) {
   GstMjpegHttpSink *self = GST_MJPEG_HTTP_SINK(sink);
   GstMjpegHttpSinkPrivate *priv = self->priv;
-  priv->frames_in++;
+  const bool is_jpeg = buffer_starts_with_soi(buffer);
+  // The engine keeps the input counters so /stats, /metrics and get-stats
+  // read one source.
+  priv->engine->count_input(is_jpeg);
 
-  if (!buffer_starts_with_soi(buffer)) {
-    priv->frames_rejected++;
+  if (!is_jpeg) {
     // One warning per run of bad buffers: a broken source must be visible
     // on the bus, but not flood it at the frame rate.
     if (!priv->in_reject_burst) {
@@ -411,7 +451,7 @@ static GstFlowReturn gst_mjpeg_http_sink_render(GstBaseSink *sink, GstBuffer *bu
       GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("Dropping buffers that are not JPEG images"),
                           ("buffer of %" G_GSIZE_FORMAT " bytes has no JPEG start-of-image "
                            "marker; %" G_GUINT64_FORMAT " rejected so far",
-                           gst_buffer_get_size(buffer), priv->frames_rejected.load()));
+                           gst_buffer_get_size(buffer), priv->engine->stats().frames_rejected));
     }
     return GST_FLOW_OK;
   }
@@ -460,20 +500,47 @@ static gboolean gst_mjpeg_http_sink_event(GstBaseSink *sink, GstEvent *event) {
   return GST_BASE_SINK_CLASS(parent_class)->event(sink, event);
 }
 
+static GstStructure *viewer_structure(const mjpeghttp::ViewerSnapshot &viewer) {
+  return gst_structure_new(
+      "mjpeghttpsink-viewer", "id", G_TYPE_UINT64, static_cast<guint64>(viewer.id), "address",
+      G_TYPE_STRING, viewer.address.c_str(), "user-agent", G_TYPE_STRING,
+      viewer.user_agent.c_str(), "connected-since", G_TYPE_STRING,
+      mjpeghttp::format_iso8601(viewer.connected_us).c_str(), "connected-seconds", G_TYPE_DOUBLE,
+      viewer.connected_seconds, "fps", G_TYPE_DOUBLE, viewer.fps, "frames-sent", G_TYPE_UINT64,
+      static_cast<guint64>(viewer.frames_sent), "frames-dropped", G_TYPE_UINT64,
+      static_cast<guint64>(viewer.frames_dropped), "bytes-sent", G_TYPE_UINT64,
+      static_cast<guint64>(viewer.bytes_sent), "queue-depth", G_TYPE_UINT,
+      static_cast<guint>(viewer.queue_depth), nullptr);
+}
+
 static GstStructure *gst_mjpeg_http_sink_get_stats(GstMjpegHttpSink *self) {
   GstMjpegHttpSinkPrivate *priv = self->priv;
-  mjpeghttp::EngineStats stats;
+  mjpeghttp::StatsSnapshot stats;
   {
     std::lock_guard<std::mutex> lock(priv->state_lock);
-    if (priv->engine) stats = priv->engine->stats();
+    if (priv->engine) stats = priv->engine->snapshot();
   }
-  return gst_structure_new(
-      "mjpeghttpsink-stats", "frames-in", G_TYPE_UINT64, priv->frames_in.load(), "frames-rejected",
-      G_TYPE_UINT64, priv->frames_rejected.load(), "frames-published", G_TYPE_UINT64,
-      stats.frames_published, "frames-sent", G_TYPE_UINT64, stats.frames_sent, "frames-dropped",
-      G_TYPE_UINT64, stats.frames_dropped, "bytes-served", G_TYPE_UINT64, stats.bytes_served,
-      "viewers-total", G_TYPE_UINT64, stats.viewers_total, "num-clients", G_TYPE_UINT,
+  GstStructure *result = gst_structure_new(
+      "mjpeghttpsink-stats", "uptime", G_TYPE_DOUBLE, stats.uptime_seconds, "frames-in",
+      G_TYPE_UINT64, static_cast<guint64>(stats.frames_in), "frames-rejected", G_TYPE_UINT64,
+      static_cast<guint64>(stats.frames_rejected), "frames-published", G_TYPE_UINT64,
+      static_cast<guint64>(stats.frames_published), "frames-overflowed", G_TYPE_UINT64,
+      static_cast<guint64>(stats.frames_overflowed), "frames-sent", G_TYPE_UINT64,
+      static_cast<guint64>(stats.frames_sent), "frames-dropped", G_TYPE_UINT64,
+      static_cast<guint64>(stats.frames_dropped), "bytes-served", G_TYPE_UINT64,
+      static_cast<guint64>(stats.bytes_served), "viewers-total", G_TYPE_UINT64,
+      static_cast<guint64>(stats.viewers_total), "num-clients", G_TYPE_UINT,
       static_cast<guint>(stats.viewers_now), nullptr);
+  GValue viewers = G_VALUE_INIT;
+  gst_value_array_init(&viewers, stats.viewers.size());
+  for (const mjpeghttp::ViewerSnapshot &viewer : stats.viewers) {
+    GValue entry = G_VALUE_INIT;
+    g_value_init(&entry, GST_TYPE_STRUCTURE);
+    g_value_take_boxed(&entry, viewer_structure(viewer));
+    gst_value_array_append_and_take_value(&viewers, &entry);
+  }
+  gst_structure_take_value(result, "viewers", &viewers);
+  return result;
 }
 
 static std::string string_or_empty(const GValue *value) {
@@ -520,6 +587,16 @@ static void gst_mjpeg_http_sink_set_property(GObject *object, guint prop_id, con
     case PROP_REQUEST_TIMEOUT:
       s.request_timeout = g_value_get_uint(value);
       break;
+    case PROP_STATS_PATH: {
+      const gchar *path = g_value_get_string(value);
+      s.stats_path = path ? path : kDefaultStatsPath;
+      break;
+    }
+    case PROP_METRICS_PATH: {
+      const gchar *path = g_value_get_string(value);
+      s.metrics_path = path ? path : kDefaultMetricsPath;
+      break;
+    }
     case PROP_IDLE_RESEND:
       s.idle_resend = g_value_get_uint(value);
       break;
@@ -604,6 +681,12 @@ static void gst_mjpeg_http_sink_get_property(GObject *object, guint prop_id, GVa
       break;
     case PROP_REQUEST_TIMEOUT:
       g_value_set_uint(value, s.request_timeout);
+      break;
+    case PROP_STATS_PATH:
+      g_value_set_string(value, s.stats_path.c_str());
+      break;
+    case PROP_METRICS_PATH:
+      g_value_set_string(value, s.metrics_path.c_str());
       break;
     case PROP_IDLE_RESEND:
       g_value_set_uint(value, s.idle_resend);
@@ -750,6 +833,14 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
       "\"https://example.org\": sent as Access-Control-Allow-Origin on every response, and "
       "OPTIONS preflight requests are answered (without authentication). Empty = no CORS",
       "", rw_ready);
+  properties[PROP_STATS_PATH] = g_param_spec_string(
+      "stats-path", "Stats path",
+      "URL path of the statistics as JSON: totals and one entry per viewer", kDefaultStatsPath,
+      rw_ready);
+  properties[PROP_METRICS_PATH] = g_param_spec_string(
+      "metrics-path", "Metrics path",
+      "URL path of the statistics in the Prometheus text format, labelled with the element name",
+      kDefaultMetricsPath, rw_ready);
   g_object_class_install_properties(gobject_class, N_PROPS, properties);
 
   /**
@@ -779,9 +870,14 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    * GstMjpegHttpSink::get-stats:
    * @sink: the sink
    *
-   * Returns: (transfer full): a #GstStructure with frames-in,
-   * frames-rejected, frames-published, frames-sent, frames-dropped,
-   * bytes-served, viewers-total and num-clients.
+   * Returns: (transfer full): a #GstStructure "mjpeghttpsink-stats" with
+   * uptime (gdouble, seconds), frames-in, frames-rejected, frames-published,
+   * frames-overflowed, frames-sent, frames-dropped, bytes-served, viewers-total (guint64),
+   * num-clients (guint) and viewers: a #GstValueArray with one
+   * #GstStructure "mjpeghttpsink-viewer" per viewer (id, address,
+   * user-agent, connected-since as ISO 8601, connected-seconds, fps,
+   * frames-sent, frames-dropped, bytes-sent, queue-depth). The same numbers
+   * as the stats-path and metrics-path endpoints.
    */
   signals[SIGNAL_GET_STATS] = g_signal_new_class_handler(
       "get-stats", G_TYPE_FROM_CLASS(klass),

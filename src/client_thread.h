@@ -18,6 +18,7 @@
 #include "frame_queue.h"
 #include "multipart.h"
 #include "stall_pacer.h"
+#include "viewer_counters.h"
 
 namespace mjpeghttp {
 
@@ -70,6 +71,8 @@ class ClientThread {
   void join();
   bool finished() const { return finished_.load(std::memory_order_acquire); }
   const ClientInfo &info() const { return info_; }
+  // Lock-free to read from any thread while this object exists.
+  const ViewerCounters &counters() const { return counters_; }
 
   // Stack of each client thread, set explicitly so a thousand viewers cost
   // a thousand small stacks rather than 8 MiB reservations each. The thread
@@ -99,6 +102,7 @@ class ClientThread {
   Hook on_started_;
   Hook on_finished_;
   FrameQueue *queue_ = nullptr;
+  ViewerCounters counters_;
   // Time the current frame's write spent waiting for the socket.
   int64_t waited_ms_ = 0;
   // When the last part was fully written (monotonic ms).

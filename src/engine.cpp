@@ -34,6 +34,8 @@ bool Engine::start(std::string *error) {
     if (error) *error = "cannot create eventfd";
     return false;
   }
+  // Before the HTTP thread exists, which reads it for /stats.
+  started_monotonic_us_ = g_get_monotonic_time();
   if (!http_.start(error)) {
     close(stop_fd_);
     stop_fd_ = -1;
@@ -101,6 +103,8 @@ void Engine::resume() { fanout_.submit_resume(); }
 
 EngineStats Engine::stats() const {
   EngineStats stats;
+  stats.frames_in = frames_in_.load();
+  stats.frames_rejected = frames_rejected_.load();
   stats.frames_published = frames_published_.load();
   stats.frames_overflowed = fanout_.overflowed();
   stats.frames_sent = frames_sent_.load();
@@ -109,6 +113,51 @@ EngineStats Engine::stats() const {
   stats.viewers_total = viewers_total_.load();
   stats.viewers_now = active_.load();
   return stats;
+}
+
+void Engine::count_input(bool accepted) {
+  frames_in_.fetch_add(1, std::memory_order_relaxed);
+  if (!accepted) frames_rejected_.fetch_add(1, std::memory_order_relaxed);
+}
+
+StatsSnapshot Engine::snapshot() const {
+  const EngineStats totals = stats();
+  StatsSnapshot snapshot;
+  snapshot.element_name = config_.element_name;
+  const int64_t now_us = g_get_monotonic_time();
+  const int64_t now_wall_us = g_get_real_time();
+  snapshot.uptime_seconds = static_cast<double>(now_us - started_monotonic_us_) / G_USEC_PER_SEC;
+  snapshot.frames_in = totals.frames_in;
+  snapshot.frames_rejected = totals.frames_rejected;
+  snapshot.frames_published = totals.frames_published;
+  snapshot.frames_overflowed = totals.frames_overflowed;
+  snapshot.frames_sent = totals.frames_sent;
+  snapshot.frames_dropped = totals.frames_dropped;
+  snapshot.bytes_served = totals.bytes_served;
+  snapshot.viewers_total = totals.viewers_total;
+  snapshot.viewers_now = totals.viewers_now;
+  // Only atomics are read under the lock: a viewer stuck in a write never
+  // holds viewers_mutex_, so this cannot wait on one.
+  std::lock_guard<std::mutex> lock(viewers_mutex_);
+  snapshot.viewers.reserve(viewers_.size());
+  for (const auto &viewer : viewers_) {
+    if (viewer->finished()) continue;
+    const ClientInfo &info = viewer->info();
+    const ViewerCounters &counters = viewer->counters();
+    ViewerSnapshot entry;
+    entry.id = info.id;
+    entry.address = info.address;
+    entry.user_agent = info.user_agent;
+    entry.connected_us = info.connected_us;
+    entry.connected_seconds = static_cast<double>(now_wall_us - info.connected_us) / G_USEC_PER_SEC;
+    entry.fps = counters.send_rate.rate(now_us / 1000, counters.started_monotonic_ms);
+    entry.frames_sent = counters.frames_sent.load(std::memory_order_relaxed);
+    entry.frames_dropped = counters.frames_dropped.load(std::memory_order_relaxed);
+    entry.bytes_sent = counters.bytes_sent.load(std::memory_order_relaxed);
+    entry.queue_depth = counters.queue_depth.load(std::memory_order_relaxed);
+    snapshot.viewers.push_back(std::move(entry));
+  }
+  return snapshot;
 }
 
 bool Engine::reserve_viewer() {

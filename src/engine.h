@@ -35,6 +35,7 @@ struct EngineConfig {
   size_t max_queued_frames = 2;
   QueuePolicy queue_policy = QueuePolicy::kDropOldest;
   unsigned client_timeout_ms = 10000;  // 0 = never
+  std::string element_name;  // labels /stats and /metrics
   unsigned idle_resend_ms = 1000;      // 0 = never
   bool headers_in_advance = false;     // see MultipartFormat
   bool insert_dht = true;              // see jpeg_dht.h
@@ -48,6 +49,8 @@ struct EngineHooks {
 };
 
 struct EngineStats {
+  uint64_t frames_in = 0;
+  uint64_t frames_rejected = 0;
   uint64_t frames_published = 0;
   // Frames the fan-out dropped for every viewer because it fell behind
   // (FanoutThread::kMaxPending); zero unless the machine is overloaded.
@@ -84,6 +87,11 @@ class Engine : private StreamService {
 
   size_t num_clients() const { return active_.load(); }
   EngineStats stats() const;
+  // Counts a buffer the element received (`accepted`: it was a JPEG and is
+  // published). Safe from any thread.
+  void count_input(bool accepted);
+  // Every counter and every viewer's, now. Never waits on a viewer.
+  StatsSnapshot snapshot() const;
   const MultipartFormat &format() const { return format_; }
 
  private:
@@ -94,6 +102,7 @@ class Engine : private StreamService {
   FramePtr latest_frame() override;
   std::string stream_content_type() override { return format_.content_type(); }
   void housekeeping() override { reap_finished(); }
+  StatsSnapshot stats_snapshot() override { return snapshot(); }
 
   void reap_finished();
   void on_viewer_started(const ClientInfo &info);
@@ -120,6 +129,9 @@ class Engine : private StreamService {
   std::atomic<uint64_t> viewers_total_{0};
   std::atomic<uint64_t> next_viewer_id_{1};
   std::atomic<size_t> active_{0};
+  std::atomic<uint64_t> frames_in_{0};
+  std::atomic<uint64_t> frames_rejected_{0};
+  int64_t started_monotonic_us_ = 0;
 
   // Guards viewers_ and reserved_. Never held while calling hooks, joining
   // or doing I/O.

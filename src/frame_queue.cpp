@@ -4,7 +4,8 @@
 
 namespace mjpeghttp {
 
-void FrameQueue::reset(size_t capacity, QueuePolicy policy, std::atomic<uint64_t> *drop_counter) {
+void FrameQueue::reset(size_t capacity, QueuePolicy policy, std::atomic<uint64_t> *drop_counter,
+                       ViewerCounters *viewer) {
   std::vector<FramePtr> old;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -15,6 +16,8 @@ void FrameQueue::reset(size_t capacity, QueuePolicy policy, std::atomic<uint64_t
     policy_ = policy;
     dropped_ = 0;
     drop_counter_ = drop_counter;
+    viewer_ = viewer;
+    publish_depth();
     ended_ = false;
     cancelled_ = false;
     overflowed_ = false;
@@ -48,6 +51,7 @@ FramePtr FrameQueue::push(const FramePtr &frame) {
       ring_[(head_ + count_) % capacity] = frame;
       count_++;
     }
+    publish_depth();
   }
   ready_.notify_one();
   return evicted;
@@ -82,6 +86,7 @@ FrameQueue::Event FrameQueue::pop(FramePtr &out, int max_wait_ms) {
     out = std::move(ring_[head_]);
     head_ = (head_ + 1) % ring_.size();
     count_--;
+    publish_depth();
     return Event::kFrame;
   }
   return Event::kEnd;
@@ -102,6 +107,7 @@ bool FrameQueue::take_newest(FramePtr &out) {
     out = std::move(ring_[head_]);
     head_ = (head_ + 1) % capacity;
     count_ = 0;
+    publish_depth();
   }
   // `skipped` releases its frames here, outside the lock.
   return true;
@@ -120,6 +126,12 @@ size_t FrameQueue::depth() const {
 void FrameQueue::count_drop() {
   dropped_++;
   if (drop_counter_) drop_counter_->fetch_add(1, std::memory_order_relaxed);
+  if (viewer_) viewer_->frames_dropped.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Under mutex_: readers of the statistics must not take a viewer's lock.
+void FrameQueue::publish_depth() {
+  if (viewer_) viewer_->queue_depth.store(count_, std::memory_order_relaxed);
 }
 
 uint64_t FrameQueue::dropped() const {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "frame.h"
+#include "viewer_counters.h"
 
 namespace mjpeghttp {
 
@@ -41,8 +42,10 @@ class FrameQueue {
 
   // Empties the queue and sets its bound (at least 1) and policy. Every
   // frame dropped from then on is also added to `drop_counter` (if given),
-  // so totals stay current while the viewer is connected.
-  void reset(size_t capacity, QueuePolicy policy, std::atomic<uint64_t> *drop_counter = nullptr);
+  // so totals stay current while the viewer is connected. `viewer` (if
+  // given) gets this viewer's own drops and queue depth.
+  void reset(size_t capacity, QueuePolicy policy, std::atomic<uint64_t> *drop_counter = nullptr,
+             ViewerCounters *viewer = nullptr);
 
   // Dispatcher side. Returns the frame the policy evicted, if any, so the
   // caller can drop it after every lock is released.
@@ -66,6 +69,7 @@ class FrameQueue {
 
  private:
   void count_drop();
+  void publish_depth();
 
   mutable std::mutex mutex_;
   std::condition_variable ready_;
@@ -75,6 +79,7 @@ class FrameQueue {
   QueuePolicy policy_ = QueuePolicy::kDropOldest;
   uint64_t dropped_ = 0;
   std::atomic<uint64_t> *drop_counter_ = nullptr;
+  ViewerCounters *viewer_ = nullptr;
   bool ended_ = false;
   bool cancelled_ = false;
   bool overflowed_ = false;

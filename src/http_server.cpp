@@ -1,6 +1,7 @@
 #include "http_server.h"
 
 #include "multipart.h"
+#include "viewer_page.h"
 #include "rate_limiter.h"
 
 #include <sys/socket.h>
@@ -57,13 +58,6 @@ void release_unadopted(gpointer data, GClosure *) {
   auto *pending = static_cast<PendingViewer *>(data);
   if (!pending->adopted) pending->service->release_viewer();
   delete pending;
-}
-
-std::string escape_markup(const std::string &text) {
-  gchar *escaped = g_markup_escape_text(text.c_str(), -1);
-  std::string result = escaped;
-  g_free(escaped);
-  return result;
 }
 
 }  // namespace
@@ -322,7 +316,8 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
                             format_socket_address(soup_server_message_get_remote_address(msg)));
 
   bool known = path == config_.stream_path || path == config_.snapshot_path ||
-               path == config_.index_path;
+               path == config_.index_path || path == config_.stats_path ||
+               path == config_.metrics_path;
   if (!known) {
     reply_text(msg, SOUP_STATUS_NOT_FOUND, "Not found");
     return;
@@ -342,8 +337,29 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
     serve_stream(msg, head_only, query);
   else if (path == config_.snapshot_path)
     serve_snapshot(msg, head_only);
+  else if (path == config_.stats_path)
+    serve_document(msg, "application/json", render_stats_json(service_.stats_snapshot()),
+                   head_only);
+  else if (path == config_.metrics_path)
+    serve_document(msg, "text/plain; version=0.0.4; charset=utf-8",
+                   render_metrics_text(service_.stats_snapshot()), head_only);
   else
     serve_index(msg);
+}
+
+// A generated document, never cached: every poll must see current numbers.
+void HttpServer::serve_document(SoupServerMessage *msg, const char *content_type,
+                                const std::string &body, bool head_only) {
+  SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
+  soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
+  set_no_cache(headers);
+  if (head_only) {
+    soup_message_headers_replace(headers, "Content-Type", content_type);
+    soup_message_headers_set_content_length(headers, body.size());
+    soup_message_body_complete(soup_server_message_get_response_body(msg));
+    return;
+  }
+  soup_server_message_set_response(msg, content_type, SOUP_MEMORY_COPY, body.data(), body.size());
 }
 
 // Parses ?fps=N: a positive number up to FrameRateLimiter::kMaxFps.
@@ -439,27 +455,7 @@ void HttpServer::serve_snapshot(SoupServerMessage *msg, bool head_only) {
 }
 
 void HttpServer::serve_index(SoupServerMessage *msg) {
-  // The stream path is relative to the page, so the page also works behind a
-  // reverse proxy that mounts the server under a prefix.
-  std::string stream = config_.stream_path;
-  std::string snapshot = config_.snapshot_path;
-  if (!stream.empty() && stream[0] == '/') stream = stream.substr(1);
-  if (!snapshot.empty() && snapshot[0] == '/') snapshot = snapshot.substr(1);
-  stream = escape_markup(stream);
-  snapshot = escape_markup(snapshot);
-  std::string page =
-      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-      "<title>mjpeghttpsink</title>\n"
-      "<style>body{margin:0;background:#111;color:#ddd;font:14px sans-serif;text-align:center}"
-      "img{max-width:100%;height:auto;display:block;margin:0 auto}a{color:#8cf}</style>\n"
-      "</head>\n<body>\n<img id=\"stream\" src=\"" +
-      stream + "\" alt=\"live stream\">\n<p><a href=\"" + stream + "\">stream</a> &middot; <a href=\"" +
-      snapshot + "\">snapshot</a></p>\n</body>\n</html>\n";
-  soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
-  set_no_cache(soup_server_message_get_response_headers(msg));
-  soup_server_message_set_response(msg, "text/html; charset=utf-8", SOUP_MEMORY_COPY, page.data(),
-                                   page.size());
+  serve_document(msg, "text/html; charset=utf-8", render_viewer_page(config_), false);
 }
 
 }  // namespace mjpeghttp

@@ -19,6 +19,7 @@
 #include "frame.h"
 #include "http_access.h"
 #include "log.h"
+#include "stats.h"
 #include "request_gate.h"
 #include "tls_identity.h"
 
@@ -39,6 +40,8 @@ class StreamService {
   virtual std::string stream_content_type() = 0;
   // Runs about once a second on the HTTP thread (joins finished viewers).
   virtual void housekeeping() = 0;
+  // For /stats and /metrics; must not wait on any viewer.
+  virtual StatsSnapshot stats_snapshot() = 0;
 };
 
 struct HttpConfig {
@@ -47,6 +50,8 @@ struct HttpConfig {
   std::string stream_path = "/stream";
   std::string snapshot_path = "/snapshot";
   std::string index_path = "/";
+  std::string stats_path = "/stats";
+  std::string metrics_path = "/metrics";
   // A request not fully read this long after its connection opened (or its
   // first byte arrived) is cut off; 0 = never. libsoup has no such limit,
   // so without it 1-byte-a-second clients hold connections for ever.
@@ -92,6 +97,8 @@ class HttpServer {
   void serve_stream(SoupServerMessage *msg, bool head_only, GHashTable *query);
   void serve_snapshot(SoupServerMessage *msg, bool head_only);
   void serve_index(SoupServerMessage *msg);
+  void serve_document(SoupServerMessage *msg, const char *content_type, const std::string &body,
+                      bool head_only);
   void log(LogLevel level, const std::string &text) const;
 
   HttpConfig config_;

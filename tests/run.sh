@@ -17,6 +17,7 @@ readonly PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libsoup-3.0-dev libjson-glib-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   ffmpeg curl python3 glib-networking openssl
+  chromium fonts-dejavu-core vlc-bin vlc-plugin-base
 )
 
 passed=0
@@ -116,7 +117,23 @@ summary() {
   echo "$line"
 }
 
+# The browser test drives Chromium with puppeteer-core from npm. Node comes
+# from Debian only when the machine has none (an installed Node from another
+# source must not be replaced); then the locked packages are installed.
+prepare_browser_test() {
+  if ! command -v node >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" -eq 0 ]; then
+    log "installing nodejs npm"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm ||
+      log "nodejs could not be installed: the browser test will be skipped"
+  fi
+  if command -v npm >/dev/null; then
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) ||
+      log "npm ci in tests/browser failed: the browser test will be skipped"
+  fi
+}
+
 install_missing_packages
+prepare_browser_test
 # The whole suite, warnings as errors.
 TEST_ARGS=()
 build_and_test "${BUILD_DIR:-build-tests}" -Dwerror=true

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one third-party client against a real pipeline
 #   videotestsrc is-live=true ! jpegenc ! mjpeghttpsink port=0
-# and checks what the client got. Usage: run_client.sh curl|ffprobe|ffmpeg|souphttpsrc
+# and checks what the client got. Usage: run_client.sh curl|ffprobe|ffmpeg|souphttpsrc|vlc
 # Exit 0 = pass, 77 = the client is not installed (meson: skipped), else fail.
 # The server listens on an ephemeral port, found from the sockets of the
 # process we started, so parallel runs cannot pick up each other's server.
@@ -15,7 +15,7 @@ readonly START_LIMIT_S=30
 readonly CLIENT_LIMIT_S=30
 readonly STOP_LIMIT_S=5
 
-client=${1:?usage: run_client.sh curl|ffprobe|ffmpeg|souphttpsrc}
+client=${1:?usage: run_client.sh curl|ffprobe|ffmpeg|souphttpsrc|vlc}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 workdir=$(mktemp -d)
 server_pid=
@@ -83,6 +83,12 @@ require_client() {
         gst-inspect-1.0 "$element" >/dev/null 2>&1 ||
           skip "GStreamer element $element is not installed (apt-get install gstreamer1.0-plugins-good)"
       done
+      ;;
+    vlc)
+      command -v cvlc >/dev/null || skip "cvlc is not installed (apt-get install vlc-bin vlc-plugin-base)"
+      if [ "$(id -u)" -eq 0 ]; then
+        command -v setpriv >/dev/null || skip "VLC refuses to run as root and setpriv is missing"
+      fi
       ;;
     *) fail "unknown client '$client'" ;;
   esac
@@ -164,6 +170,39 @@ run_souphttpsrc() {
   decoded=$(printf '%s\n' "$out" | grep -c 'decoded: last-message = chain' || true)
   [ "$decoded" -eq "$FRAMES" ] || fail "souphttpsrc pipeline decoded $decoded frames, expected $FRAMES"
   say "souphttpsrc ! multipartdemux ! jpegdec decoded $decoded frames"
+}
+
+run_vlc() {
+  # VLC has no "stop after N frames": its scene filter writes each decoded
+  # frame as a PNG, and VLC is stopped once $FRAMES of them exist. VLC
+  # refuses to run as root, so as root it runs as nobody (setpriv execs, so
+  # the PID is VLC's own).
+  local frames_dir=$workdir/vlc-frames as_user=() vlc_pid count=0 i
+  mkdir -p "$frames_dir"
+  if [ "$(id -u)" -eq 0 ]; then
+    chmod 777 "$workdir" "$frames_dir"
+    as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+  fi
+  "${as_user[@]}" env HOME="$frames_dir" cvlc --intf dummy --no-audio --vout dummy \
+    --video-filter=scene --scene-path="$frames_dir" --scene-format=png --scene-ratio=1 \
+    --scene-prefix=frame "$url" >"$workdir/vlc.log" 2>&1 &
+  vlc_pid=$!
+  for ((i = 0; i < CLIENT_LIMIT_S * 10; i++)); do
+    count=$(find "$frames_dir" -name 'frame*.png' | wc -l)
+    [ "$count" -lt "$FRAMES" ] || break
+    kill -0 "$vlc_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill "$vlc_pid" 2>/dev/null || true
+  wait "$vlc_pid" 2>/dev/null || true
+  [ "$count" -ge "$FRAMES" ] ||
+    fail "VLC decoded $count frames in ${CLIENT_LIMIT_S}s, expected $FRAMES: $(tail -n 5 "$workdir/vlc.log")"
+  # A PNG's size is in its IHDR chunk: width and height, big-endian, at 16.
+  local first size
+  first=$(find "$frames_dir" -name 'frame*.png' | sort | head -n 1)
+  size=$(python3 -c 'import struct, sys; d = open(sys.argv[1], "rb").read(24); print("%dx%d" % struct.unpack(">II", d[16:24]))' "$first")
+  [ "$size" = "${WIDTH}x${HEIGHT}" ] || fail "VLC decoded frames of $size, expected ${WIDTH}x${HEIGHT}"
+  say "VLC decoded $count frames of $size"
 }
 
 require_client

@@ -59,9 +59,12 @@ GST_START_TEST(test_ffmpeg_reads_advance_headers_stream) {
   fail_unless(result.exited, "ffmpeg did not finish within %d ms: %s", kFfmpegLimitMs,
               result.err.c_str());
   fail_unless_equals_int(result.exit_status, 0);
-  fail_unless_equals_string(last_progress_value(result.out, "progress").c_str(), "end");
-  fail_unless_equals_string(last_progress_value(result.out, "frame").c_str(),
-                            std::to_string(kFrames).c_str());
+  // Named: the check macro reads its arguments after a temporary would be gone.
+  const std::string progress = last_progress_value(result.out, "progress");
+  const std::string frames = last_progress_value(result.out, "frame");
+  const std::string expected_frames = std::to_string(kFrames);
+  fail_unless_equals_string(progress.c_str(), "end");
+  fail_unless_equals_string(frames.c_str(), expected_frames.c_str());
 }
 GST_END_TEST;
 

@@ -1,0 +1,48 @@
+// A point-in-time copy of the engine's counters and of every viewer's, taken
+// without waiting on any viewer (atomics only). /stats, /metrics and the
+// element's get-stats all render this one snapshot, so they always agree on
+// what each counter means.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mjpeghttp {
+
+struct ViewerSnapshot {
+  uint64_t id = 0;
+  std::string address;  // "host:port"
+  std::string user_agent;
+  int64_t connected_us = 0;  // wall clock, microseconds since the epoch
+  double connected_seconds = 0;
+  double fps = 0;  // frames sent per second over the last few seconds
+  uint64_t frames_sent = 0;
+  uint64_t frames_dropped = 0;
+  uint64_t bytes_sent = 0;
+  size_t queue_depth = 0;
+};
+
+struct StatsSnapshot {
+  std::string element_name;
+  double uptime_seconds = 0;  // since the server started
+  uint64_t frames_in = 0;        // buffers the element received
+  uint64_t frames_rejected = 0;  // of which were not JPEG and were dropped
+  uint64_t frames_published = 0;
+  uint64_t frames_overflowed = 0;  // dropped for every viewer: the fan-out fell behind
+  uint64_t frames_sent = 0;     // parts written, summed over viewers
+  uint64_t frames_dropped = 0;  // frames viewers skipped (queue full)
+  uint64_t bytes_served = 0;
+  uint64_t viewers_total = 0;  // viewers since the server started
+  size_t viewers_now = 0;
+  std::vector<ViewerSnapshot> viewers;
+};
+
+// ISO 8601 UTC with milliseconds ("2024-05-01T12:00:00.123Z").
+std::string format_iso8601(int64_t wall_clock_us);
+
+// The renderings served over HTTP (stats_json.cpp, metrics_text.cpp).
+std::string render_stats_json(const StatsSnapshot &stats);
+std::string render_metrics_text(const StatsSnapshot &stats);
+
+}  // namespace mjpeghttp
