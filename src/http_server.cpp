@@ -277,8 +277,14 @@ gboolean on_request_timed_out(gpointer msg_pointer) {
   auto *msg = static_cast<SoupServerMessage *>(msg_pointer);
   // Shutting the socket down makes libsoup's own read fail, so libsoup
   // closes and frees the connection through its usual path.
+  // libsoup knows the socket of connections it accepted itself (HTTPS);
+  // those the request gate handed over are found through the gate.
   GSocket *socket = soup_server_message_get_socket(msg);
+  GSocket *gated =
+      socket ? nullptr : RequestGate::socket_of(soup_server_message_get_remote_address(msg));
+  if (!socket) socket = gated;
   if (socket) g_socket_shutdown(socket, TRUE, TRUE, nullptr);
+  if (gated) g_object_unref(gated);
   return G_SOURCE_REMOVE;
 }
 
