@@ -146,7 +146,8 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
   # The engine's own tests under TSan: it is where the threads are, and it
   # has no GStreamer in it to drown the reports.
   TEST_ARGS=(--suite engine)
-  build_and_test "${BUILD_DIR:-build-tests}-tsan" -Dwerror=true -Db_sanitize=thread -Db_lundef=false
+  build_and_test "${BUILD_DIR:-build-tests}-tsan" -Dwerror=true -Db_sanitize=thread -Db_lundef=false \
+    -Dengine_only=true
 fi
 summary
 [ "$failed" -eq 0 ]
