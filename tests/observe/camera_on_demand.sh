@@ -83,7 +83,9 @@ await log_has_count "no viewers: camera off in $LINGER_S s" 1 || fail "the leave
 left_at=$(date +%s.%N)
 await log_has_count "camera off" 1 || fail "the camera stayed on after the last viewer left"
 off_after=$(python3 -c "print(round($(date +%s.%N) - $left_at, 2))")
-python3 -c "import sys; sys.exit(0 if $off_after >= $LINGER_S * 0.8 else 1)" ||
+# The leave is seen by polling the app log, so it may be noticed a little
+# late: half the linger still tells "waited" from "went off at once".
+python3 -c "import sys; sys.exit(0 if $off_after >= $LINGER_S * 0.5 else 1)" ||
   fail "the camera went off ${off_after}s after the last viewer, before the ${LINGER_S}s linger"
 say "camera off ${off_after}s after the last viewer left"
 
