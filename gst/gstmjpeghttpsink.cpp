@@ -491,6 +491,11 @@ static gboolean gst_mjpeg_http_sink_event(GstBaseSink *sink, GstEvent *event) {
       if (engine && !engine->end_of_stream(std::chrono::milliseconds(kEosFlushMs)))
         GST_DEBUG_OBJECT(self, "some viewers did not take the closing boundary in time");
       break;
+    case GST_EVENT_FLUSH_START:
+      // Not serialized: arrives while the streaming thread may still wait
+      // in EOS handling above; a seek must not stall behind that wait.
+      if (engine) engine->interrupt_end_of_stream();
+      break;
     case GST_EVENT_FLUSH_STOP:
       if (engine) engine->resume();
       break;
@@ -783,7 +788,8 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
   properties[PROP_IDLE_RESEND] = g_param_spec_uint(
       "idle-resend", "Idle resend",
       "Milliseconds without a new frame after which each viewer is sent the latest frame again, "
-      "so browsers that show a frame one late (Chrome) show the newest one (0 = never)",
+      "so browsers that show a frame one late (Chrome) show the newest one (0 = never; values "
+      "from 1 to 99 act as 100)",
       0, 60000, kDefaultIdleResend, rw_ready);
   properties[PROP_ADVANCE_HEADERS] = g_param_spec_boolean(
       "advance-headers", "Advance headers",

@@ -33,9 +33,6 @@ void Dispatcher::publish(FramePtr frame) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     published_++;
-    // Numbered here, under the lock, so concurrent publishers cannot share
-    // a number; no other thread sees the frame yet.
-    frame->sequence = published_;
     for (FrameQueue *queue : queues_) {
       FramePtr dropped = queue->push(frame);
       if (dropped) evicted.push_back(std::move(dropped));

@@ -3,6 +3,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "jpeg_dht.h"
@@ -78,7 +79,9 @@ void Engine::publish(std::vector<iovec> chunks, int64_t timestamp_us,
   frame->timestamp_us = timestamp_us;
   frame->release = std::move(release);
   frame->part_header = MultipartFormat::part_header(frame->size, timestamp_us);
-  frames_published_.fetch_add(1);
+  // Numbered before any other thread can see the frame: it is immutable
+  // from here on.
+  frame->sequence = frames_published_.fetch_add(1) + 1;
   FramePtr previous;
   {
     std::lock_guard<std::mutex> lock(latest_mutex_);
@@ -96,7 +99,21 @@ FramePtr Engine::latest_frame() {
 bool Engine::end_of_stream(std::chrono::milliseconds max_wait) {
   fanout_.submit_end();
   std::unique_lock<std::mutex> lock(viewers_mutex_);
-  return viewers_changed_.wait_for(lock, max_wait, [this] { return active_.load() == 0; });
+  end_wait_interrupted_ = false;
+  // Every slot, not only announced viewers: a viewer whose thread has not
+  // attached yet must also get (and flush) its closing part before the
+  // application may stop the pipeline.
+  return viewers_changed_.wait_for(lock, max_wait,
+                                   [this] { return reserved_ == 0 || end_wait_interrupted_; }) &&
+         !end_wait_interrupted_;
+}
+
+void Engine::interrupt_end_of_stream() {
+  {
+    std::lock_guard<std::mutex> lock(viewers_mutex_);
+    end_wait_interrupted_ = true;
+  }
+  viewers_changed_.notify_all();
 }
 
 void Engine::resume() { fanout_.submit_resume(); }
@@ -168,8 +185,11 @@ bool Engine::reserve_viewer() {
 }
 
 void Engine::release_viewer() {
-  std::lock_guard<std::mutex> lock(viewers_mutex_);
-  if (reserved_ > 0) reserved_--;
+  {
+    std::lock_guard<std::mutex> lock(viewers_mutex_);
+    if (reserved_ > 0) reserved_--;
+  }
+  viewers_changed_.notify_all();
 }
 
 void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo info) {
@@ -181,7 +201,11 @@ void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo inf
   env.queue_capacity = config_.max_queued_frames;
   env.queue_policy = config_.queue_policy;
   env.client_timeout_ms = config_.client_timeout_ms;
-  env.idle_resend_ms = config_.idle_resend_ms;
+  // A resend every few milliseconds would multiply every viewer's bandwidth
+  // for nothing: below kMinIdleResendMs the period is raised to it.
+  env.idle_resend_ms = config_.idle_resend_ms == 0
+                           ? 0
+                           : std::max(config_.idle_resend_ms, kMinIdleResendMs);
   env.stop_fd = stop_fd_;
   env.bytes_served = &bytes_served_;
   env.frames_sent = &frames_sent_;

@@ -36,7 +36,7 @@ struct EngineConfig {
   QueuePolicy queue_policy = QueuePolicy::kDropOldest;
   unsigned client_timeout_ms = 10000;  // 0 = never
   std::string element_name;  // labels /stats and /metrics
-  unsigned idle_resend_ms = 1000;      // 0 = never
+  unsigned idle_resend_ms = 1000;      // 0 = never; at least kMinIdleResendMs
   bool headers_in_advance = false;     // see MultipartFormat
   bool insert_dht = true;              // see jpeg_dht.h
 };
@@ -82,6 +82,9 @@ class Engine : private StreamService {
   // EOS: every viewer gets the closing part. Waits up to `max_wait` for the
   // viewers to have written it; true when all did.
   bool end_of_stream(std::chrono::milliseconds max_wait);
+  // Ends a wait in end_of_stream() early (a flush started: the streaming
+  // thread must not stay blocked in EOS handling).
+  void interrupt_end_of_stream();
   // After a flush: the stream goes on and new viewers are served again.
   void resume();
 
@@ -139,8 +142,12 @@ class Engine : private StreamService {
   std::condition_variable viewers_changed_;
   std::list<std::unique_ptr<ClientThread>> viewers_;
   size_t reserved_ = 0;  // slots claimed: pending requests plus live viewers
+  bool end_wait_interrupted_ = false;
   bool started_ = false;
 };
+
+// The shortest idle-resend period the engine uses.
+constexpr unsigned kMinIdleResendMs = 100;
 
 // A boundary unlikely to occur in JPEG data or headers.
 std::string make_boundary();

@@ -52,12 +52,26 @@ void FanoutThread::push(Item item) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (count_ == kMaxPending) {
-      // Only ever a frame: end and resume markers are rare and the fan-out
-      // empties the mailbox completely each time it wakes.
-      evicted = std::move(ring_[head_]);
-      head_ = (head_ + 1) % kMaxPending;
+      // Evict the oldest frame, never an end or resume marker: losing one
+      // would leave the stream ended (or never closed) for good.
+      size_t victim = count_;
+      for (size_t i = 0; i < count_ && victim == count_; i++)
+        if (ring_[(head_ + i) % kMaxPending].kind == Kind::kFrame) victim = i;
+      if (victim == count_) {
+        // Nothing but markers waiting (flush storms): a new frame is the
+        // one to go; a new marker still needs room, so the oldest marker
+        // is superseded by the ones after it.
+        if (item.kind == Kind::kFrame) {
+          overflowed_++;
+          return;
+        }
+        victim = 0;
+      }
+      evicted = std::move(ring_[(head_ + victim) % kMaxPending]);
+      for (size_t i = victim; i + 1 < count_; i++)
+        ring_[(head_ + i) % kMaxPending] = std::move(ring_[(head_ + i + 1) % kMaxPending]);
       count_--;
-      overflowed_++;
+      if (evicted.kind == Kind::kFrame) overflowed_++;
     }
     ring_[(head_ + count_) % kMaxPending] = std::move(item);
     count_++;

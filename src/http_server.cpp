@@ -300,7 +300,8 @@ void HttpServer::on_request_started(SoupServer *, SoupServerMessage *msg, gpoint
   if (server->config_.request_timeout_ms == 0) return;
   // Attached to the message, so the timer dies with it: its callback can
   // never see a freed message.
-  GSource *timer = g_timeout_source_new(server->config_.request_timeout_ms);
+  GSource *timer = g_timeout_source_new(RequestGate::time_left_ms(
+      soup_server_message_get_remote_address(msg), server->config_.request_timeout_ms));
   g_source_set_callback(timer, &on_request_timed_out, msg, nullptr);
   g_source_attach(timer, server->context_);
   g_object_set_data_full(G_OBJECT(msg), kRequestTimerKey, timer, &destroy_request_timer);

@@ -17,10 +17,16 @@ constexpr size_t kMaxDrainBytes = 1024 * 1024;
 constexpr unsigned kDrainTimeoutMs = 2000;
 // RFC 6585's status; libsoup 3.2 has no name for it.
 constexpr unsigned kStatusHeaderFieldsTooLarge = 431;
+// Larger announced bodies are refused before anyone reads them.
+constexpr uint64_t kMaxRequestBody = 64 * 1024;
+// RFC 9110's name for 413.
+constexpr unsigned kStatusContentTooLarge = 413;
 
 // Offset just past the blank line that ends a request head, or npos.
-size_t head_end(const char *data, size_t size) {
-  for (size_t i = 0; i + 1 < size; i++) {
+// Scanning starts at `from`: what was scanned on an earlier wake-up holds no
+// end (a slow sender must not cost a rescan of the whole head per byte).
+size_t head_end(const char *data, size_t size, size_t from) {
+  for (size_t i = from; i + 1 < size; i++) {
     if (data[i] != '\n') continue;
     if (data[i + 1] == '\n') return i + 2;
     if (i + 2 < size && data[i + 1] == '\r' && data[i + 2] == '\n') return i + 3;
@@ -29,6 +35,31 @@ size_t head_end(const char *data, size_t size) {
 }
 
 constexpr const char *kSocketKey = "mjpeghttp-socket";
+constexpr const char *kConnectedKey = "mjpeghttp-connected-us";
+
+// True when the head announces a body larger than kMaxRequestBody, or one of
+// unknown length (any Transfer-Encoding). Nothing served here takes a body,
+// and libsoup reads a body of any size into memory before a handler can
+// refuse it. Small bodies go on to libsoup, which answers 404 or 405.
+bool announces_large_body(const char *head, size_t size) {
+  const char *end = head + size;
+  for (const char *line = head; line < end;) {
+    const char *eol = static_cast<const char *>(memchr(line, '\n', end - line));
+    if (!eol) eol = end;
+    const size_t length = static_cast<size_t>(eol - line);
+    auto named = [&](const char *name) {
+      const size_t n = strlen(name);
+      return length > n && g_ascii_strncasecmp(line, name, n) == 0;
+    };
+    if (named("transfer-encoding:")) return true;
+    if (named("content-length:")) {
+      std::string value(line + 15, length - 15);
+      if (g_ascii_strtoull(value.c_str(), nullptr, 10) > kMaxRequestBody) return true;
+    }
+    line = eol + 1;
+  }
+  return false;
+}
 
 void set_receive_low_water(int fd, int bytes) {
   setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes);
@@ -44,6 +75,8 @@ struct RequestGate::Pending {
   GSource *timer = nullptr;
   bool draining = false;
   size_t drained = 0;
+  size_t seen = 0;          // bytes of the head peeked so far
+  gint64 connected_us = 0;  // monotonic time of the accept
 };
 
 RequestGate::RequestGate(SoupServer *server, unsigned request_timeout_ms, LogSink log)
@@ -64,6 +97,15 @@ RequestGate::~RequestGate() {
     g_socket_close(pending->socket, nullptr);
     finish(pending);
   }
+}
+
+unsigned RequestGate::time_left_ms(GSocketAddress *remote_address, unsigned timeout_ms) {
+  auto *connected = remote_address ? static_cast<gint64 *>(g_object_get_data(
+                                         G_OBJECT(remote_address), kConnectedKey))
+                                   : nullptr;
+  if (!connected) return timeout_ms;
+  const gint64 spent_ms = (g_get_monotonic_time() - *connected) / 1000;
+  return spent_ms >= timeout_ms ? 1 : timeout_ms - static_cast<unsigned>(spent_ms);
 }
 
 GSocket *RequestGate::socket_of(GSocketAddress *remote_address) {
@@ -92,6 +134,7 @@ gboolean RequestGate::on_incoming(GSocketService *, GSocketConnection *connectio
   auto *gate = static_cast<RequestGate *>(self);
   auto *pending = new Pending{gate, G_SOCKET_CONNECTION(g_object_ref(connection)),
                               g_socket_connection_get_socket(connection)};
+  pending->connected_us = g_get_monotonic_time();
   gate->pending_.push_back(pending);
   pending->readable = g_socket_create_source(
       pending->socket, static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR), nullptr);
@@ -132,7 +175,18 @@ bool RequestGate::inspect(Pending *pending) {
     return false;
   }
   const size_t size = static_cast<size_t>(peeked);
-  if (head_end(scratch_.data(), size) != std::string::npos) {
+  if (size <= pending->seen) {
+    // Woken with nothing new: the client shut its side with the head still
+    // unfinished. Peeking again would find the same bytes for ever.
+    g_socket_close(pending->socket, nullptr);
+    finish(pending);
+    return false;
+  }
+  const size_t end = head_end(scratch_.data(), size, pending->seen > 3 ? pending->seen - 3 : 0);
+  pending->seen = size;
+  if (end != std::string::npos) {
+    if (announces_large_body(scratch_.data(), end))
+      return refuse(pending, kStatusContentTooLarge, "Content Too Large");
     hand_to_libsoup(pending);
     return false;
   }
@@ -157,9 +211,12 @@ void RequestGate::hand_to_libsoup(Pending *pending) {
   GError *err = nullptr;
   // libsoup keeps this very address object with the connection: hang the
   // socket on it, so the handler that takes the connection over finds it.
-  if (remote)
+  if (remote) {
     g_object_set_data_full(G_OBJECT(remote), kSocketKey, g_object_ref(pending->socket),
                            g_object_unref);
+    g_object_set_data_full(G_OBJECT(remote), kConnectedKey, new gint64(pending->connected_us),
+                           [](gpointer stamp) { delete static_cast<gint64 *>(stamp); });
+  }
   if (!local || !remote ||
       !soup_server_accept_iostream(server_, G_IO_STREAM(pending->connection), local, remote,
                                    &err)) {

@@ -4,7 +4,10 @@
 //  - a head larger than kMaxRequestHead gets 414 or 431 and a clean close;
 //    libsoup drops a head over 64 KiB with no answer, or with a reset;
 //  - a connection that does not finish its head within the request timeout
-//    (slowloris, or one that sends nothing) is closed.
+//    (slowloris, or one that sends nothing) is closed;
+//  - a request that announces a body over 64 KiB (or of unknown length) gets
+//    413: nothing served here takes one, and libsoup would read a body of any
+//    size into memory first.
 // The head is only peeked at (MSG_PEEK), never consumed, so libsoup reads
 // the request as if it had accepted the connection itself.
 //
@@ -39,6 +42,10 @@ class RequestGate {
   // The socket of a connection this gate handed to libsoup, found through
   // the remote address object libsoup keeps for it (transfer full), or null.
   static GSocket *socket_of(GSocketAddress *remote_address);
+  // What is left of `timeout_ms` since the gate accepted that connection
+  // (at least 1), or all of it for a connection the gate never saw: the
+  // request timeout runs from the connect, not again from the head.
+  static unsigned time_left_ms(GSocketAddress *remote_address, unsigned timeout_ms);
 
  private:
   struct Pending;

@@ -137,6 +137,41 @@ GST_START_TEST(test_query_string_64k) {
 }
 GST_END_TEST;
 
+// Nothing here takes a body; libsoup would read any body into memory before
+// a handler could refuse it. A large or unbounded one is refused unread.
+GST_START_TEST(test_large_body_refused) {
+  LiveStream live;
+  const std::string head_400m =
+      "POST /stream HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 400000000\r\n\r\n";
+  Exchange declared = exchange(live.port(), head_400m + std::string(256 * 1024, 'b'));
+  const std::string chunked_head =
+      "POST /snapshot HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  Exchange chunked = exchange(live.port(), chunked_head + "4000\r\n" + std::string(0x4000, 'c'));
+  live.expect_undisturbed("large request bodies");
+  expect_refused_with_4xx(declared, "a 400 MB body");
+  fail_unless_equals_int(declared.head.status, 413);
+  expect_refused_with_4xx(chunked, "a chunked body");
+  fail_unless_equals_int(chunked.head.status, 413);
+}
+GST_END_TEST;
+
+// A client that shuts its side with its head unfinished is closed at once,
+// not left to the request timeout (its bytes stay readable for ever, which
+// must not keep the server busy looking at them).
+GST_START_TEST(test_unfinished_head_then_half_close) {
+  LiveStream live;
+  {
+    RawSocket client(live.port());
+    fail_unless(client.connected(kAnswerMs));
+    fail_unless(client.send_all("GET /snapshot HTTP/1.1\r\nHost: 127.0.0.1\r\n", kAnswerMs));
+    client.half_close();
+    // Far below the default request-timeout of 10 s.
+    fail_unless(client.await_end(2000), "the server kept a half-closed, unfinished request open");
+  }
+  live.expect_undisturbed("unfinished head, then half-close");
+}
+GST_END_TEST;
+
 GST_START_TEST(test_pipelined_requests) {
   LiveStream live;
   const int port = live.port();
@@ -219,6 +254,8 @@ static Suite *hardening_requests_suite() {
   tcase_add_test(tc, test_header_block_1m);
   tcase_add_test(tc, test_query_string_64k);
   tcase_add_test(tc, test_pipelined_requests);
+  tcase_add_test(tc, test_large_body_refused);
+  tcase_add_test(tc, test_unfinished_head_then_half_close);
   tcase_add_test(tc, test_http10_request);
   tcase_add_test(tc, test_absolute_uri);
   tcase_add_test(tc, test_dot_segments);
