@@ -84,7 +84,7 @@ void ClientThread::run() {
   // they were started from (15 characters at most).
   pthread_setname_np(pthread_self(), "mjpeg-viewer");
   FrameQueue &queue = this_thread_queue();
-  queue.reset(env_.queue_capacity, env_.queue_policy, env_.frames_dropped, &counters_);
+  queue.reset(env_.queue_capacity, env_.queue_policy, &counters_);
   queue_ = &queue;
   if (fd_ >= 0) {
     StallPacer::bound_unsent_bytes(fd_);
@@ -208,7 +208,6 @@ ClientThread::WriteResult ClientThread::write_frame(const Frame &frame, bool ope
   WriteResult result = write_all(iov, count, queue_);
   if (result == WriteResult::kDone) {
     last_write_ms_ = monotonic_ms();
-    if (env_.frames_sent) env_.frames_sent->fetch_add(1);
     counters_.frames_sent.fetch_add(1, std::memory_order_relaxed);
     counters_.send_rate.tick(last_write_ms_);
   }
@@ -226,7 +225,6 @@ ClientThread::WriteResult ClientThread::write_all(iovec *iov, size_t count,
   while (count > 0) {
     ssize_t sent = writer_->write_some(iov, std::min<size_t>(count, IOV_MAX));
     if (sent > 0) {
-      if (env_.bytes_served) env_.bytes_served->fetch_add(static_cast<uint64_t>(sent));
       counters_.bytes_sent.fetch_add(static_cast<uint64_t>(sent), std::memory_order_relaxed);
       last_progress = monotonic_ms();
       size_t left = static_cast<size_t>(sent);

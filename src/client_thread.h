@@ -44,9 +44,6 @@ struct ClientEnvironment {
   unsigned idle_resend_ms = 1000;
   // Readable once the engine stops; wakes a thread blocked on a full socket.
   int stop_fd = -1;
-  std::atomic<uint64_t> *bytes_served = nullptr;
-  std::atomic<uint64_t> *frames_sent = nullptr;
-  std::atomic<uint64_t> *frames_dropped = nullptr;
   // The connection speaks TLS: bytes go through its stream, not the fd.
   bool tls = false;
 };

@@ -63,7 +63,14 @@ void Engine::stop() {
     std::lock_guard<std::mutex> lock(viewers_mutex_);
     leaving.swap(viewers_);
   }
-  leaving.clear();  // each destructor joins its thread and closes its socket
+  // Join outside the lock (leaving viewers run client-removed), then keep
+  // their totals for stats().
+  for (auto &viewer : leaving) viewer->join();
+  {
+    std::lock_guard<std::mutex> lock(viewers_mutex_);
+    for (const auto &viewer : leaving) retire(*viewer);
+  }
+  leaving.clear();  // each destructor closes what is left of its connection
   close(stop_fd_);
   stop_fd_ = -1;
 }
@@ -124,9 +131,20 @@ EngineStats Engine::stats() const {
   stats.frames_rejected = frames_rejected_.load();
   stats.frames_published = frames_published_.load();
   stats.frames_overflowed = fanout_.overflowed();
-  stats.frames_sent = frames_sent_.load();
-  stats.frames_dropped = frames_dropped_.load();
-  stats.bytes_served = bytes_served_.load();
+  {
+    // Each viewer counts only into its own counters (no cache line shared by
+    // every viewer on every write); the totals are summed when asked for.
+    std::lock_guard<std::mutex> lock(viewers_mutex_);
+    stats.frames_sent = retired_.frames_sent;
+    stats.frames_dropped = retired_.frames_dropped;
+    stats.bytes_served = retired_.bytes_sent;
+    for (const auto &viewer : viewers_) {
+      const ViewerCounters &counters = viewer->counters();
+      stats.frames_sent += counters.frames_sent.load(std::memory_order_relaxed);
+      stats.frames_dropped += counters.frames_dropped.load(std::memory_order_relaxed);
+      stats.bytes_served += counters.bytes_sent.load(std::memory_order_relaxed);
+    }
+  }
   stats.viewers_total = viewers_total_.load();
   stats.viewers_now = active_.load();
   return stats;
@@ -207,9 +225,6 @@ void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo inf
                            ? 0
                            : std::max(config_.idle_resend_ms, kMinIdleResendMs);
   env.stop_fd = stop_fd_;
-  env.bytes_served = &bytes_served_;
-  env.frames_sent = &frames_sent_;
-  env.frames_dropped = &frames_dropped_;
   env.tls = config_.http.tls_certificate != nullptr;
   auto viewer = std::make_unique<ClientThread>(
       std::move(info), connection, socket, env,
@@ -246,13 +261,23 @@ void Engine::on_viewer_finished(const ClientInfo &info) {
   if (hooks_.client_removed) hooks_.client_removed(info);
 }
 
+void Engine::retire(const ClientThread &viewer) {
+  const ViewerCounters &counters = viewer.counters();
+  retired_.frames_sent += counters.frames_sent.load(std::memory_order_relaxed);
+  retired_.frames_dropped += counters.frames_dropped.load(std::memory_order_relaxed);
+  retired_.bytes_sent += counters.bytes_sent.load(std::memory_order_relaxed);
+}
+
 void Engine::reap_finished() {
   std::list<std::unique_ptr<ClientThread>> done;
   {
     std::lock_guard<std::mutex> lock(viewers_mutex_);
     for (auto it = viewers_.begin(); it != viewers_.end();) {
       auto next = std::next(it);
-      if ((*it)->finished()) done.splice(done.end(), viewers_, it);
+      if ((*it)->finished()) {
+        retire(**it);
+        done.splice(done.end(), viewers_, it);
+      }
       it = next;
     }
   }

@@ -108,6 +108,8 @@ class Engine : private StreamService {
   StatsSnapshot stats_snapshot() override { return snapshot(); }
 
   void reap_finished();
+  // Adds a finished viewer's counters to retired_ (viewers_mutex_ held).
+  void retire(const ClientThread &viewer);
   void on_viewer_started(const ClientInfo &info);
   void on_viewer_finished(const ClientInfo &info);
   void log(LogLevel level, const std::string &text) const;
@@ -126,9 +128,6 @@ class Engine : private StreamService {
   int stop_fd_ = -1;
 
   std::atomic<uint64_t> frames_published_{0};
-  std::atomic<uint64_t> bytes_served_{0};
-  std::atomic<uint64_t> frames_sent_{0};
-  std::atomic<uint64_t> frames_dropped_{0};
   std::atomic<uint64_t> viewers_total_{0};
   std::atomic<uint64_t> next_viewer_id_{1};
   std::atomic<size_t> active_{0};
@@ -142,6 +141,12 @@ class Engine : private StreamService {
   std::condition_variable viewers_changed_;
   std::list<std::unique_ptr<ClientThread>> viewers_;
   size_t reserved_ = 0;  // slots claimed: pending requests plus live viewers
+  // What viewers no longer in viewers_ sent and dropped.
+  struct {
+    uint64_t frames_sent = 0;
+    uint64_t frames_dropped = 0;
+    uint64_t bytes_sent = 0;
+  } retired_;
   bool end_wait_interrupted_ = false;
   bool started_ = false;
 };

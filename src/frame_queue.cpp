@@ -4,8 +4,7 @@
 
 namespace mjpeghttp {
 
-void FrameQueue::reset(size_t capacity, QueuePolicy policy, std::atomic<uint64_t> *drop_counter,
-                       ViewerCounters *viewer) {
+void FrameQueue::reset(size_t capacity, QueuePolicy policy, ViewerCounters *viewer) {
   std::vector<FramePtr> old;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -15,7 +14,6 @@ void FrameQueue::reset(size_t capacity, QueuePolicy policy, std::atomic<uint64_t
     count_ = 0;
     policy_ = policy;
     dropped_ = 0;
-    drop_counter_ = drop_counter;
     viewer_ = viewer;
     publish_depth();
     ended_ = false;
@@ -125,7 +123,6 @@ size_t FrameQueue::depth() const {
 
 void FrameQueue::count_drop() {
   dropped_++;
-  if (drop_counter_) drop_counter_->fetch_add(1, std::memory_order_relaxed);
   if (viewer_) viewer_->frames_dropped.fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -40,12 +40,9 @@ class FrameQueue {
   FrameQueue(const FrameQueue &) = delete;
   FrameQueue &operator=(const FrameQueue &) = delete;
 
-  // Empties the queue and sets its bound (at least 1) and policy. Every
-  // frame dropped from then on is also added to `drop_counter` (if given),
-  // so totals stay current while the viewer is connected. `viewer` (if
-  // given) gets this viewer's own drops and queue depth.
-  void reset(size_t capacity, QueuePolicy policy, std::atomic<uint64_t> *drop_counter = nullptr,
-             ViewerCounters *viewer = nullptr);
+  // Empties the queue and sets its bound (at least 1) and policy. `viewer`
+  // (if given) gets this viewer's drops and queue depth as they happen.
+  void reset(size_t capacity, QueuePolicy policy, ViewerCounters *viewer = nullptr);
 
   // Dispatcher side. Returns the frame the policy evicted, if any, so the
   // caller can drop it after every lock is released.
@@ -78,7 +75,6 @@ class FrameQueue {
   size_t count_ = 0;  // frames queued
   QueuePolicy policy_ = QueuePolicy::kDropOldest;
   uint64_t dropped_ = 0;
-  std::atomic<uint64_t> *drop_counter_ = nullptr;
   ViewerCounters *viewer_ = nullptr;
   bool ended_ = false;
   bool cancelled_ = false;
