@@ -22,12 +22,6 @@ namespace {
 // check framework's own timeout.
 constexpr guint kTimeoutS = 15;
 
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
 SoupSession *new_session(const RequestOptions &options, std::string *error) {
   SoupSession *session = soup_session_new_with_options("timeout", kTimeoutS, nullptr);
   if (!options.ca_file.empty()) {
@@ -52,19 +46,6 @@ SoupMessage *new_message(const std::string &url, const RequestOptions &options) 
   for (const auto &header : options.headers)
     soup_message_headers_replace(headers, header.first.c_str(), header.second.c_str());
   return message;
-}
-
-void copy_head(SoupMessage *message, SoupReply *reply) {
-  reply->sent = true;
-  reply->status = soup_message_get_status(message);
-  soup_message_headers_foreach(
-      soup_message_get_response_headers(message),
-      [](const char *name, const char *value, gpointer data) {
-        auto *headers = static_cast<std::map<std::string, std::string> *>(data);
-        std::string &slot = (*headers)[lower(name)];
-        slot = slot.empty() ? value : slot + ", " + value;
-      },
-      &reply->headers);
 }
 
 int connect_to(const std::string &host, int port) {
@@ -117,18 +98,7 @@ SoupReply soup_request(const std::string &url, const RequestOptions &options) {
     g_object_unref(session);
     return reply;
   }
-  GError *error = nullptr;
-  GBytes *body = soup_session_send_and_read(session, message, nullptr, &error);
-  if (body) {
-    copy_head(message, &reply);
-    gsize size = 0;
-    const char *data = static_cast<const char *>(g_bytes_get_data(body, &size));
-    reply.body.assign(data ? data : "", size);
-    g_bytes_unref(body);
-  } else {
-    reply.error = error ? error->message : "unknown error";
-  }
-  g_clear_error(&error);
+  reply = element_test::soup_send_and_read(session, message);
   g_object_unref(message);
   g_object_unref(session);
   return reply;
@@ -144,7 +114,7 @@ std::vector<Bytes> soup_read_parts(const std::string &url, size_t wanted,
   GError *err = nullptr;
   GInputStream *body = soup_session_send(session, message, nullptr, &err);
   if (body) {
-    copy_head(message, head);
+    element_test::soup_copy_head(message, head);
     SoupMultipartInputStream *multipart = soup_multipart_input_stream_new(message, body);
     while (parts.size() < wanted && !err) {
       GInputStream *part = soup_multipart_input_stream_next_part(multipart, nullptr, &err);
@@ -274,7 +244,7 @@ element_test::HttpHead parse_response(const std::string &raw, std::string *body)
     if (colon == std::string::npos) return head;
     std::string value = line.substr(colon + 1);
     value.erase(0, value.find_first_not_of(" \t"));
-    head.headers[lower(line.substr(0, colon))] = value;
+    head.headers[element_test::lower_case(line.substr(0, colon))] = value;
     line_start = line_end + 2;
   }
   head.status = std::atoi(raw.c_str() + 9);

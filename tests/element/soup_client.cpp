@@ -12,29 +12,37 @@ namespace {
 // Bounds every socket read of the client: a hang becomes an error.
 constexpr guint kSessionTimeoutS = 15;
 
-std::string lower(std::string text) {
+}  // namespace
+
+std::string lower_case(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return text;
 }
 
+namespace {
+
 std::string url_for(int port, const std::string &path) {
   return "http://127.0.0.1:" + std::to_string(port) + path;
 }
 
-void copy_head(SoupMessage *message, SoupReply *reply) {
+}  // namespace
+
+void soup_copy_head(SoupMessage *message, SoupReply *reply) {
   reply->sent = true;
   reply->status = soup_message_get_status(message);
   soup_message_headers_foreach(
       soup_message_get_response_headers(message),
       [](const char *name, const char *value, gpointer data) {
         auto *headers = static_cast<std::map<std::string, std::string> *>(data);
-        std::string &slot = (*headers)[lower(name)];
+        std::string &slot = (*headers)[lower_case(name)];
         // Repeated headers are joined as HTTP allows, so a duplicate shows.
         slot = slot.empty() ? value : slot + ", " + value;
       },
       &reply->headers);
 }
+
+namespace {
 
 bool read_all(GInputStream *stream, Bytes *out, GCancellable *cancellable, GError **error) {
   char chunk[16384];
@@ -49,18 +57,25 @@ bool read_all(GInputStream *stream, Bytes *out, GCancellable *cancellable, GErro
 }  // namespace
 
 std::string SoupReply::header(const std::string &name) const {
-  auto it = headers.find(lower(name));
+  auto it = headers.find(lower_case(name));
   return it == headers.end() ? "" : it->second;
 }
 
 SoupReply soup_fetch(int port, const char *method, const std::string &path) {
-  SoupReply reply;
   SoupSession *session = soup_session_new_with_options("timeout", kSessionTimeoutS, nullptr);
   SoupMessage *message = soup_message_new(method, url_for(port, path).c_str());
+  SoupReply reply = soup_send_and_read(session, message);
+  g_object_unref(message);
+  g_object_unref(session);
+  return reply;
+}
+
+SoupReply soup_send_and_read(SoupSession *session, SoupMessage *message) {
+  SoupReply reply;
   GError *error = nullptr;
   GBytes *body = soup_session_send_and_read(session, message, nullptr, &error);
   if (body) {
-    copy_head(message, &reply);
+    soup_copy_head(message, &reply);
     gsize size = 0;
     const char *data = static_cast<const char *>(g_bytes_get_data(body, &size));
     reply.body.assign(data ? data : "", size);
@@ -69,8 +84,6 @@ SoupReply soup_fetch(int port, const char *method, const std::string &path) {
     reply.error = error ? error->message : "unknown error";
   }
   g_clear_error(&error);
-  g_object_unref(message);
-  g_object_unref(session);
   return reply;
 }
 
@@ -92,7 +105,7 @@ void SoupStreamReader::run(int port, std::string path) {
   GInputStream *body = soup_session_send(session, message, cancellable_, &error);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (body) copy_head(message, &head_);
+    if (body) soup_copy_head(message, &head_);
     head_ready_ = true;
     changed_.notify_all();
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <libsoup/soup.h>
 
 #include <condition_variable>
 #include <map>
@@ -27,6 +28,14 @@ struct SoupReply {
 
 // One request with the synchronous API on the calling thread.
 SoupReply soup_fetch(int port, const char *method, const std::string &path);
+
+// Sends `message` on `session` and reads the whole answer, synchronously.
+SoupReply soup_send_and_read(SoupSession *session, SoupMessage *message);
+
+// The status and headers (names in lower case) of an answered message.
+void soup_copy_head(SoupMessage *message, SoupReply *reply);
+
+std::string lower_case(std::string text);
 
 // Reads `wanted` parts of an MJPEG stream with SoupSession and
 // SoupMultipartInputStream on a thread of its own (the session, with the
