@@ -115,9 +115,12 @@ void ClientThread::serve(FrameQueue &queue) {
   // A new viewer gets the latest frame at once instead of waiting a frame
   // interval (or forever, if the source is paused) for a picture. It also
   // starts the viewer's rate schedule.
-  if (attachment.latest) {
-    rate_limiter.admit(attachment.latest->timestamp_us);
-    if (write_frame(*attachment.latest, true, attachment.ended) != WriteResult::kDone) return;
+  // Read after attaching: every frame published from here on reaches the
+  // queue, and anything the queue repeats is skipped by its sequence.
+  FramePtr first = env_.latest ? env_.latest->get() : attachment.latest;
+  if (first) {
+    rate_limiter.admit(first->timestamp_us);
+    if (write_frame(*first, true, attachment.ended) != WriteResult::kDone) return;
     sent_any = true;
     if (attachment.ended) return;
   } else if (attachment.ended) {
@@ -142,13 +145,15 @@ void ClientThread::serve(FrameQueue &queue) {
         // out whether a viewer has gone, as the write fails.
         if (env_.idle_resend_ms > 0 && sent_any &&
             monotonic_ms() - last_write_ms_ >= static_cast<int64_t>(env_.idle_resend_ms)) {
-          FramePtr last = env_.dispatcher->latest();
+          FramePtr last = newest_frame();
           if (last && write_frame(*last, false, false) != WriteResult::kDone) return;
         } else if (peer_has_left()) {
           return;
         }
         break;
       case FrameQueue::Event::kFrame:
+        // Already sent (the viewer started with it): never twice, never back.
+        if (frame->sequence != 0 && frame->sequence <= last_sequence_) break;
         // Skipped, not queued: the viewer's cap never delays a frame.
         if (!rate_limiter.admit(frame->timestamp_us)) break;
         waited_ms_ = 0;
@@ -167,7 +172,7 @@ void ClientThread::serve(FrameQueue &queue) {
         // well-formed way to close is one more part ending in the close
         // delimiter: repeat the latest frame. (A bare "--b--" after "--b"
         // would be a malformed, header-less part to every parser.)
-        FramePtr last = env_.dispatcher->latest();
+        FramePtr last = newest_frame();
         if (last)
           write_frame(*last, !sent_any, true);
         else
@@ -208,6 +213,7 @@ ClientThread::WriteResult ClientThread::write_frame(const Frame &frame, bool ope
   WriteResult result = write_all(iov, count, queue_);
   if (result == WriteResult::kDone) {
     last_write_ms_ = monotonic_ms();
+    last_sequence_ = std::max(last_sequence_, frame.sequence);
     counters_.frames_sent.fetch_add(1, std::memory_order_relaxed);
     counters_.send_rate.tick(last_write_ms_);
   }
@@ -255,6 +261,10 @@ ClientThread::WriteResult ClientThread::write_all(iovec *iov, size_t count,
       return WriteResult::kTimedOut;
   }
   return WriteResult::kDone;
+}
+
+FramePtr ClientThread::newest_frame() const {
+  return env_.latest ? env_.latest->get() : env_.dispatcher->latest();
 }
 
 bool ClientThread::peer_has_left() const {

@@ -16,6 +16,7 @@
 #include "connection_writer.h"
 #include "dispatcher.h"
 #include "frame_queue.h"
+#include "latest_frame.h"
 #include "multipart.h"
 #include "stall_pacer.h"
 #include "viewer_counters.h"
@@ -35,6 +36,9 @@ struct ClientInfo {
 // What the engine shares with every client thread. Outlives all of them.
 struct ClientEnvironment {
   Dispatcher *dispatcher = nullptr;
+  // The newest frame published, which may be newer than the last one the
+  // fan-out has pushed into queues.
+  const LatestFrame *latest = nullptr;
   const MultipartFormat *format = nullptr;
   size_t queue_capacity = 2;
   QueuePolicy queue_policy = QueuePolicy::kDropOldest;
@@ -87,6 +91,7 @@ class ClientThread {
   WriteResult write_bytes(const std::string &bytes);
   WriteResult write_all(iovec *iov, size_t count, const FrameQueue *queue);
   bool peer_has_left() const;
+  FramePtr newest_frame() const;
   void close_connection();
 
   ClientInfo info_;
@@ -104,6 +109,9 @@ class ClientThread {
   int64_t waited_ms_ = 0;
   // When the last part was fully written (monotonic ms).
   int64_t last_write_ms_ = 0;
+  // Sequence of the newest frame written: a frame the fan-out delivers after
+  // the viewer already started with it (or a newer one) is not sent again.
+  uint64_t last_sequence_ = 0;
   pthread_t thread_{};
   bool running_ = false;
   std::atomic<bool> finished_{false};

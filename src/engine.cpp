@@ -89,19 +89,12 @@ void Engine::publish(std::vector<iovec> chunks, int64_t timestamp_us,
   // Numbered before any other thread can see the frame: it is immutable
   // from here on.
   frame->sequence = frames_published_.fetch_add(1) + 1;
-  FramePtr previous;
-  {
-    std::lock_guard<std::mutex> lock(latest_mutex_);
-    previous = std::move(latest_);
-    latest_ = frame;
-  }
+  // The replaced frame is dropped here, after the lock.
+  FramePtr previous = latest_.replace(frame);
   fanout_.submit(std::move(frame));
 }
 
-FramePtr Engine::latest_frame() {
-  std::lock_guard<std::mutex> lock(latest_mutex_);
-  return latest_;
-}
+FramePtr Engine::latest_frame() { return latest_.get(); }
 
 bool Engine::end_of_stream(std::chrono::milliseconds max_wait) {
   fanout_.submit_end();
@@ -225,6 +218,7 @@ void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo inf
                            ? 0
                            : std::max(config_.idle_resend_ms, kMinIdleResendMs);
   env.stop_fd = stop_fd_;
+  env.latest = &latest_;
   env.tls = config_.http.tls_certificate != nullptr;
   auto viewer = std::make_unique<ClientThread>(
       std::move(info), connection, socket, env,

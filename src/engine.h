@@ -23,6 +23,7 @@
 #include "client_thread.h"
 #include "dispatcher.h"
 #include "fanout_thread.h"
+#include "latest_frame.h"
 #include "http_server.h"
 #include "log.h"
 #include "multipart.h"
@@ -119,11 +120,9 @@ class Engine : private StreamService {
   MultipartFormat format_;
   Dispatcher dispatcher_;
   FanoutThread fanout_;
-  // The last frame published, for /snapshot: set by publish() itself, so a
-  // snapshot taken right after a frame was rendered is that frame, even
-  // before the fan-out has run.
-  std::mutex latest_mutex_;
-  FramePtr latest_;
+  // Set by publish() itself, so a snapshot or a new viewer right after a
+  // frame was rendered gets that frame, even before the fan-out has run.
+  LatestFrame latest_;
   HttpServer http_;
   int stop_fd_ = -1;
 
