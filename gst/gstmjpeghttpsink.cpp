@@ -18,6 +18,16 @@
  * `/stats`) serves the statistics as JSON and #GstMjpegHttpSink:metrics-path
  * (default `/metrics`) in the Prometheus text format.
  *
+ * Several elements, in one pipeline or in several of one process, share one
+ * server when they listen on the same #GstMjpegHttpSink:address and
+ * #GstMjpegHttpSink:port (or unix socket, or #GstMjpegHttpSink:listen-fd):
+ * each serves its own #GstMjpegHttpSink:mount (`/cam1` serves `/cam1/`,
+ * `/cam1/stream`, `/cam1/snapshot`, `/cam1/stats`, `/cam1/metrics`). `/`
+ * then lists the streams (unless an element serves the root mount `/`),
+ * `/streams` lists them as JSON, and the server-wide `/stats` and `/metrics`
+ * cover every mount. Elements sharing a server must agree on its settings
+ * (TLS, authentication, CORS, request-timeout); a clash is an element error.
+ *
  * Viewers coming and going are also posted on the bus as element messages
  * "mjpeghttpsink-client-added" and "mjpeghttpsink-client-removed" (fields
  * id, address, user-agent), so an application can react from its main loop.
@@ -28,6 +38,9 @@
  * gst-launch-1.0 v4l2src ! image/jpeg,width=1280,height=720 ! mjpeghttpsink address=0.0.0.0
  * gst-launch-1.0 v4l2src ! image/jpeg ! mjpeghttpsink address=:: \
  *     tls-certificate-file=cert.pem tls-key-file=key.pem auth-user=alice auth-password=s3cret
+ * gst-launch-1.0 v4l2src device=/dev/video0 ! image/jpeg ! mjpeghttpsink mount=/cam1 \
+ *     v4l2src device=/dev/video2 ! image/jpeg ! mjpeghttpsink mount=/cam2
+ * gst-launch-1.0 videotestsrc is-live=true ! jpegenc ! mjpeghttpsink address=unix:/run/cam.sock
  * ]| then open http://127.0.0.1:8080/ in a browser (https:// and the user's password
  * for the last one; see docs/access.md).
  */
@@ -51,6 +64,9 @@ namespace {
 
 constexpr const char *kDefaultAddress = "127.0.0.1";
 constexpr gint kDefaultPort = 8080;
+constexpr const char *kDefaultMount = "/";
+constexpr gint kDefaultListenFd = -1;
+constexpr guint kDefaultUnixSocketMode = 0660;
 constexpr const char *kDefaultStreamPath = "/stream";
 constexpr const char *kDefaultSnapshotPath = "/snapshot";
 constexpr const char *kDefaultStatsPath = "/stats";
@@ -92,6 +108,9 @@ enum {
   PROP_ALLOW_ORIGIN,
   PROP_STATS_PATH,
   PROP_METRICS_PATH,
+  PROP_MOUNT,
+  PROP_LISTEN_FD,
+  PROP_UNIX_SOCKET_MODE,
   N_PROPS
 };
 
@@ -124,6 +143,9 @@ struct Settings {
   std::string tls_certificate_file;
   std::string tls_key_file;
   std::string allow_origin;
+  std::string mount = kDefaultMount;
+  gint listen_fd = kDefaultListenFd;
+  guint unix_socket_mode = kDefaultUnixSocketMode;
 };
 
 // A GstBuffer lent to the engine: a reference and one read-only mapping per
@@ -216,7 +238,7 @@ static bool valid_path(const std::string &path) { return !path.empty() && path[0
 // element error and returns FALSE when they cannot work.
 static gboolean gst_mjpeg_http_sink_configure_access(GstMjpegHttpSink *self,
                                                      const Settings &settings,
-                                                     mjpeghttp::HttpConfig *http) {
+                                                     mjpeghttp::ServerConfig *http) {
   mjpeghttp::AccessConfig &access = http->access;
   if (settings.auth_user.empty() && !settings.auth_password.empty()) {
     GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
@@ -310,26 +332,38 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
   }
 
   mjpeghttp::EngineConfig config;
-  config.http.address = settings.address;
-  config.http.port = static_cast<unsigned>(settings.port);
-  config.http.stream_path = settings.stream_path;
-  config.http.snapshot_path = settings.snapshot_path;
+  if (!mjpeghttp::normalize_mount(settings.mount, &config.mount.mount)) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("Invalid mount '%s': it must be \"/\" or a path such as \"/cam1\" "
+                       "(letters, digits, '-', '_', '.', '~' between slashes)",
+                       settings.mount.c_str()),
+                      (nullptr));
+    return FALSE;
+  }
+  config.server.listen.address = settings.address;
+  config.server.listen.port = static_cast<unsigned>(settings.port);
+  config.server.listen.listen_fd = settings.listen_fd;
+  config.server.listen.unix_socket_mode = settings.unix_socket_mode;
+  config.server.request_timeout_ms = settings.request_timeout * 1000;
+  config.mount.stream_path = settings.stream_path;
+  config.mount.snapshot_path = settings.snapshot_path;
+  config.mount.stats_path = settings.stats_path;
+  config.mount.metrics_path = settings.metrics_path;
   config.max_clients = settings.max_clients;
   config.max_queued_frames = settings.max_queued_frames;
   config.queue_policy = settings.queue_policy;
   config.client_timeout_ms = settings.client_timeout * 1000;
-  config.http.request_timeout_ms = settings.request_timeout * 1000;
-  config.http.stats_path = settings.stats_path;
-  config.http.metrics_path = settings.metrics_path;
   {
     gchar *name = gst_object_get_name(GST_OBJECT(self));
-    config.element_name = name ? name : "";
+    config.mount.element_name = name ? name : "";
     g_free(name);
   }
   config.idle_resend_ms = settings.idle_resend;
   config.headers_in_advance = settings.advance_headers;
   config.insert_dht = settings.insert_dht;
-  if (!gst_mjpeg_http_sink_configure_access(self, settings, &config.http)) return FALSE;
+  if (!gst_mjpeg_http_sink_configure_access(self, settings, &config.server)) return FALSE;
+  const std::string where = config.server.listen.describe();
+  const std::string mount = config.mount.mount;
 
   // The hooks run on viewer threads; the element outlives them because
   // stop() joins every viewer before the engine goes away.
@@ -350,13 +384,22 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
   hooks.log = [self](mjpeghttp::LogLevel level, const std::string &text) {
     log_from_engine(self, level, text);
   };
+  hooks.server_log = [](mjpeghttp::LogLevel level, const std::string &text) {
+    log_from_engine(nullptr, level, text);
+  };
 
   auto *engine = new mjpeghttp::Engine(std::move(config), std::move(hooks));
   std::string error;
-  if (!engine->start(&error)) {
+  mjpeghttp::ServerLease::Failure failure;
+  if (!engine->start(&error, &failure)) {
     delete engine;
-    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("%s", error.c_str()),
-                      ("address=%s port=%d", settings.address.c_str(), settings.port));
+    if (failure == mjpeghttp::ServerLease::Failure::kConflict)
+      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", error.c_str()),
+                        ("%s mount=%s", where.c_str(), mount.c_str()));
+    else
+      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("%s", error.c_str()),
+                        ("address=%s port=%d listen-fd=%d", settings.address.c_str(),
+                         settings.port, settings.listen_fd));
     return FALSE;
   }
   priv->in_reject_burst = false;
@@ -365,9 +408,9 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
     priv->engine = engine;
     priv->current_port = static_cast<gint>(engine->bound_port());
   }
-  GST_INFO_OBJECT(self, "serving %s://%s:%d%s", settings.tls_certificate_file.empty() ? "http" : "https",
-                  settings.address.c_str(),
-                  static_cast<gint>(engine->bound_port()), settings.stream_path.c_str());
+  GST_INFO_OBJECT(self, "serving %s mount %s on %s (port %d)",
+                  settings.tls_certificate_file.empty() ? "http" : "https", mount.c_str(),
+                  where.c_str(), static_cast<gint>(engine->bound_port()));
   g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_CURRENT_PORT]);
   return TRUE;
 }
@@ -567,6 +610,17 @@ static void gst_mjpeg_http_sink_set_property(GObject *object, guint prop_id, con
     case PROP_PORT:
       s.port = g_value_get_int(value);
       break;
+    case PROP_MOUNT: {
+      const gchar *mount = g_value_get_string(value);
+      s.mount = mount && *mount ? mount : kDefaultMount;
+      break;
+    }
+    case PROP_LISTEN_FD:
+      s.listen_fd = g_value_get_int(value);
+      break;
+    case PROP_UNIX_SOCKET_MODE:
+      s.unix_socket_mode = g_value_get_uint(value);
+      break;
     case PROP_STREAM_PATH: {
       const gchar *path = g_value_get_string(value);
       s.stream_path = path ? path : kDefaultStreamPath;
@@ -666,6 +720,15 @@ static void gst_mjpeg_http_sink_get_property(GObject *object, guint prop_id, GVa
     case PROP_PORT:
       g_value_set_int(value, s.port);
       break;
+    case PROP_MOUNT:
+      g_value_set_string(value, s.mount.c_str());
+      break;
+    case PROP_LISTEN_FD:
+      g_value_set_int(value, s.listen_fd);
+      break;
+    case PROP_UNIX_SOCKET_MODE:
+      g_value_set_uint(value, s.unix_socket_mode);
+      break;
     case PROP_STREAM_PATH:
       g_value_set_string(value, s.stream_path.c_str());
       break;
@@ -748,7 +811,8 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
 
   properties[PROP_ADDRESS] = g_param_spec_string(
       "address", "Address",
-      "Local address to listen on: an IPv4/IPv6 address or a host name. 127.0.0.1 serves "
+      "Local address to listen on: an IPv4/IPv6 address, a host name, or unix:PATH for a unix "
+      "domain socket (a stale socket file left by a dead server is replaced). 127.0.0.1 serves "
       "this machine only; 0.0.0.0 (IPv4) or :: (IPv6 and IPv4) serve the network",
       kDefaultAddress, rw_ready);
   properties[PROP_PORT] = g_param_spec_int(
@@ -756,7 +820,8 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
       kDefaultPort, rw_ready);
   properties[PROP_CURRENT_PORT] = g_param_spec_int(
       "current-port", "Current port",
-      "TCP port the server listens on while PAUSED or PLAYING, 0 otherwise", 0, 65535, 0, ro);
+      "TCP port the server listens on while PAUSED or PLAYING, 0 otherwise (and for a unix "
+      "socket)", 0, 65535, 0, ro);
   properties[PROP_STREAM_PATH] = g_param_spec_string(
       "stream-path", "Stream path", "URL path of the MJPEG (multipart/x-mixed-replace) stream",
       kDefaultStreamPath, rw_ready);
@@ -847,6 +912,25 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
       "metrics-path", "Metrics path",
       "URL path of the statistics in the Prometheus text format, labelled with the element name",
       kDefaultMetricsPath, rw_ready);
+  properties[PROP_MOUNT] = g_param_spec_string(
+      "mount", "Mount",
+      "Where on the server this element's stream lives: \"/\" (the root: /stream, /snapshot, "
+      "...) or a path such as \"/cam1\" (/cam1/, /cam1/stream, /cam1/snapshot, /cam1/stats, "
+      "/cam1/metrics). Elements listening on the same address and port (or unix socket, or "
+      "listen-fd) share one server, each on its own mount",
+      kDefaultMount, rw_ready);
+  properties[PROP_LISTEN_FD] = g_param_spec_int(
+      "listen-fd", "Listen fd",
+      "An already listening socket to serve on instead of binding address and port, e.g. 3 "
+      "with systemd socket activation (LISTEN_FDS), or one a parent process opened on port 80 "
+      "before dropping privileges. The element works on a duplicate and leaves this descriptor "
+      "open (-1 = bind address and port)",
+      -1, G_MAXINT, kDefaultListenFd, rw_ready);
+  properties[PROP_UNIX_SOCKET_MODE] = g_param_spec_uint(
+      "unix-socket-mode", "Unix socket mode",
+      "Permissions of the socket file when address is unix:PATH (who may connect: a reverse "
+      "proxy usually runs as another user sharing a group; 0660 = owner and group)",
+      0, 0777, kDefaultUnixSocketMode, rw_ready);
   g_object_class_install_properties(gobject_class, N_PROPS, properties);
 
   /**

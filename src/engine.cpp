@@ -20,8 +20,7 @@ Engine::Engine(EngineConfig config, EngineHooks hooks)
     : config_(std::move(config)),
       hooks_(std::move(hooks)),
       format_(make_boundary(), config_.headers_in_advance),
-      fanout_(dispatcher_),
-      http_(config_.http, *this, hooks_.log) {}
+      fanout_(dispatcher_) {}
 
 Engine::~Engine() { stop(); }
 
@@ -29,22 +28,36 @@ void Engine::log(LogLevel level, const std::string &text) const {
   if (hooks_.log) hooks_.log(level, text);
 }
 
-bool Engine::start(std::string *error) {
+bool Engine::start(std::string *error, ServerLease::Failure *failure) {
+  ServerLease::Failure ignored;
+  if (!failure) failure = &ignored;
+  *failure = ServerLease::Failure::kNone;
+  std::string message;
   stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (stop_fd_ < 0) {
     if (error) *error = "cannot create eventfd";
+    *failure = ServerLease::Failure::kListen;
     return false;
   }
-  // Before the HTTP thread exists, which reads it for /stats.
+  // Before the HTTP thread can route to this mount, which reads it for /stats.
   started_monotonic_us_ = g_get_monotonic_time();
-  if (!http_.start(error)) {
+  lease_ = ServerLease::acquire(config_.server, config_.mount.element_name, hooks_.server_log,
+                                failure, &message);
+  if (lease_ && !lease_->server().add_mount(config_.mount, this, &message)) {
+    *failure = ServerLease::Failure::kConflict;
+    lease_.reset();
+  }
+  if (!lease_) {
+    if (error) *error = message;
     close(stop_fd_);
     stop_fd_ = -1;
     return false;
   }
   fanout_.start();
   started_ = true;
-  log(LogLevel::kInfo, "serving on port " + std::to_string(http_.bound_port()));
+  log(LogLevel::kInfo, "serving mount " + config_.mount.mount + " on " +
+                           config_.server.listen.describe() + " (port " +
+                           std::to_string(bound_port()) + ")");
   return true;
 }
 
@@ -52,8 +65,10 @@ void Engine::stop() {
   if (!started_) return;
   started_ = false;
   // First no new viewers, then wake every viewer (waiting for a frame or for
-  // a full socket), then join them all.
-  http_.stop();
+  // a full socket), then join them all. The server stays up for the other
+  // mounts on it, if any.
+  lease_->server().remove_mount(this);
+  lease_.reset();
   fanout_.stop();
   uint64_t one = 1;
   if (write(stop_fd_, &one, sizeof one) < 0) log(LogLevel::kWarning, "cannot signal stop");
@@ -151,7 +166,7 @@ void Engine::count_input(bool accepted) {
 StatsSnapshot Engine::snapshot() const {
   const EngineStats totals = stats();
   StatsSnapshot snapshot;
-  snapshot.element_name = config_.element_name;
+  snapshot.element_name = config_.mount.element_name;
   const int64_t now_us = g_get_monotonic_time();
   const int64_t now_wall_us = g_get_real_time();
   snapshot.uptime_seconds = static_cast<double>(now_us - started_monotonic_us_) / G_USEC_PER_SEC;
@@ -219,7 +234,7 @@ void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo inf
                            : std::max(config_.idle_resend_ms, kMinIdleResendMs);
   env.stop_fd = stop_fd_;
   env.latest = &latest_;
-  env.tls = config_.http.tls_certificate != nullptr;
+  env.tls = config_.server.tls_certificate != nullptr;
   auto viewer = std::make_unique<ClientThread>(
       std::move(info), connection, socket, env,
       [this](const ClientInfo &i) { on_viewer_started(i); },

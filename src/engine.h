@@ -1,4 +1,5 @@
-// The MJPEG server without GStreamer: an HTTP front (its own thread), a
+// The MJPEG server without GStreamer: a mount on an HTTP server (its own
+// thread, possibly shared with other engines listening on the same place), a
 // dispatcher and one client thread per viewer. The element owns one Engine
 // per PAUSED/PLAYING session: created and started in start(), stopped and
 // destroyed in stop(), so stopping is "reset to nothing".
@@ -25,18 +26,19 @@
 #include "fanout_thread.h"
 #include "latest_frame.h"
 #include "http_server.h"
+#include "server_registry.h"
 #include "log.h"
 #include "multipart.h"
 
 namespace mjpeghttp {
 
 struct EngineConfig {
-  HttpConfig http;
+  ServerConfig server;
+  MountConfig mount;  // its element_name labels /stats and /metrics
   size_t max_clients = 0;  // 0 = unlimited
   size_t max_queued_frames = 2;
   QueuePolicy queue_policy = QueuePolicy::kDropOldest;
   unsigned client_timeout_ms = 10000;  // 0 = never
-  std::string element_name;  // labels /stats and /metrics
   unsigned idle_resend_ms = 1000;      // 0 = never; at least kMinIdleResendMs
   bool headers_in_advance = false;     // see MultipartFormat
   bool insert_dht = true;              // see jpeg_dht.h
@@ -47,6 +49,9 @@ struct EngineHooks {
   ClientThread::Hook client_added;
   ClientThread::Hook client_removed;
   LogSink log;
+  // For the server's own messages: it may outlive this engine (another
+  // element still uses it), so this sink must not refer to the element.
+  LogSink server_log;
 };
 
 struct EngineStats {
@@ -70,10 +75,13 @@ class Engine : private StreamService {
   Engine(const Engine &) = delete;
   Engine &operator=(const Engine &) = delete;
 
-  bool start(std::string *error);
-  // Stops the HTTP thread, cuts every viewer off and joins every thread.
+  // On failure, `failure` tells a socket that could not be made from
+  // settings that clash with another element's on the same server.
+  bool start(std::string *error, ServerLease::Failure *failure = nullptr);
+  // Leaves the server (stopping it when no other engine uses it), cuts every
+  // viewer off and joins every thread.
   void stop();
-  unsigned bound_port() const { return http_.bound_port(); }
+  unsigned bound_port() const { return lease_ ? lease_->server().bound_port() : 0; }
 
   // Hands a JPEG to every viewer without copying it. `release` runs once no
   // viewer needs the bytes any more, on whichever thread lets go last. Costs
@@ -123,7 +131,7 @@ class Engine : private StreamService {
   // Set by publish() itself, so a snapshot or a new viewer right after a
   // frame was rendered gets that frame, even before the fan-out has run.
   LatestFrame latest_;
-  HttpServer http_;
+  std::unique_ptr<ServerLease> lease_;
   int stop_fd_ = -1;
 
   std::atomic<uint64_t> frames_published_{0};

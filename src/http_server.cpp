@@ -1,12 +1,12 @@
 #include "http_server.h"
 
-#include "multipart.h"
-#include "viewer_page.h"
-#include "rate_limiter.h"
-
-#include <sys/socket.h>
-
+#include <algorithm>
 #include <cstring>
+
+#include "listing_page.h"
+#include "multipart.h"
+#include "rate_limiter.h"
+#include "viewer_page.h"
 
 namespace mjpeghttp {
 
@@ -45,46 +45,102 @@ bool is_get_or_head(const char *method, bool *head_only) {
   return *head_only || strcmp(method, SOUP_METHOD_GET) == 0;
 }
 
-// Tracks one /stream request between the handler and the moment libsoup has
-// written its headers (or dropped it), so its viewer slot is never leaked.
-struct PendingViewer {
-  HttpServer *server;
-  StreamService *service;
-  bool adopted = false;
-  double max_fps = 0;
-};
-
-void release_unadopted(gpointer data, GClosure *) {
-  auto *pending = static_cast<PendingViewer *>(data);
-  if (!pending->adopted) pending->service->release_viewer();
-  delete pending;
-}
-
 }  // namespace
 
-std::string format_socket_address(GSocketAddress *address) {
-  if (!G_IS_INET_SOCKET_ADDRESS(address)) return "unknown";
-  GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS(address);
-  GInetAddress *ip = g_inet_socket_address_get_address(inet);
-  // A dual-stack (::) listener sees IPv4 viewers as ::ffff:a.b.c.d; they are
-  // reported as the IPv4 addresses they are.
-  static const guint8 kV4MappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  GInetAddress *v4 = nullptr;
-  if (g_inet_address_get_family(ip) == G_SOCKET_FAMILY_IPV6 &&
-      memcmp(g_inet_address_to_bytes(ip), kV4MappedPrefix, sizeof kV4MappedPrefix) == 0) {
-    v4 = g_inet_address_new_from_bytes(g_inet_address_to_bytes(ip) + 12, G_SOCKET_FAMILY_IPV4);
-    ip = v4;
-  }
-  gchar *host = g_inet_address_to_string(ip);
-  if (v4) g_object_unref(v4);
-  std::string text = host;
-  g_free(host);
-  if (text.find(':') != std::string::npos) text = "[" + text + "]";
-  return text + ":" + std::to_string(g_inet_socket_address_get_port(inet));
+std::string describe_conflict(const ServerConfig &running, const ServerConfig &wanted) {
+  const bool running_tls = running.tls_certificate != nullptr;
+  const bool wanted_tls = wanted.tls_certificate != nullptr;
+  if (running_tls != wanted_tls)
+    return running_tls ? "it serves HTTPS, and this element's settings ask for plain HTTP"
+                       : "it serves plain HTTP, and this element's settings ask for HTTPS";
+  if (running_tls && !g_tls_certificate_is_same(running.tls_certificate.get(),
+                                                wanted.tls_certificate.get()))
+    return "it serves HTTPS with another certificate";
+  if (running.request_timeout_ms != wanted.request_timeout_ms)
+    return "its request-timeout is " + std::to_string(running.request_timeout_ms / 1000) +
+           " s, not " + std::to_string(wanted.request_timeout_ms / 1000) + " s";
+  // Compared as they are, not in constant time: both are this process's own.
+  if (running.access.user != wanted.access.user ||
+      running.access.password != wanted.access.password)
+    return "its auth-user or auth-password differs";
+  if (running.access.exempt_paths != wanted.access.exempt_paths)
+    return "its auth-exempt-paths differ";
+  if (running.access.allow_origin != wanted.access.allow_origin)
+    return "its allow-origin differs";
+  if (running.listen.is_unix() && running.listen.unix_socket_mode != wanted.listen.unix_socket_mode)
+    return "its unix-socket-mode differs";
+  return "";
 }
 
-HttpServer::HttpServer(HttpConfig config, StreamService &service, LogSink log)
-    : config_(std::move(config)), service_(service), log_(std::move(log)) {}
+bool normalize_mount(const std::string &text, std::string *mount) {
+  std::string result = text.empty() ? "/" : text;
+  if (result[0] != '/') return false;
+  while (result.size() > 1 && result.back() == '/') result.pop_back();
+  if (result == "/") {
+    *mount = result;
+    return true;
+  }
+  size_t start = 1;
+  while (start <= result.size()) {
+    size_t end = result.find('/', start);
+    if (end == std::string::npos) end = result.size();
+    const std::string segment = result.substr(start, end - start);
+    if (segment.empty() || segment == "." || segment == "..") return false;
+    for (char c : segment) {
+      if (!g_ascii_isalnum(c) && !strchr("-._~", c)) return false;
+    }
+    start = end + 1;
+  }
+  *mount = result;
+  return true;
+}
+
+enum class RouteKind {
+  kStream,
+  kSnapshot,
+  kPage,
+  kRedirectToPage,  // "/cam1" -> "/cam1/", so the page's relative links resolve
+  kMountStats,
+  kMountMetrics,
+  kServerStats,  // every mount's
+  kServerMetrics,
+  kListing,
+  kStreamsJson,
+};
+
+struct HttpServer::Mount {
+  MountConfig config;
+  // Null once the mount was removed; a request still in flight for it then
+  // finds nothing to call.
+  StreamService *service;
+};
+
+struct HttpServer::Route {
+  RouteKind kind;
+  std::shared_ptr<Mount> mount;  // null for the server's own documents
+
+  std::string owner() const {
+    if (!mount) return "the server's list of streams";
+    return "element '" + mount->config.element_name + "' (mount " + mount->config.mount + ")";
+  }
+};
+
+// Tracks one /stream request between the handler and the moment libsoup has
+// written its headers (or dropped it), so its viewer slot is never leaked.
+struct HttpServer::PendingViewer {
+  std::shared_ptr<Mount> mount;
+  bool adopted = false;
+  double max_fps = 0;
+
+  static void release_unadopted(gpointer data, GClosure *) {
+    auto *pending = static_cast<PendingViewer *>(data);
+    if (!pending->adopted && pending->mount->service) pending->mount->service->release_viewer();
+    delete pending;
+  }
+};
+
+HttpServer::HttpServer(ServerConfig config, LogSink log)
+    : config_(std::move(config)), log_(std::move(log)) {}
 
 HttpServer::~HttpServer() { stop(); }
 
@@ -93,6 +149,11 @@ void HttpServer::log(LogLevel level, const std::string &text) const {
 }
 
 bool HttpServer::start(std::string *error) {
+  if (!listener_.open(config_.listen, kListenBacklog, error)) return false;
+  started_monotonic_us_ = g_get_monotonic_time();
+  routes_ = std::make_unique<Routes>();
+  std::string ignored;
+  build_routes(mounts_, routes_.get(), &ignored);
   context_ = g_main_context_new();
   loop_ = g_main_loop_new(context_, FALSE);
   start_reported_ = false;
@@ -104,6 +165,7 @@ bool HttpServer::start(std::string *error) {
     lock.unlock();
     // The thread has already returned without running the loop.
     join_thread();
+    listener_.close();
     if (error) *error = start_error_;
     return false;
   }
@@ -114,6 +176,7 @@ void HttpServer::stop() {
   if (!thread_) return;
   g_main_loop_quit(loop_);
   join_thread();
+  listener_.close();
 }
 
 void HttpServer::join_thread() {
@@ -137,6 +200,116 @@ void HttpServer::report_ready(const std::string &error) {
   start_cond_.notify_all();
 }
 
+void HttpServer::run_on_http_thread(const std::function<void()> &work) {
+  struct Call {
+    const std::function<void()> *work;
+    std::mutex mutex;
+    std::condition_variable cond;
+    bool done = false;
+  } call;
+  call.work = &work;
+  g_main_context_invoke_full(
+      context_, G_PRIORITY_DEFAULT,
+      [](gpointer data) -> gboolean {
+        auto *c = static_cast<Call *>(data);
+        (*c->work)();
+        std::lock_guard<std::mutex> lock(c->mutex);
+        c->done = true;
+        c->cond.notify_all();
+        return G_SOURCE_REMOVE;
+      },
+      &call, nullptr);
+  std::unique_lock<std::mutex> lock(call.mutex);
+  call.cond.wait(lock, [&call] { return call.done; });
+}
+
+bool HttpServer::add_mount(const MountConfig &config, StreamService *service, std::string *error) {
+  bool added = false;
+  run_on_http_thread([&] {
+    for (const auto &mount : mounts_) {
+      if (mount->config.mount == config.mount) {
+        *error = "mount " + config.mount + " on " + config_.listen.describe() +
+                 " is already served by element '" + mount->config.element_name + "'";
+        return;
+      }
+    }
+    auto candidate = mounts_;
+    candidate.push_back(std::make_shared<Mount>(Mount{config, service}));
+    auto routes = std::make_unique<Routes>();
+    std::string clash;
+    if (!build_routes(candidate, routes.get(), &clash)) {
+      *error = "cannot serve mount " + config.mount + " on " + config_.listen.describe() + ": " +
+               clash;
+      return;
+    }
+    mounts_ = std::move(candidate);
+    routes_ = std::move(routes);
+    added = true;
+  });
+  return added;
+}
+
+void HttpServer::remove_mount(StreamService *service) {
+  run_on_http_thread([&] {
+    for (auto it = mounts_.begin(); it != mounts_.end(); ++it) {
+      if ((*it)->service != service) continue;
+      (*it)->service = nullptr;
+      mounts_.erase(it);
+      break;
+    }
+    auto routes = std::make_unique<Routes>();
+    std::string ignored;
+    // What the remaining mounts had is still free of clashes, except where a
+    // mount's path now hides a server document the removed root mount had
+    // taken over: the mount keeps it.
+    build_routes(mounts_, routes.get(), &ignored);
+    routes_ = std::move(routes);
+  });
+}
+
+bool HttpServer::build_routes(const std::vector<std::shared_ptr<Mount>> &mounts, Routes *routes,
+                              std::string *error) const {
+  bool clean = true;
+  auto add = [&](const std::string &path, RouteKind kind, const std::shared_ptr<Mount> &mount) {
+    Route route{kind, mount};
+    auto placed = routes->emplace(path, route);
+    if (placed.second || !clean) return;
+    clean = false;
+    *error = "path " + path + " is served by both " + placed.first->second.owner() + " and " +
+             route.owner();
+  };
+  std::shared_ptr<Mount> root;
+  for (const auto &mount : mounts)
+    if (mount->config.is_root()) root = mount;
+
+  add(kStreamsPath, RouteKind::kStreamsJson, nullptr);
+  if (root) {
+    // The root mount's own documents are the server's: its stats and metrics
+    // cover every mount (a superset of its own, which they lead with).
+    const MountConfig &c = root->config;
+    add(c.at(c.stream_path), RouteKind::kStream, root);
+    add(c.at(c.snapshot_path), RouteKind::kSnapshot, root);
+    add("/", RouteKind::kPage, root);
+    add(c.at(c.stats_path), RouteKind::kServerStats, root);
+    add(c.at(c.metrics_path), RouteKind::kServerMetrics, root);
+  } else {
+    add("/", RouteKind::kListing, nullptr);
+    add("/stats", RouteKind::kServerStats, nullptr);
+    add("/metrics", RouteKind::kServerMetrics, nullptr);
+  }
+  for (const auto &mount : mounts) {
+    if (mount == root) continue;
+    const MountConfig &c = mount->config;
+    add(c.mount, RouteKind::kRedirectToPage, mount);
+    add(c.page_path(), RouteKind::kPage, mount);
+    add(c.at(c.stream_path), RouteKind::kStream, mount);
+    add(c.at(c.snapshot_path), RouteKind::kSnapshot, mount);
+    add(c.at(c.stats_path), RouteKind::kMountStats, mount);
+    add(c.at(c.metrics_path), RouteKind::kMountMetrics, mount);
+  }
+  return clean;
+}
+
 void HttpServer::run() {
   // libsoup attaches its sources to the thread-default context at creation,
   // so the server must be created after this push, on this thread.
@@ -151,12 +324,24 @@ void HttpServer::run() {
   g_signal_connect(server_, "request-started", G_CALLBACK(&HttpServer::on_request_started), this);
   g_signal_connect(server_, "request-read", G_CALLBACK(&HttpServer::on_request_read), this);
 
+  GError *err = nullptr;
   std::string error;
-  if (!listen(&error)) {
+  if (config_.tls_certificate) {
+    // The gate peeks at plain HTTP heads; over HTTPS the bytes on the socket
+    // are TLS records, so libsoup accepts the connections (and runs the
+    // handshake) itself. The request-started timer still bounds slow heads.
+    if (!soup_server_listen_socket(server_, listener_.socket(), SOUP_SERVER_LISTEN_HTTPS, &err))
+      error = err ? err->message : "unknown error";
+    g_clear_error(&err);
+  } else {
+    gate_ = std::make_unique<RequestGate>(server_, config_.request_timeout_ms, log_);
+    if (!gate_->add_listener(listener_.socket(), &error)) gate_.reset();
+  }
+  if (!error.empty()) {
     g_object_unref(server_);
     server_ = nullptr;
     g_main_context_pop_thread_default(context_);
-    report_ready(error);
+    report_ready("Could not listen on " + config_.listen.describe() + ": " + error);
     return;
   }
 
@@ -164,7 +349,8 @@ void HttpServer::run() {
   g_source_set_callback(
       tick,
       [](gpointer self) -> gboolean {
-        static_cast<HttpServer *>(self)->service_.housekeeping();
+        for (const auto &mount : static_cast<HttpServer *>(self)->mounts_)
+          if (mount->service) mount->service->housekeeping();
         return G_SOURCE_CONTINUE;
       },
       this, nullptr);
@@ -194,74 +380,10 @@ void HttpServer::run() {
   // Let libsoup finish the callbacks that closing its connections queued.
   while (g_main_context_iteration(context_, FALSE)) {
   }
+  for (const auto &mount : mounts_) mount->service = nullptr;
+  mounts_.clear();
+  routes_.reset();
   g_main_context_pop_thread_default(context_);
-}
-
-bool HttpServer::listen(std::string *error) {
-  const std::string where = (config_.address.find(':') != std::string::npos
-                                 ? "[" + config_.address + "]"
-                                 : config_.address) +
-                            ":" + std::to_string(config_.port);
-  GInetAddress *inet = g_inet_address_new_from_string(config_.address.c_str());
-  if (!inet) {
-    GResolver *resolver = g_resolver_get_default();
-    GError *err = nullptr;
-    GList *found = g_resolver_lookup_by_name(resolver, config_.address.c_str(), nullptr, &err);
-    g_object_unref(resolver);
-    if (!found) {
-      *error = "Cannot resolve address " + where + ": " + (err ? err->message : "no address");
-      g_clear_error(&err);
-      return false;
-    }
-    inet = G_INET_ADDRESS(g_object_ref(found->data));
-    g_resolver_free_addresses(found);
-  }
-  GSocketAddress *address = g_inet_socket_address_new(inet, config_.port);
-  GError *err = nullptr;
-  GSocket *socket =
-      g_socket_new(g_inet_address_get_family(inet), G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &err);
-  g_object_unref(inet);
-  bool ok = socket != nullptr;
-  // allow_reuse sets SO_REUSEADDR: a restart on the same port right after a
-  // stop must not fail on the old connections' TIME-WAIT.
-  if (ok) ok = g_socket_bind(socket, address, TRUE, &err);
-  if (ok) {
-    // Accepted sockets inherit this: room for a whole request head in the
-    // kernel while the gate peeks at it (the default window may be smaller).
-    int receive_buffer = 4 * static_cast<int>(RequestGate::kMaxRequestHead);
-    setsockopt(g_socket_get_fd(socket), SOL_SOCKET, SO_RCVBUF, &receive_buffer,
-               sizeof receive_buffer);
-    g_socket_set_listen_backlog(socket, kListenBacklog);
-    ok = g_socket_listen(socket, &err);
-  }
-  std::string gate_error;
-  if (ok && config_.tls_certificate) {
-    // The gate peeks at plain HTTP heads; over HTTPS the bytes on the socket
-    // are TLS records, so libsoup accepts the connections (and runs the
-    // handshake) itself. The request-started timer still bounds slow heads.
-    ok = soup_server_listen_socket(server_, socket, SOUP_SERVER_LISTEN_HTTPS, &err);
-  } else if (ok) {
-    gate_ = std::make_unique<RequestGate>(server_, config_.request_timeout_ms, log_);
-    if (!gate_->add_listener(socket, &gate_error)) {
-      ok = false;
-      gate_.reset();
-    }
-  }
-  if (ok) {
-    GSocketAddress *local = g_socket_get_local_address(socket, nullptr);
-    if (local) {
-      bound_port_ = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local));
-      g_object_unref(local);
-    }
-  } else {
-    *error = "Could not listen on " + where + ": " +
-             (err ? err->message : gate_error.empty() ? "unknown error" : gate_error);
-  }
-  g_clear_error(&err);
-  g_object_unref(address);
-  // The server holds its own reference to a listening socket.
-  if (socket) g_object_unref(socket);
-  return ok;
 }
 
 namespace {
@@ -322,13 +444,13 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
   log(LogLevel::kDebug, std::string(method) + " " + path + " from " +
                             format_socket_address(soup_server_message_get_remote_address(msg)));
 
-  bool known = path == config_.stream_path || path == config_.snapshot_path ||
-               path == config_.index_path || path == config_.stats_path ||
-               path == config_.metrics_path;
-  if (!known) {
+  auto found = routes_ ? routes_->find(path) : Routes::iterator();
+  if (!routes_ || found == routes_->end()) {
     reply_text(msg, SOUP_STATUS_NOT_FOUND, "Not found");
     return;
   }
+  // A copy: the handlers below must not depend on the table staying put.
+  const Route route = found->second;
   if (config_.access.cors_enabled() && strcmp(method, SOUP_METHOD_OPTIONS) == 0) {
     reply_cors_preflight(msg);
     return;
@@ -340,18 +462,84 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
     reply_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Method not allowed");
     return;
   }
-  if (path == config_.stream_path)
-    serve_stream(msg, head_only, query);
-  else if (path == config_.snapshot_path)
-    serve_snapshot(msg, head_only);
-  else if (path == config_.stats_path)
-    serve_document(msg, "application/json", render_stats_json(service_.stats_snapshot()),
-                   head_only);
-  else if (path == config_.metrics_path)
-    serve_document(msg, "text/plain; version=0.0.4; charset=utf-8",
-                   render_metrics_text(service_.stats_snapshot()), head_only);
-  else
-    serve_index(msg);
+  const char *json = "application/json";
+  const char *prometheus = "text/plain; version=0.0.4; charset=utf-8";
+  const char *html = "text/html; charset=utf-8";
+  switch (route.kind) {
+    case RouteKind::kStream:
+      serve_stream(msg, route.mount, head_only, query);
+      break;
+    case RouteKind::kSnapshot:
+      serve_snapshot(msg, *route.mount, head_only);
+      break;
+    case RouteKind::kPage:
+      serve_document(msg, html, render_viewer_page(route.mount->config), head_only);
+      break;
+    case RouteKind::kRedirectToPage:
+      soup_server_message_set_redirect(msg, SOUP_STATUS_MOVED_PERMANENTLY,
+                                       route.mount->config.page_path().c_str());
+      break;
+    case RouteKind::kMountStats:
+    case RouteKind::kMountMetrics: {
+      std::vector<MountSnapshot> one;
+      for (MountSnapshot &mount : snapshot_mounts())
+        if (mount.mount == route.mount->config.mount) one.push_back(std::move(mount));
+      if (route.kind == RouteKind::kMountStats)
+        serve_document(msg, json, render_mount_stats_json(one.at(0)), head_only);
+      else
+        serve_document(msg, prometheus, render_metrics_text(one), head_only);
+      break;
+    }
+    case RouteKind::kServerStats:
+      serve_document(msg, json,
+                     render_server_stats_json(
+                         snapshot_mounts(),
+                         static_cast<double>(g_get_monotonic_time() - started_monotonic_us_) /
+                             G_USEC_PER_SEC),
+                     head_only);
+      break;
+    case RouteKind::kServerMetrics:
+      serve_document(msg, prometheus, render_metrics_text(snapshot_mounts()), head_only);
+      break;
+    case RouteKind::kListing:
+      serve_document(msg, html, render_listing_page(snapshot_mounts()), head_only);
+      break;
+    case RouteKind::kStreamsJson: {
+      // A browser following a link gets the page; scripts and tools (which
+      // send */* or ask for JSON) get the list as data.
+      const char *accept = soup_message_headers_get_one(
+          soup_server_message_get_request_headers(msg), "Accept");
+      soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Vary",
+                                   "Accept");
+      if (accept && strstr(accept, "text/html"))
+        serve_document(msg, html, render_listing_page(snapshot_mounts()), head_only);
+      else
+        serve_document(msg, json, render_streams_json(snapshot_mounts()), head_only);
+      break;
+    }
+  }
+}
+
+std::vector<MountSnapshot> HttpServer::snapshot_mounts() const {
+  std::vector<MountSnapshot> result;
+  result.reserve(mounts_.size());
+  for (const auto &mount : mounts_) {
+    if (!mount->service) continue;
+    const MountConfig &c = mount->config;
+    MountSnapshot entry;
+    entry.mount = c.mount;
+    entry.page_path = c.page_path();
+    entry.stream_path = c.at(c.stream_path);
+    entry.snapshot_path = c.at(c.snapshot_path);
+    entry.stats_path = c.at(c.stats_path);
+    entry.metrics_path = c.at(c.metrics_path);
+    entry.stats = mount->service->stats_snapshot();
+    result.push_back(std::move(entry));
+  }
+  // In mount order, so the list reads the same on every poll.
+  std::sort(result.begin(), result.end(),
+            [](const MountSnapshot &a, const MountSnapshot &b) { return a.mount < b.mount; });
+  return result;
 }
 
 // A generated document, never cached: every poll must see current numbers.
@@ -379,20 +567,22 @@ static bool parse_fps(const char *text, double *fps) {
   return true;
 }
 
-void HttpServer::serve_stream(SoupServerMessage *msg, bool head_only, GHashTable *query) {
+void HttpServer::serve_stream(SoupServerMessage *msg, const std::shared_ptr<Mount> &mount,
+                              bool head_only, GHashTable *query) {
+  StreamService &service = *mount->service;
   double max_fps = 0;
   const char *fps_text = query ? static_cast<const char *>(g_hash_table_lookup(query, "fps")) : nullptr;
   if (query && g_hash_table_contains(query, "fps") && !parse_fps(fps_text, &max_fps)) {
     reply_text(msg, SOUP_STATUS_BAD_REQUEST, "fps must be a number above 0 and at most 1000");
     return;
   }
-  if (!head_only && !service_.reserve_viewer()) {
+  if (!head_only && !service.reserve_viewer()) {
     reply_unavailable(msg, "Too many viewers", "5");
     return;
   }
   SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
   soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
-  soup_message_headers_replace(headers, "Content-Type", service_.stream_content_type().c_str());
+  soup_message_headers_replace(headers, "Content-Type", service.stream_content_type().c_str());
   set_no_cache(headers);
   // nginx and other proxies buffer responses by default, which would hold
   // frames back; this header asks nginx to pass the stream through.
@@ -405,12 +595,20 @@ void HttpServer::serve_stream(SoupServerMessage *msg, bool head_only, GHashTable
     return;
   }
 
-  auto *pending = new PendingViewer{this, &service_, false, max_fps};
+  auto *pending = new PendingViewer{mount, false, max_fps};
   g_signal_connect_data(
       msg, "wrote-headers",
       G_CALLBACK(+[](SoupServerMessage *m, gpointer data) {
         auto *pend = static_cast<PendingViewer *>(data);
         if (pend->adopted) return;
+        pend->adopted = true;
+        if (!pend->mount->service) {
+          // The mount went away while libsoup was writing the headers.
+          GIOStream *orphan = soup_server_message_steal_connection(m);
+          g_io_stream_close(orphan, nullptr, nullptr);
+          g_object_unref(orphan);
+          return;
+        }
         ClientInfo info;
         info.address = format_socket_address(soup_server_message_get_remote_address(m));
         const char *agent = soup_message_headers_get_one(
@@ -418,7 +616,6 @@ void HttpServer::serve_stream(SoupServerMessage *msg, bool head_only, GHashTable
         if (agent) info.user_agent = agent;
         info.connected_us = g_get_real_time();
         info.max_fps = pend->max_fps;
-        pend->adopted = true;
         // The viewer writes to the socket's fd directly and keeps its own
         // reference to the socket, whatever becomes of the stream object
         // (libsoup hands back its own wrapper around the connection).
@@ -427,13 +624,13 @@ void HttpServer::serve_stream(SoupServerMessage *msg, bool head_only, GHashTable
         if (!socket && soup_server_message_get_socket(m))
           socket = G_SOCKET(g_object_ref(soup_server_message_get_socket(m)));
         GIOStream *connection = soup_server_message_steal_connection(m);
-        pend->service->adopt_viewer(connection, socket, std::move(info));
+        pend->mount->service->adopt_viewer(connection, socket, std::move(info));
       }),
-      pending, &release_unadopted, (GConnectFlags)0);
+      pending, &PendingViewer::release_unadopted, (GConnectFlags)0);
 }
 
-void HttpServer::serve_snapshot(SoupServerMessage *msg, bool head_only) {
-  FramePtr frame = service_.latest_frame();
+void HttpServer::serve_snapshot(SoupServerMessage *msg, Mount &mount, bool head_only) {
+  FramePtr frame = mount.service->latest_frame();
   if (!frame) {
     reply_unavailable(msg, "No frame yet", "1");
     return;
@@ -459,10 +656,6 @@ void HttpServer::serve_snapshot(SoupServerMessage *msg, bool head_only) {
     }
   }
   soup_message_body_complete(body);
-}
-
-void HttpServer::serve_index(SoupServerMessage *msg) {
-  serve_document(msg, "text/html; charset=utf-8", render_viewer_page(config_), false);
 }
 
 }  // namespace mjpeghttp

@@ -1,31 +1,38 @@
-// The HTTP front of the engine: a SoupServer that lives on its own thread with
-// its own GMainContext (the application may run no main loop at all, and
+// The HTTP front: a SoupServer that lives on its own thread with its own
+// GMainContext (the application may run no main loop at all, and
 // g_main_context_invoke on the default context would run inline on the
-// streaming thread). It parses requests and routes them; a /stream request is
-// answered with the multipart headers, then its connection is taken over
-// from libsoup and handed to the StreamService, which serves it on a thread
-// of its own.
+// streaming thread). One server may carry several streams, each on its own
+// mount ("/cam1" serves /cam1/stream, /cam1/snapshot, ...), like the mounts
+// of an RTSP server; each mount is served by a StreamService (one per
+// element). A /stream request is answered with the multipart headers, then
+// its connection is taken over from libsoup and handed to its mount's
+// service, which serves it on a thread of its own.
 #pragma once
 
 #include <gio/gio.h>
 #include <libsoup/soup.h>
 
 #include <condition_variable>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "client_thread.h"
 #include "frame.h"
 #include "http_access.h"
+#include "listen_socket.h"
 #include "log.h"
-#include "stats.h"
 #include "request_gate.h"
+#include "stats.h"
 #include "tls_identity.h"
 
 namespace mjpeghttp {
 
-// What the HTTP thread needs from the engine. Called on the HTTP thread.
+// What the HTTP thread needs from one mount's engine. Called on the HTTP
+// thread, and never after HttpServer::remove_mount() returned for it.
 class StreamService {
  public:
   virtual ~StreamService() = default;
@@ -44,14 +51,9 @@ class StreamService {
   virtual StatsSnapshot stats_snapshot() = 0;
 };
 
-struct HttpConfig {
-  std::string address = "127.0.0.1";
-  unsigned port = 8080;  // 0 = ephemeral
-  std::string stream_path = "/stream";
-  std::string snapshot_path = "/snapshot";
-  std::string index_path = "/";
-  std::string stats_path = "/stats";
-  std::string metrics_path = "/metrics";
+// Settings of the server itself: every element sharing it must agree on them.
+struct ServerConfig {
+  ListenConfig listen;
   // A request not fully read this long after its connection opened (or its
   // first byte arrived) is cut off; 0 = never. libsoup has no such limit,
   // so without it 1-byte-a-second clients hold connections for ever.
@@ -62,9 +64,33 @@ struct HttpConfig {
   TlsCertificatePtr tls_certificate;
 };
 
+// Why a server's settings cannot be shared with another element's, or an
+// empty string when they can.
+std::string describe_conflict(const ServerConfig &running, const ServerConfig &wanted);
+
+// One stream's place on the server. Paths are relative to the mount.
+struct MountConfig {
+  std::string mount = "/";  // "/" = the root mount; else "/name", no trailing '/'
+  std::string stream_path = "/stream";
+  std::string snapshot_path = "/snapshot";
+  std::string stats_path = "/stats";
+  std::string metrics_path = "/metrics";
+  std::string element_name;  // names the mount's owner in /stats, /metrics and errors
+
+  bool is_root() const { return mount == "/"; }
+  // The absolute path of one of the mount's endpoints.
+  std::string at(const std::string &path) const { return is_root() ? path : mount + path; }
+  // Where the mount's viewer page is.
+  std::string page_path() const { return is_root() ? "/" : mount + "/"; }
+};
+
+// "/" or "/a/b" with no trailing '/', no empty, "." or ".." segment, and
+// only characters a URL path carries unescaped. Empty means "/".
+bool normalize_mount(const std::string &text, std::string *mount);
+
 class HttpServer {
  public:
-  HttpServer(HttpConfig config, StreamService &service, LogSink log);
+  HttpServer(ServerConfig config, LogSink log);
   ~HttpServer();
   HttpServer(const HttpServer &) = delete;
   HttpServer &operator=(const HttpServer &) = delete;
@@ -75,50 +101,74 @@ class HttpServer {
   // Stops accepting, closes every connection libsoup still owns and joins
   // the HTTP thread. Stolen (viewer) connections are not libsoup's anymore.
   void stop();
-  // The port actually bound (the ephemeral one when configured with 0).
-  unsigned bound_port() const { return bound_port_; }
+  // The port actually bound (the ephemeral one when configured with 0); 0
+  // for a unix socket.
+  unsigned bound_port() const { return listener_.bound_port(); }
+  const ServerConfig &config() const { return config_; }
+
+  // Serves `service` on `mount` from now on, or returns false with a message
+  // naming the clash (a mount or a path already served). Safe from any
+  // thread but the HTTP thread; returns once the HTTP thread routes to it.
+  bool add_mount(const MountConfig &mount, StreamService *service, std::string *error);
+  // After this returns, the HTTP thread never calls `service` again: requests
+  // for the mount get 404, and its half-answered /stream requests are closed.
+  void remove_mount(StreamService *service);
 
   // Listen backlog: libsoup's own listen() uses 10, which refuses bursts of
   // viewers (a page reload by a room full of people).
   static constexpr int kListenBacklog = 512;
+  // Served by the server itself whatever the mounts: the list of streams.
+  static constexpr const char *kStreamsPath = "/streams";
 
  private:
+  struct Mount;
+  struct Route;
+  struct PendingViewer;
+  using Routes = std::map<std::string, Route>;
+
   static gpointer thread_main(gpointer self);
   void run();
   void join_thread();
-  bool listen(std::string *error);
   void report_ready(const std::string &error);
+  // Runs `work` on the HTTP thread and waits for it.
+  void run_on_http_thread(const std::function<void()> &work);
+  // The routing table for `mounts`, or false with the first clash.
+  bool build_routes(const std::vector<std::shared_ptr<Mount>> &mounts, Routes *routes,
+                    std::string *error) const;
 
   static void on_request_started(SoupServer *server, SoupServerMessage *msg, gpointer self);
   static void on_request_read(SoupServer *server, SoupServerMessage *msg, gpointer self);
   static void on_request(SoupServer *server, SoupServerMessage *msg, const char *path,
                          GHashTable *query, gpointer self);
   void handle(SoupServerMessage *msg, const std::string &path, GHashTable *query);
-  void serve_stream(SoupServerMessage *msg, bool head_only, GHashTable *query);
-  void serve_snapshot(SoupServerMessage *msg, bool head_only);
-  void serve_index(SoupServerMessage *msg);
+  void serve_stream(SoupServerMessage *msg, const std::shared_ptr<Mount> &mount, bool head_only,
+                    GHashTable *query);
+  void serve_snapshot(SoupServerMessage *msg, Mount &mount, bool head_only);
   void serve_document(SoupServerMessage *msg, const char *content_type, const std::string &body,
                       bool head_only);
+  // Every mount's counters, in mount order.
+  std::vector<MountSnapshot> snapshot_mounts() const;
   void log(LogLevel level, const std::string &text) const;
 
-  HttpConfig config_;
-  StreamService &service_;
+  const ServerConfig config_;
   LogSink log_;
 
   GThread *thread_ = nullptr;
   GMainContext *context_ = nullptr;
   GMainLoop *loop_ = nullptr;
   SoupServer *server_ = nullptr;
+  ListenSocket listener_;
   std::unique_ptr<RequestGate> gate_;
-  unsigned bound_port_ = 0;
+  int64_t started_monotonic_us_ = 0;
+
+  // HTTP thread only.
+  std::vector<std::shared_ptr<Mount>> mounts_;
+  std::unique_ptr<Routes> routes_;
 
   std::mutex start_mutex_;
   std::condition_variable start_cond_;
   bool start_reported_ = false;
   std::string start_error_;
 };
-
-// "host:port", with IPv6 hosts bracketed.
-std::string format_socket_address(GSocketAddress *address);
 
 }  // namespace mjpeghttp

@@ -1,7 +1,7 @@
 // Prometheus text exposition format, version 0.0.4: for each metric a # HELP
 // and a # TYPE line, then its sample. Counters end in _total. Every sample is
-// labelled with the element's name, so several sinks in one process (or one
-// scrape target fronting several) stay apart. Viewers are not exported one by
+// labelled with its element's name and mount, so several sinks in one process
+// or on one server stay apart. Viewers are not exported one by
 // one: a label per viewer address would make a new time series for every
 // connection, which Prometheus stores for ever.
 #include <glib.h>
@@ -29,25 +29,34 @@ std::string escape_label_value(const std::string &value) {
   return escaped;
 }
 
+// Each metric's HELP and TYPE once, then one sample per mount: Prometheus
+// wants a family's samples together.
 class Exposition {
  public:
-  explicit Exposition(const std::string &element_name)
-      : labels_("{element=\"" + escape_label_value(element_name) + "\"}") {}
+  explicit Exposition(const std::vector<MountSnapshot> &mounts) : mounts_(mounts) {
+    for (const MountSnapshot &mount : mounts)
+      labels_.push_back("{element=\"" + escape_label_value(mount.stats.element_name) +
+                        "\",mount=\"" + escape_label_value(mount.mount) + "\"}");
+  }
 
-  void counter(const char *name, const char *help, uint64_t value) {
+  void counter(const char *name, const char *help, uint64_t StatsSnapshot::*field) {
     family(name, help, "counter");
-    text_ += std::to_string(value) + "\n";
+    for (size_t i = 0; i < mounts_.size(); i++)
+      sample(name, i, std::to_string(mounts_[i].stats.*field));
   }
-  void gauge(const char *name, const char *help, uint64_t value) {
+  void gauge(const char *name, const char *help, size_t StatsSnapshot::*field) {
     family(name, help, "gauge");
-    text_ += std::to_string(value) + "\n";
+    for (size_t i = 0; i < mounts_.size(); i++)
+      sample(name, i, std::to_string(mounts_[i].stats.*field));
   }
-  void gauge(const char *name, const char *help, double value) {
+  void gauge(const char *name, const char *help, double StatsSnapshot::*field) {
     family(name, help, "gauge");
-    // Not printf: an application's setlocale() would turn the point into a
-    // comma, which no scraper parses.
-    char number[G_ASCII_DTOSTR_BUF_SIZE];
-    text_ += std::string(g_ascii_formatd(number, sizeof number, "%.3f", value)) + "\n";
+    for (size_t i = 0; i < mounts_.size(); i++) {
+      // Not printf: an application's setlocale() would turn the point into a
+      // comma, which no scraper parses.
+      char number[G_ASCII_DTOSTR_BUF_SIZE];
+      sample(name, i, g_ascii_formatd(number, sizeof number, "%.3f", mounts_[i].stats.*field));
+    }
   }
   const std::string &text() const { return text_; }
 
@@ -56,35 +65,40 @@ class Exposition {
     const std::string full = std::string("mjpeghttpsink_") + name;
     text_ += "# HELP " + full + " " + help + "\n";
     text_ += "# TYPE " + full + " " + type + "\n";
-    text_ += full + labels_ + " ";
+  }
+  void sample(const char *name, size_t mount, const std::string &value) {
+    text_ += std::string("mjpeghttpsink_") + name + labels_[mount] + " " + value + "\n";
   }
 
-  std::string labels_;
+  const std::vector<MountSnapshot> &mounts_;
+  std::vector<std::string> labels_;
   std::string text_;
 };
 
 }  // namespace
 
-std::string render_metrics_text(const StatsSnapshot &stats) {
-  Exposition out(stats.element_name);
-  out.gauge("uptime_seconds", "Seconds since the server started.", stats.uptime_seconds);
-  out.counter("frames_in_total", "Buffers the element received.", stats.frames_in);
+std::string render_metrics_text(const std::vector<MountSnapshot> &mounts) {
+  Exposition out(mounts);
+  out.gauge("uptime_seconds", "Seconds since the element's server started.",
+            &StatsSnapshot::uptime_seconds);
+  out.counter("frames_in_total", "Buffers the element received.", &StatsSnapshot::frames_in);
   out.counter("frames_rejected_total", "Buffers dropped because they were not JPEG images.",
-              stats.frames_rejected);
+              &StatsSnapshot::frames_rejected);
   out.counter("frames_published_total", "JPEG frames handed to the viewers.",
-              stats.frames_published);
+              &StatsSnapshot::frames_published);
   out.counter("frames_overflowed_total",
               "Frames dropped for every viewer because the fan-out fell behind (overload).",
-              stats.frames_overflowed);
+              &StatsSnapshot::frames_overflowed);
   out.counter("frames_sent_total", "Frames written to viewers, summed over viewers.",
-              stats.frames_sent);
+              &StatsSnapshot::frames_sent);
   out.counter("frames_dropped_total",
               "Frames viewers skipped because their queue was full, summed over viewers.",
-              stats.frames_dropped);
-  out.counter("bytes_served_total", "Bytes written to stream viewers.", stats.bytes_served);
+              &StatsSnapshot::frames_dropped);
+  out.counter("bytes_served_total", "Bytes written to stream viewers.",
+              &StatsSnapshot::bytes_served);
   out.counter("viewers_total", "Stream viewers served since the server started.",
-              stats.viewers_total);
-  out.gauge("viewers", "Stream viewers connected now.", static_cast<uint64_t>(stats.viewers_now));
+              &StatsSnapshot::viewers_total);
+  out.gauge("viewers", "Stream viewers connected now.", &StatsSnapshot::viewers_now);
   return out.text();
 }
 

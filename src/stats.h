@@ -41,8 +41,24 @@ struct StatsSnapshot {
 // ISO 8601 UTC with milliseconds ("2024-05-01T12:00:00.123Z").
 std::string format_iso8601(int64_t wall_clock_us);
 
+// One mount of a server (one element) and where its endpoints are.
+struct MountSnapshot {
+  std::string mount;  // "/" for the root mount, else "/cam1"
+  std::string page_path, stream_path, snapshot_path, stats_path, metrics_path;  // absolute
+  StatsSnapshot stats;
+};
+
 // The renderings served over HTTP (stats_json.cpp, metrics_text.cpp).
-std::string render_stats_json(const StatsSnapshot &stats);
-std::string render_metrics_text(const StatsSnapshot &stats);
+// One mount's document.
+std::string render_mount_stats_json(const MountSnapshot &mount);
+// The whole server's: counters summed over mounts, every viewer (each with
+// its mount), and each mount's own document under "streams". With a single
+// mount its top-level fields are that mount's own.
+std::string render_server_stats_json(const std::vector<MountSnapshot> &mounts,
+                                     double uptime_seconds);
+// The list of streams: each mount's paths and a few live figures.
+std::string render_streams_json(const std::vector<MountSnapshot> &mounts);
+// Every mount's metrics, each sample labelled with its element and mount.
+std::string render_metrics_text(const std::vector<MountSnapshot> &mounts);
 
 }  // namespace mjpeghttp

@@ -12,14 +12,10 @@ extern const size_t kViewerPageHtmlSize;
 
 namespace {
 
-// Relative to the page at "/", so a reverse proxy may mount the server under
+// Relative to the mount's page, so a reverse proxy may put the server under
 // a prefix; escaped for an HTML attribute.
 std::string relative_attribute(const std::string &path) {
-  const std::string relative = !path.empty() && path[0] == '/' ? path.substr(1) : path;
-  gchar *escaped = g_markup_escape_text(relative.c_str(), -1);
-  std::string text = escaped;
-  g_free(escaped);
-  return text;
+  return escape_html(!path.empty() && path[0] == '/' ? path.substr(1) : path);
 }
 
 void replace_all(std::string &text, const std::string &token, const std::string &value) {
@@ -30,11 +26,30 @@ void replace_all(std::string &text, const std::string &token, const std::string 
 
 }  // namespace
 
-std::string render_viewer_page(const HttpConfig &config) {
+std::string escape_html(const std::string &text) {
+  gchar *escaped = g_markup_escape_text(text.c_str(), -1);
+  std::string result = escaped;
+  g_free(escaped);
+  return result;
+}
+
+std::string render_viewer_page(const MountConfig &mount) {
   std::string page(kViewerPageHtml, kViewerPageHtmlSize);
-  replace_all(page, "@STREAM@", relative_attribute(config.stream_path));
-  replace_all(page, "@SNAPSHOT@", relative_attribute(config.snapshot_path));
-  replace_all(page, "@STATS@", relative_attribute(config.stats_path));
+  replace_all(page, "@STREAM@", relative_attribute(mount.stream_path));
+  replace_all(page, "@SNAPSHOT@", relative_attribute(mount.snapshot_path));
+  replace_all(page, "@STATS@", relative_attribute(mount.stats_path));
+  replace_all(page, "@MOUNT@", escape_html(mount.mount));
+  replace_all(page, "@TITLE@",
+              escape_html(mount.is_root() ? "mjpeghttpsink" : "mjpeghttpsink " + mount.mount));
+  // A named mount's page links to the server's list of streams (HTML at
+  // /streams for a browser): one "../" per segment of the mount, again
+  // relative for reverse proxies.
+  std::string up;
+  if (!mount.is_root())
+    for (char c : mount.mount)
+      if (c == '/') up += "../";
+  replace_all(page, "@LISTING_LINK@",
+              mount.is_root() ? "" : "<a id=\"all-streams\" href=\"" + up + "streams\">All streams</a>");
   return page;
 }
 

@@ -1,4 +1,4 @@
-// The page served at "/": the live stream, a snapshot button, full screen and
+// The page served at a mount ("/" or "/cam1/"): the live stream, a snapshot button, full screen and
 // live statistics. Self-contained (no external script, style or font), so it
 // works offline and behind strict networks. Edited as viewer_page.html and
 // compiled in at build time.
@@ -8,10 +8,13 @@
 
 namespace mjpeghttp {
 
-struct HttpConfig;
+struct MountConfig;
 
-// The page with its stream, snapshot and stats links pointing at the
-// configured paths, relative to the page.
-std::string render_viewer_page(const HttpConfig &config);
+// The page of one mount, with its stream, snapshot and stats links pointing
+// at the mount's paths, relative to the page.
+std::string render_viewer_page(const MountConfig &mount);
+
+// Escapes text for an HTML attribute or element.
+std::string escape_html(const std::string &text);
 
 }  // namespace mjpeghttp

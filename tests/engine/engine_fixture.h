@@ -17,8 +17,8 @@ namespace enginetest {
 class EngineFixture {
  public:
   explicit EngineFixture(mjpeghttp::EngineConfig config = {}) {
-    config.http.address = "127.0.0.1";
-    config.http.port = 0;
+    config.server.listen.address = "127.0.0.1";
+    config.server.listen.port = 0;
     mjpeghttp::EngineHooks hooks;
     hooks.client_added = [this](const mjpeghttp::ClientInfo &) { added.fetch_add(1); };
     hooks.client_removed = [this](const mjpeghttp::ClientInfo &) { removed.fetch_add(1); };

@@ -213,7 +213,7 @@ void test_port_in_use() {
   const unsigned taken = ntohs(address.sin_port);
 
   mjpeghttp::EngineConfig config;
-  config.http.port = taken;
+  config.server.listen.port = taken;
   mjpeghttp::Engine engine(config, {});
   std::string error;
   g_assert_false(engine.start(&error));

@@ -325,8 +325,8 @@ GST_START_TEST(test_metrics_parse_and_match_stats) {
   fail_unless(await_condition([&] { return pipeline.stat("frames-sent") == 1; }));
 
   Exposition metrics = fetch_metrics(pipeline.port());
-  // Every sample is declared, labelled with the element, counters end in
-  // _total, and each family has one sample.
+  // Every sample is declared, labelled with the element and its mount,
+  // counters end in _total, and each family has one sample.
   for (const Sample &sample : metrics.samples) {
     fail_unless(sample.name.rfind("mjpeghttpsink_", 0) == 0, "%s", sample.name.c_str());
     fail_unless(metrics.types.count(sample.name), "%s has no TYPE", sample.name.c_str());
@@ -335,8 +335,9 @@ GST_START_TEST(test_metrics_parse_and_match_stats) {
     const bool total = sample.name.size() > 6 &&
                        sample.name.compare(sample.name.size() - 6, 6, "_total") == 0;
     fail_unless(total == (type == "counter"), "%s is a %s", sample.name.c_str(), type.c_str());
-    fail_unless_equals_int(sample.labels.size(), 1);
+    fail_unless_equals_int(sample.labels.size(), 2);
     fail_unless_equals_string(sample.labels.at("element").c_str(), "sink");
+    fail_unless_equals_string(sample.labels.at("mount").c_str(), "/");
   }
   fail_unless_equals_int(metrics.samples.size(), metrics.types.size());
 

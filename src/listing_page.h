@@ -1,0 +1,15 @@
+// The page listing every stream a server carries, each with a live thumbnail
+// and a link to its own page. Served at "/" when no element serves the root
+// mount, and at /streams to a browser. Self-contained, like the viewer page.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "stats.h"
+
+namespace mjpeghttp {
+
+std::string render_listing_page(const std::vector<MountSnapshot> &mounts);
+
+}  // namespace mjpeghttp
