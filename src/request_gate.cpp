@@ -1,5 +1,6 @@
 #include "request_gate.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -65,6 +66,14 @@ void set_receive_low_water(int fd, int bytes) {
   setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes);
 }
 
+bool peer_shut_down(int fd) {
+  pollfd entry = {fd, POLLRDHUP, 0};
+  return poll(&entry, 1, 0) > 0 && (entry.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+// How often an unfinished head on a unix socket is looked at again.
+constexpr unsigned kRecheckMs = 20;
+
 }  // namespace
 
 struct RequestGate::Pending {
@@ -73,6 +82,11 @@ struct RequestGate::Pending {
   GSocket *socket;
   GSource *readable = nullptr;
   GSource *timer = nullptr;
+  // Unix sockets report readable while any byte is queued, whatever
+  // SO_RCVLOWAT says, so an unfinished head is looked at again on a timer
+  // (recheck) instead of on readability, which would spin.
+  bool level_triggered = false;
+  GSource *recheck = nullptr;
   bool draining = false;
   size_t drained = 0;
   size_t seen = 0;          // bytes of the head peeked so far
@@ -135,12 +149,10 @@ gboolean RequestGate::on_incoming(GSocketService *, GSocketConnection *connectio
   auto *pending = new Pending{gate, G_SOCKET_CONNECTION(g_object_ref(connection)),
                               g_socket_connection_get_socket(connection)};
   pending->connected_us = g_get_monotonic_time();
+  const GSocketFamily family = g_socket_get_family(pending->socket);
+  pending->level_triggered = family != G_SOCKET_FAMILY_IPV4 && family != G_SOCKET_FAMILY_IPV6;
   gate->pending_.push_back(pending);
-  pending->readable = g_socket_create_source(
-      pending->socket, static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR), nullptr);
-  g_source_set_callback(pending->readable, G_SOURCE_FUNC(&RequestGate::on_readable), pending,
-                        nullptr);
-  g_source_attach(pending->readable, g_main_context_get_thread_default());
+  gate->watch_readable(pending);
   if (gate->request_timeout_ms_ > 0) gate->arm_timer(pending, gate->request_timeout_ms_);
   // The head may already be there (it usually is, with the connect).
   gate->inspect(pending);
@@ -176,11 +188,16 @@ bool RequestGate::inspect(Pending *pending) {
   }
   const size_t size = static_cast<size_t>(peeked);
   if (size <= pending->seen) {
-    // Woken with nothing new: the client shut its side with the head still
-    // unfinished. Peeking again would find the same bytes for ever.
-    g_socket_close(pending->socket, nullptr);
-    finish(pending);
-    return false;
+    // Nothing new. On TCP that wake-up means the client shut its side with
+    // the head still unfinished: peeking again would find the same bytes for
+    // ever. A unix socket tells only when asked.
+    if (!pending->level_triggered || peer_shut_down(fd)) {
+      g_socket_close(pending->socket, nullptr);
+      finish(pending);
+      return false;
+    }
+    recheck_later(pending);
+    return true;
   }
   const size_t end = head_end(scratch_.data(), size, pending->seen > 3 ? pending->seen - 3 : 0);
   pending->seen = size;
@@ -198,10 +215,44 @@ bool RequestGate::inspect(Pending *pending) {
     return refuse(pending, kStatusHeaderFieldsTooLarge,
                   "Request Header Fields Too Large");
   }
+  if (pending->level_triggered) {
+    recheck_later(pending);
+    return true;
+  }
   // Wake only once more bytes than these have arrived: the peeked bytes stay
   // readable, so a plain readable watch would spin.
   set_receive_low_water(fd, static_cast<int>(size) + 1);
   return true;
+}
+
+void RequestGate::watch_readable(Pending *pending) {
+  if (pending->readable) return;
+  pending->readable = g_socket_create_source(
+      pending->socket, static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR), nullptr);
+  g_source_set_callback(pending->readable, G_SOURCE_FUNC(&RequestGate::on_readable), pending,
+                        nullptr);
+  g_source_attach(pending->readable, g_main_context_get_thread_default());
+}
+
+void RequestGate::recheck_later(Pending *pending) {
+  if (pending->readable) {
+    g_source_destroy(pending->readable);
+    g_source_unref(pending->readable);
+    pending->readable = nullptr;
+  }
+  if (pending->recheck) return;
+  pending->recheck = g_timeout_source_new(kRecheckMs);
+  g_source_set_callback(
+      pending->recheck,
+      [](gpointer data) -> gboolean {
+        auto *p = static_cast<Pending *>(data);
+        g_source_unref(p->recheck);
+        p->recheck = nullptr;
+        p->gate->inspect(p);
+        return G_SOURCE_REMOVE;
+      },
+      pending, nullptr);
+  g_source_attach(pending->recheck, g_main_context_get_thread_default());
 }
 
 void RequestGate::hand_to_libsoup(Pending *pending) {
@@ -259,6 +310,8 @@ bool RequestGate::refuse(Pending *pending, unsigned status, const char *reason) 
   set_receive_low_water(fd, 1);
   pending->draining = true;
   arm_timer(pending, kDrainTimeoutMs);
+  // Draining consumes what it reads, so readability no longer spins.
+  watch_readable(pending);
   return drain(pending);
 }
 
@@ -289,6 +342,10 @@ void RequestGate::finish(Pending *pending) {
   if (pending->timer) {
     g_source_destroy(pending->timer);
     g_source_unref(pending->timer);
+  }
+  if (pending->recheck) {
+    g_source_destroy(pending->recheck);
+    g_source_unref(pending->recheck);
   }
   g_object_unref(pending->connection);
   delete pending;

@@ -62,6 +62,9 @@ class RequestGate {
   // Discards what the refused client still sends; true while it goes on.
   bool drain(Pending *pending);
   void arm_timer(Pending *pending, unsigned timeout_ms);
+  void watch_readable(Pending *pending);
+  // Looks at an unfinished head again shortly (unix sockets).
+  void recheck_later(Pending *pending);
   void finish(Pending *pending);
   void log(LogLevel level, const std::string &text) const;
 
