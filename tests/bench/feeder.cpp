@@ -11,12 +11,23 @@
 //
 // Usage:
 //   feeder --calibrate [--target-bytes N]          prints "QUALITY q AVG bytes"
-//   feeder --server mjpeg|tcp --quality Q [--rate FPS (0 = as fast as the sink
-//          accepts)] [--boundary B] [--sink-props "k=v ..."] [--counter-file F]
+//   feeder --server mjpeg|tcp|floor --quality Q [--rate FPS (0 = as fast as the
+//          sink accepts)] [--boundary B] [--sink-props "k=v ..."] [--counter-file F]
+//
+// `floor` is no GStreamer server at all but the least any server must do: the
+// same parts (raw multipart, like multipartmux's) written with one sendmsg
+// per viewer per frame, non-blocking, by one sender thread per core, with no
+// per-viewer thread, queue or wake-up. Its CPU per frame and its latency are
+// the floor the kernel's loopback TCP sets on this machine.
 // Once serving it prints "READY port=P tid=T frame_bytes=B" on stdout and runs
 // until SIGTERM/SIGINT. --counter-file: a file whose first 8 bytes are kept
 // equal to the number of frames pushed, for the load client to read.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
@@ -27,7 +38,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -82,7 +97,8 @@ Options parse_options(int argc, char **argv) {
     else if (arg == "--counter-file") options.counter_file = value();
     else die("unknown option " + arg);
   }
-  if (options.server != "mjpeg" && options.server != "tcp") die("--server is mjpeg or tcp");
+  if (options.server != "mjpeg" && options.server != "tcp" && options.server != "floor")
+    die("--server is mjpeg, tcp or floor");
   if (options.frame_count < 1 || options.frame_count > 300) die("--frames out of 1..300");
   return options;
 }
@@ -328,6 +344,196 @@ int serve(const Options &options) {
   return status;
 }
 
+
+// ---- the floor server ----
+
+struct FloorPart {
+  std::string head;  // boundary line and part headers
+  uint8_t stamp[kStampSize];
+  const uint8_t *body;
+  size_t body_size;
+};
+
+class FloorServer {
+ public:
+  FloorServer(const Options &options, unsigned senders) : boundary_(options.boundary) {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(listen_fd_, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0 ||
+        listen(listen_fd_, 1024) != 0)
+      die("floor: cannot listen");
+    socklen_t length = sizeof address;
+    getsockname(listen_fd_, reinterpret_cast<sockaddr *>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    acceptor_ = std::thread([this] { accept_loop(); });
+    for (unsigned i = 0; i < senders; i++) senders_.emplace_back([this, i, senders] { send_loop(i, senders); });
+  }
+  ~FloorServer() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    cond_.notify_all();
+    acceptor_.join();
+    for (std::thread &sender : senders_) sender.join();
+    for (int fd : viewers_)
+      if (fd >= 0) close(fd);
+    close(listen_fd_);
+  }
+  int port() const { return port_; }
+
+  // Hands a part to every sender; the previous one is dropped once all are done with it.
+  void publish(std::shared_ptr<const FloorPart> part) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      part_ = std::move(part);
+      generation_++;
+    }
+    cond_.notify_all();
+  }
+
+ private:
+  void accept_loop() {
+    while (!g_stopping.load()) {
+      pollfd entry{listen_fd_, POLLIN, 0};
+      if (poll(&entry, 1, 100) <= 0) continue;
+      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      std::lock_guard<std::mutex> lock(mutex_);
+      viewers_.push_back(fd);
+    }
+  }
+
+  void send_loop(unsigned index, unsigned senders) {
+    uint64_t seen = 0;
+    std::vector<int> mine;
+    for (;;) {
+      std::shared_ptr<const FloorPart> part;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        cond_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+        if (stopping_) return;
+        seen = generation_;
+        part = part_;
+        mine.clear();
+        for (size_t i = index; i < viewers_.size(); i += senders) mine.push_back(viewers_[i]);
+      }
+      for (int fd : mine)
+        if (fd >= 0) send_part(fd, *part);
+    }
+  }
+
+  // One sendmsg; a viewer that cannot take the whole part at once is waited
+  // for (bounded), so the stream stays well formed.
+  static void send_part(int fd, const FloorPart &part) {
+    static const char kTail[] = "\r\n";
+    // The body is the JPEG after its SOI and the stamp starts with one, so
+    // the part is SOI + COM + the rest, as the other servers send it.
+    iovec iov[4] = {{const_cast<char *>(part.head.data()), part.head.size()},
+                    {const_cast<uint8_t *>(part.stamp), kStampSize},
+                    {const_cast<uint8_t *>(part.body), part.body_size},
+                    {const_cast<char *>(kTail), 2}};
+    iovec *next = iov;
+    size_t count = 4;
+    for (int waits = 0; count > 0 && waits < 100;) {
+      msghdr message{};
+      message.msg_iov = next;
+      message.msg_iovlen = count;
+      ssize_t sent = sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (sent < 0 && errno != EAGAIN) return;
+      if (sent < 0) {
+        pollfd entry{fd, POLLOUT, 0};
+        poll(&entry, 1, 10);
+        waits++;
+        continue;
+      }
+      size_t left = static_cast<size_t>(sent);
+      while (count > 0 && left >= next->iov_len) {
+        left -= next->iov_len;
+        next++;
+        count--;
+      }
+      if (count > 0) {
+        next->iov_base = static_cast<char *>(next->iov_base) + left;
+        next->iov_len -= left;
+      }
+    }
+  }
+
+  std::string boundary_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::thread acceptor_;
+  std::vector<std::thread> senders_;
+  std::mutex mutex_;
+  std::condition_variable cond_;
+  bool stopping_ = false;
+  uint64_t generation_ = 0;
+  std::shared_ptr<const FloorPart> part_;
+  std::vector<int> viewers_;
+};
+
+int serve_floor(const Options &options) {
+  std::vector<GstBuffer *> frames = encode_frames(options.frame_count, options.quality);
+  const size_t frame_bytes = average_size(frames) + kStampSize - 2;
+  std::vector<GstMemory *> bodies = frame_bodies(frames);
+  std::vector<GstMapInfo> maps(bodies.size());
+  for (size_t i = 0; i < bodies.size(); i++)
+    if (!gst_memory_map(bodies[i], &maps[i], GST_MAP_READ)) die("cannot map a frame");
+  volatile uint64_t *counter = map_counter(options.counter_file);
+  const unsigned senders = std::max(1u, std::thread::hardware_concurrency());
+  auto server = std::make_unique<FloorServer>(options, senders);
+  g_streaming_tid.store(syscall(SYS_gettid));
+  printf("READY port=%d tid=%ld frame_bytes=%zu\n", server->port(), g_streaming_tid.load(), frame_bytes);
+  fflush(stdout);
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  const int64_t period = options.rate > 0 ? static_cast<int64_t>(1e9 / options.rate) : 0;
+  int64_t next = clock_ns(CLOCK_MONOTONIC);
+  uint64_t pushed = 0;
+  size_t index = 0;
+  const timespec no_wait{0, 0};
+  while (sigtimedwait(&stop_signals, nullptr, &no_wait) <= 0) {
+    if (period > 0) {
+      timespec when{static_cast<time_t>(next / 1000000000), static_cast<long>(next % 1000000000)};
+      while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &when, nullptr) == EINTR) {
+      }
+      next += period;
+      const int64_t now = clock_ns(CLOCK_MONOTONIC);
+      if (now - next > 2 * period) next = now + period;
+    }
+    auto part = std::make_shared<FloorPart>();
+    part->body = maps[index].data;
+    part->body_size = maps[index].size;
+    part->head = "--" + options.boundary + "\r\nContent-Type: image/jpeg\r\nContent-Length: " +
+                 std::to_string(kStampSize + part->body_size) + "\r\n\r\n";
+    uint8_t *out = part->stamp;
+    out[0] = 0xFF;
+    out[1] = 0xD8;
+    out[2] = 0xFF;
+    out[3] = 0xFE;
+    out[4] = kComLength >> 8;
+    out[5] = kComLength & 0xFF;
+    memcpy(out + 6, kMagic, sizeof kMagic);
+    put_be64(out + 18, ++pushed);
+    put_be64(out + 10, static_cast<uint64_t>(clock_ns(CLOCK_REALTIME)));
+    index = (index + 1) % bodies.size();
+    server->publish(std::move(part));
+    if (counter) __atomic_store_n(counter, pushed, __ATOMIC_RELAXED);
+  }
+  g_stopping.store(true);
+  server.reset();
+  for (size_t i = 0; i < bodies.size(); i++) gst_memory_unmap(bodies[i], &maps[i]);
+  for (GstMemory *body : bodies) gst_memory_unref(body);
+  free_frames(frames);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -340,5 +546,6 @@ int main(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   gst_init(&argc, &argv);
   Options options = parse_options(argc, argv);
-  return options.calibrate ? calibrate(options) : serve(options);
+  if (options.calibrate) return calibrate(options);
+  return options.server == "floor" ? serve_floor(options) : serve(options);
 }

@@ -78,7 +78,13 @@ build_all() {
 }
 
 # Element names as printed in reports.
-server_label() { [ "$1" = mjpeg ] && echo mjpeghttpsink || echo tcpserversink; }
+server_label() {
+  case "$1" in
+    mjpeg) echo mjpeghttpsink ;;
+    tcp) echo tcpserversink ;;
+    *) echo "kernel floor" ;;
+  esac
+}
 
 feeder_pid=""
 client_pid=""
@@ -134,4 +140,5 @@ start_feeder() {
 # client_args SERVER: the load client's mode arguments for that server.
 client_mode_args() {
   if [ "$1" = mjpeg ]; then echo "--mode http --path /stream"; else echo "--mode raw --boundary $BOUNDARY"; fi
+  # (tcp and floor both send raw multipart after the TCP connect)
 }

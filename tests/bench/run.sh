@@ -11,6 +11,7 @@
 # BENCH_OUT (results dir, default $BENCH_BUILD_DIR/results/<time>),
 # BENCH_SOURCE (head: a snapshot of the committed HEAD, the default; tree: the
 # working tree as it is).
+# BENCH_FLOOR=0 skips the kernel-floor rows (see below).
 # Prints a markdown table (both servers and ours ÷ theirs) and writes
 # results.jsonl and summary.json in the results dir.
 set -euo pipefail
@@ -138,10 +139,17 @@ PY
   log "$name/$server: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("connected", r["connected"], "fps", r["fps"], "latency", r["latency_ms"]["p50"], r["latency_ms"]["p99"], "cpu/1000", r["cpu_ms_per_1000_frames"])' "$work/client.json")"
 }
 
+# The kernel floor (feeder --server floor: one sendmsg per viewer per frame,
+# nothing else) runs beside the two servers in the cases at a fixed frame
+# rate with only fast viewers: the least CPU and latency any server can have
+# on this machine. BENCH_FLOOR=0 leaves it out.
+floor_cases=" v1 v10 v100 v300 v900 v1000_10fps "
 for spec in "${ALL_CASES[@]}"; do
   read -r name viewers slow rate connects <<<"$spec"
   selected "$name" || continue
-  for server in mjpeg tcp; do
+  servers=(mjpeg tcp)
+  [ "${BENCH_FLOOR:-1}" != 0 ] && [[ "$floor_cases" == *" $name "* ]] && servers+=(floor)
+  for server in "${servers[@]}"; do
     run_case "$name" "$viewers" "$slow" "$rate" "$connects" "$server"
   done
 done
