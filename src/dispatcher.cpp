@@ -11,6 +11,7 @@ Dispatcher::Attachment Dispatcher::attach(FrameQueue *queue) {
   result.accepted = true;
   result.ended = ended_;
   result.latest = latest_;
+  queue->share_doorbell(&doorbell_);
   queues_.push_back(queue);
   return result;
 }
@@ -22,6 +23,7 @@ void Dispatcher::detach(FrameQueue *queue) {
     *it = queues_.back();
     queues_.pop_back();
   }
+  queue->share_doorbell(nullptr);
 }
 
 void Dispatcher::publish(FramePtr frame) {
@@ -34,12 +36,15 @@ void Dispatcher::publish(FramePtr frame) {
     std::lock_guard<std::mutex> lock(mutex_);
     published_++;
     for (FrameQueue *queue : queues_) {
-      FramePtr dropped = queue->push(frame);
+      FramePtr dropped = queue->push(frame, false);
       if (dropped) evicted.push_back(std::move(dropped));
     }
     previous = std::move(latest_);
     latest_ = std::move(frame);
   }
+  // Once for every viewer, after the frame is in every queue and the lock is
+  // released: woken viewers do not find the dispatcher's lock held.
+  doorbell_.ring();
 }
 
 void Dispatcher::end() {

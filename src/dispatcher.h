@@ -37,11 +37,15 @@ class Dispatcher {
   void shutdown();
 
   FramePtr latest() const;
+
   uint64_t published() const;
   size_t attached() const;
 
  private:
   mutable std::mutex mutex_;
+  // Every attached queue's reader waits on this; publish() rings it once
+  // per frame, for all of them.
+  Doorbell doorbell_;
   std::vector<FrameQueue *> queues_;
   FramePtr latest_;
   uint64_t published_ = 0;

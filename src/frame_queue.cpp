@@ -4,6 +4,11 @@
 
 namespace mjpeghttp {
 
+void FrameQueue::share_doorbell(Doorbell *shared) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  doorbell_ = shared ? shared : &own_doorbell_;
+}
+
 void FrameQueue::reset(size_t capacity, QueuePolicy policy, ViewerCounters *viewer) {
   std::vector<FramePtr> old;
   {
@@ -23,10 +28,12 @@ void FrameQueue::reset(size_t capacity, QueuePolicy policy, ViewerCounters *view
   // `old` releases its frames here, outside the lock.
 }
 
-FramePtr FrameQueue::push(const FramePtr &frame) {
+FramePtr FrameQueue::push(const FramePtr &frame, bool ring) {
   FramePtr evicted;
+  Doorbell *doorbell;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    doorbell = doorbell_;
     if (ended_ || cancelled_ || overflowed_) return nullptr;
     const size_t capacity = ring_.size();
     if (count_ == capacity) {
@@ -51,43 +58,60 @@ FramePtr FrameQueue::push(const FramePtr &frame) {
     }
     publish_depth();
   }
-  ready_.notify_one();
+  if (ring) doorbell->ring();
   return evicted;
 }
 
 void FrameQueue::end() {
+  Doorbell *doorbell;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     ended_ = true;
+    doorbell = doorbell_;
   }
-  ready_.notify_one();
+  doorbell->ring();
 }
 
 void FrameQueue::cancel() {
+  Doorbell *doorbell;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     cancelled_ = true;
+    doorbell = doorbell_;
   }
-  ready_.notify_one();
+  doorbell->ring();
 }
 
 FrameQueue::Event FrameQueue::pop(FramePtr &out, int max_wait_ms) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  auto has_work = [this] { return count_ > 0 || ended_ || cancelled_ || overflowed_; };
-  if (max_wait_ms < 0)
-    ready_.wait(lock, has_work);
-  else if (!ready_.wait_for(lock, std::chrono::milliseconds(max_wait_ms), has_work))
-    return Event::kIdle;
-  if (cancelled_) return Event::kCancel;
-  if (overflowed_) return Event::kOverflow;
-  if (count_ > 0) {
-    out = std::move(ring_[head_]);
-    head_ = (head_ + 1) % ring_.size();
-    count_--;
-    publish_depth();
-    return Event::kFrame;
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(max_wait_ms);
+  for (;;) {
+    // Read before looking: a ring after this makes the wait return at once.
+    Doorbell *doorbell;
+    uint32_t seen;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      doorbell = doorbell_;
+      seen = doorbell->state();
+      if (cancelled_) return Event::kCancel;
+      if (overflowed_) return Event::kOverflow;
+      if (count_ > 0) {
+        out = std::move(ring_[head_]);
+        head_ = (head_ + 1) % ring_.size();
+        count_--;
+        publish_depth();
+        return Event::kFrame;
+      }
+      if (ended_) return Event::kEnd;
+    }
+    int wait_ms = -1;
+    if (max_wait_ms >= 0) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return Event::kIdle;
+      wait_ms = static_cast<int>(left.count());
+    }
+    doorbell->wait(seen, wait_ms);
   }
-  return Event::kEnd;
 }
 
 bool FrameQueue::take_newest(FramePtr &out) {

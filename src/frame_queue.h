@@ -5,11 +5,11 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <vector>
 
+#include "doorbell.h"
 #include "frame.h"
 #include "viewer_counters.h"
 
@@ -43,10 +43,16 @@ class FrameQueue {
   // Empties the queue and sets its bound (at least 1) and policy. `viewer`
   // (if given) gets this viewer's drops and queue depth as they happen.
   void reset(size_t capacity, QueuePolicy policy, ViewerCounters *viewer = nullptr);
+  // The reader waits on `shared` (a dispatcher's, which rings it once for all
+  // its queues) from now on, or on the queue's own with null. Called by
+  // Dispatcher::attach()/detach(), which the reader itself calls, so the
+  // reader is never asleep on the other one.
+  void share_doorbell(Doorbell *shared);
 
   // Dispatcher side. Returns the frame the policy evicted, if any, so the
-  // caller can drop it after every lock is released.
-  FramePtr push(const FramePtr &frame);
+  // caller can drop it after every lock is released. With `ring` false the
+  // caller rings the shared doorbell itself, once for many queues.
+  FramePtr push(const FramePtr &frame, bool ring = true);
   void end();
   void cancel();
 
@@ -69,7 +75,9 @@ class FrameQueue {
   void publish_depth();
 
   mutable std::mutex mutex_;
-  std::condition_variable ready_;
+  // The reader sleeps on this, not on a condition variable of its own.
+  Doorbell own_doorbell_;
+  Doorbell *doorbell_ = &own_doorbell_;
   std::vector<FramePtr> ring_;
   size_t head_ = 0;   // index of the oldest frame
   size_t count_ = 0;  // frames queued
