@@ -36,10 +36,12 @@ install_missing_packages() {
 
 # The source to benchmark: by default a snapshot of the committed HEAD (other
 # people may be editing the working tree while a run goes on; a run must
-# measure one known commit), or the working tree itself with
-# BENCH_SOURCE=tree. Sets source_dir and source_commit.
+# measure one known commit), another commit with BENCH_REV=<rev> (to measure
+# what a change bought, with the same benchmark), or the working tree itself
+# with BENCH_SOURCE=tree. Sets source_dir and source_commit.
 prepare_source() {
-  source_commit=$(git -C "$repo_root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  local rev=${BENCH_REV:-HEAD}
+  source_commit=$(git -C "$repo_root" rev-parse --short "$rev" 2>/dev/null || echo unknown)
   if [ "${BENCH_SOURCE:-head}" = tree ] || [ "$source_commit" = unknown ]; then
     source_dir=$repo_root
     source_commit="$source_commit+tree"
@@ -50,7 +52,7 @@ prepare_source() {
   if [ "$(cat "$source_dir/.bench-commit" 2>/dev/null)" != "$source_commit" ]; then
     rm -rf "$source_dir"
     mkdir -p "$source_dir"
-    git -C "$repo_root" archive HEAD | tar -x -C "$source_dir"
+    git -C "$repo_root" archive "$rev" | tar -x -C "$source_dir"
     echo "$source_commit" >"$source_dir/.bench-commit"
   fi
 }

@@ -10,7 +10,8 @@
 # separated case names, default all), BENCH_BUILD_DIR (default build-bench),
 # BENCH_OUT (results dir, default $BENCH_BUILD_DIR/results/<time>),
 # BENCH_SOURCE (head: a snapshot of the committed HEAD, the default; tree: the
-# working tree as it is).
+# working tree as it is), BENCH_REV (another commit to snapshot instead of
+# HEAD; give each its own BENCH_BUILD_DIR).
 # BENCH_FLOOR=0 skips the kernel-floor rows (see below).
 # Prints a markdown table (both servers and ours ÷ theirs) and writes
 # results.jsonl and summary.json in the results dir.
