@@ -55,8 +55,11 @@ void expect_conflict(const ConflictCase &c) {
   newcomer.stop();
 
   // The running element went on as if nothing happened.
-  for (int i = 0; i < 3; i++) fail_unless(running.push_jpeg(0, live_frame(pictures, 1, ++sequence)));
-  fail_unless(viewer.await_parts(sequence), "%s", viewer.detail().c_str());
+  // One at a time: a viewer's queue holds two frames, a burst could skip one.
+  for (int i = 0; i < 3; i++) {
+    fail_unless(running.push_jpeg(0, live_frame(pictures, 1, ++sequence)));
+    fail_unless(viewer.await_parts(sequence), "%s", viewer.detail().c_str());
+  }
   const std::vector<StreamPart> parts = viewer.parts();
   for (size_t i = 0; i < parts.size(); i++) {
     unsigned camera = 0, number = 0;

@@ -30,9 +30,10 @@ void expect_text(const std::string &got, const std::string &wanted) {
 
 // What one mount served: its snapshot is the newest frame pushed into its
 // element, and a viewer of its stream gets that frame and then every frame
-// pushed after it, each one this camera's own.
-void expect_mount_serves(int port, const std::string &mount, Rig &rig, size_t camera,
-                         const std::vector<Bytes> &frames) {
+// pushed after it, each one this camera's own. Returns the viewer, still
+// watching, for the checks of the figures.
+std::unique_ptr<RawViewer> expect_mount_serves(int port, const std::string &mount, Rig &rig,
+                                               size_t camera, const std::vector<Bytes> &frames) {
   fail_unless(frames.size() >= 3);
   fail_unless(rig.push_jpeg(camera, frames[0]));
   HttpResponse snapshot = http_exchange(port, "GET", mount + "/snapshot");
@@ -40,18 +41,24 @@ void expect_mount_serves(int port, const std::string &mount, Rig &rig, size_t ca
   fail_unless(snapshot.body == frames[0], "%s/snapshot is not the frame pushed into it",
               mount.c_str());
 
-  RawViewer viewer(port, mount + "/stream");
-  fail_unless(viewer.streaming(), "%s/stream: status %d", mount.c_str(), viewer.head().status);
+  auto viewer = std::make_unique<RawViewer>(port, mount + "/stream");
+  fail_unless(viewer->streaming(), "%s/stream: status %d", mount.c_str(), viewer->head().status);
   fail_unless(element_test::await_condition([&] { return rig.num_clients(camera) == 1; }));
-  for (size_t i = 1; i < frames.size(); i++) fail_unless(rig.push_jpeg(camera, frames[i]));
-  fail_unless(viewer.await_parts(frames.size()), "%s/stream: %s", mount.c_str(),
-              viewer.detail().c_str());
-  const std::vector<StreamPart> parts = viewer.parts();
+  // One at a time: a viewer's queue holds two frames, and a burst could
+  // rightly skip one.
+  for (size_t i = 1; i < frames.size(); i++) {
+    fail_unless(rig.push_jpeg(camera, frames[i]));
+    fail_unless(viewer->await_parts(i + 1), "%s/stream: %s", mount.c_str(),
+                viewer->detail().c_str());
+  }
+  const std::vector<StreamPart> parts = viewer->parts();
   for (size_t i = 0; i < frames.size(); i++)
     fail_unless(parts[i].body == frames[i], "%s/stream part %zu is not frame %zu of its camera",
                 mount.c_str(), i, i);
-  viewer.leave();
-  fail_unless(element_test::await_condition([&] { return rig.num_clients(camera) == 0; }));
+  // Counted once written; the figures then hold still while they are read.
+  fail_unless(element_test::await_condition(
+      [&] { return rig.stat(camera, "frames-sent") == frames.size(); }));
+  return viewer;
 }
 
 // The mounts /streams lists, in its order.
@@ -79,21 +86,8 @@ struct MountUnderTest {
 };
 
 // /streams, /stats, /cam/stats and /metrics against each element's own
-// get-stats, with one viewer on each mount so per-mount figures differ.
+// get-stats; each mount has one viewer, and a frame count of its own.
 void expect_documents_cover(int port, const std::vector<MountUnderTest> &mounts) {
-  std::vector<std::unique_ptr<RawViewer>> viewers;
-  for (const MountUnderTest &m : mounts) {
-    const guint64 sent_before = m.rig->stat(m.camera, "frames-sent");
-    viewers.push_back(std::make_unique<RawViewer>(port, m.mount + "/stream"));
-    fail_unless(viewers.back()->streaming());
-    fail_unless(element_test::await_condition([&] { return m.rig->num_clients(m.camera) == 1; }));
-    // The latest frame, sent on joining; once counted, the figures hold
-    // still while the documents are read.
-    fail_unless(viewers.back()->await_parts(1));
-    fail_unless(element_test::await_condition(
-        [&] { return m.rig->stat(m.camera, "frames-sent") == sent_before + 1; }));
-  }
-
   JsonReply streams(port, "/streams");
   JsonArray *list = JsonReply::array(streams.root(), "streams");
   fail_unless_equals_int(json_array_get_length(list), mounts.size());
@@ -212,9 +206,9 @@ GST_START_TEST(test_three_pipelines_on_one_port) {
   }
 
   // Different frame counts, so a figure taken from the wrong mount shows.
-  expect_mount_serves(port, "/cam1", first, 0, camera_frames(1, 3));
-  expect_mount_serves(port, "/cam2", second, 0, camera_frames(2, 4));
-  expect_mount_serves(port, "/cam3", third, 0, camera_frames(3, 5));
+  const auto viewer1 = expect_mount_serves(port, "/cam1", first, 0, camera_frames(1, 3));
+  const auto viewer2 = expect_mount_serves(port, "/cam2", second, 0, camera_frames(2, 4));
+  const auto viewer3 = expect_mount_serves(port, "/cam3", third, 0, camera_frames(3, 5));
   expect_text(joined(listed_mounts(port)), "/cam1,/cam2,/cam3");
   expect_documents_cover(port, {{"/cam1", "cam1", &first, 0},
                                 {"/cam2", "cam2", &second, 0},
@@ -246,8 +240,8 @@ GST_START_TEST(test_two_sinks_in_one_pipeline) {
   rig.add_camera("right", "/right");
   const int port = play_on_free_port(rig);
   fail_unless(port > 0);
-  expect_mount_serves(port, "/left", rig, 0, camera_frames(1, 3));
-  expect_mount_serves(port, "/right", rig, 1, camera_frames(2, 5));
+  const auto left = expect_mount_serves(port, "/left", rig, 0, camera_frames(1, 3));
+  const auto right = expect_mount_serves(port, "/right", rig, 1, camera_frames(2, 5));
   expect_text(joined(listed_mounts(port)), "/left,/right");
   expect_documents_cover(port, {{"/left", "left", &rig, 0}, {"/right", "right", &rig, 1}});
 
@@ -292,8 +286,8 @@ class Feeder {
         if (!rigs_[i]->push_jpeg(0, live_frame(pictures_, camera_number(i), sequence)))
           failed_ = true;
       pushed_ = sequence;
-      // About 60 fps: fast enough that a mount change happens mid-stream.
-      g_usleep(16000);
+      // A camera's pace (30 fps), so a mount change happens mid-stream.
+      g_usleep(33000);
     }
   }
 
@@ -327,6 +321,10 @@ GST_START_TEST(test_mount_leaves_while_others_stream) {
   first.add_camera("cam1", "/cam1");
   leaving.add_camera("cam2", "/cam2");
   third.add_camera("cam3", "/cam3");
+  // Room for a slow moment of a loaded machine: a frame a viewer misses
+  // must be one the leaving mount cost it, not one its queue dropped.
+  first.set_on_sinks("max-queued-frames", 30);
+  third.set_on_sinks("max-queued-frames", 30);
   const int port = play_on_free_port(first);
   fail_unless(port > 0);
   for (Rig *rig : {&leaving, &third}) {
