@@ -16,7 +16,7 @@ readonly PACKAGES=(
   meson ninja-build g++ pkg-config
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libsoup-3.0-dev libjson-glib-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-  ffmpeg curl python3 glib-networking openssl
+  ffmpeg curl python3 glib-networking openssl systemd
   chromium fonts-dejavu-core vlc-bin vlc-plugin-base
 )
 

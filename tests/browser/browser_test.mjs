@@ -6,76 +6,39 @@
 //
 // Environment: CHROMIUM (browser binary), SCREENSHOT (PNG path to write),
 // GST_PLUGIN_PATH_1_0 etc. for gst-launch. Exit 0 = pass, 1 = fail.
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import puppeteer from "puppeteer-core";
+import {
+  STEP_TIMEOUT_MS, check, checkMovingImage as checkMovingPicture, launchBrowser, log,
+  startGstLaunch, stopGstLaunch, until,
+} from "./browser_support.mjs";
 
 const WIDTH = 320;
 const HEIGHT = 240;
-const STEP_TIMEOUT_MS = 20000;
 
 const workdir = fs.mkdtempSync(path.join(os.tmpdir(), "mjpeghttp-browser-"));
 let server = null;
 let browser = null;
 
-function log(text) {
-  console.log("[browser] " + text);
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
 // Starts gst-launch serving the moving test picture; resolves with the port
 // it listens on (from its current-port notification).
-function startServer(port) {
+async function startServer(port) {
   const args = [
     "-v", "-e",
     "videotestsrc", "is-live=true", "pattern=ball", "!",
     `video/x-raw,width=${WIDTH},height=${HEIGHT},framerate=15/1`, "!",
     "jpegenc", "!", "mjpeghttpsink", "name=sink", `port=${port}`,
   ];
-  const env = { ...process.env };
-  if (process.env.MJPEGHTTP_SERVER_PRELOAD) {
-    env.LD_PRELOAD = process.env.MJPEGHTTP_SERVER_PRELOAD;
-    env.ASAN_OPTIONS = "detect_leaks=0";
-  }
-  const child = spawn("gst-launch-1.0", args, { stdio: ["ignore", "pipe", "pipe"], env });
-  let output = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("gst-launch did not start:\n" + output)),
-                             STEP_TIMEOUT_MS);
-    const onData = (data) => {
-      output += data;
-      const found = /current-port = ([1-9][0-9]*)/.exec(output);
-      if (found) {
-        clearTimeout(timer);
-        child.stdout.off("data", onData);
-        resolve({ child, port: Number(found[1]) });
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", (data) => { output += data; });
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`gst-launch exited (${code}):\n${output}`));
-    });
-  });
+  const { child, result } = await startGstLaunch(args, (output) => /current-port = ([1-9][0-9]*)/.exec(output));
+  return { child, port: Number(result[1]) };
 }
 
-// SIGINT with -e: EOS first, so viewers get the closing boundary.
 async function stopServer() {
   if (!server) return;
   const child = server.child;
   server = null;
-  if (child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGINT");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 10000);
-  await exited;
-  clearTimeout(timer);
+  await stopGstLaunch(child);
 }
 
 async function fetchStats(port) {
@@ -84,52 +47,9 @@ async function fetchStats(port) {
   return response.json();
 }
 
-// Polls `condition` (async) every 100 ms until it is true or the step times out.
-async function until(what, condition) {
-  const deadline = Date.now() + STEP_TIMEOUT_MS;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline) throw new Error("timed out waiting for " + what);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-// In the page: the image's pixels as a compact string, read through a canvas
-// (the stream is same-origin, so the canvas is not tainted).
-function samplePixels(selector) {
-  const image = document.querySelector(selector);
-  const canvas = document.createElement("canvas");
-  canvas.width = image.naturalWidth;
-  canvas.height = image.naturalHeight;
-  const context = canvas.getContext("2d");
-  context.drawImage(image, 0, 0);
-  const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
-  let hash = 0;
-  let lit = 0;
-  for (let i = 0; i < data.length; i += 4) {
-    hash = (hash * 31 + data[i] + data[i + 1] * 7 + data[i + 2] * 13) | 0;
-    if (data[i] + data[i + 1] + data[i + 2] > 30) lit++;
-  }
-  return { hash, lit, width: canvas.width, height: canvas.height };
-}
-
 // The image decodes at the stream's size, is not blank, and changes.
-async function checkMovingImage(page, selector, what) {
-  await page.waitForFunction(
-    (sel, w, h) => {
-      const image = document.querySelector(sel);
-      return image && image.naturalWidth === w && image.naturalHeight === h;
-    },
-    { timeout: STEP_TIMEOUT_MS, polling: 100 }, selector, WIDTH, HEIGHT);
-  const first = await page.evaluate(samplePixels, selector);
-  check(first.width === WIDTH && first.height === HEIGHT, `${what}: canvas ${first.width}x${first.height}`);
-  check(first.lit > 0, `${what}: the picture is black`);
-  let later = first;
-  await until(`${what} to change`, async () => {
-    later = await page.evaluate(samplePixels, selector);
-    return later.hash !== first.hash;
-  });
-  log(`${what}: ${WIDTH}x${HEIGHT}, pixels changed (${first.hash} -> ${later.hash})`);
+function checkMovingImage(page, selector, what) {
+  return checkMovingPicture(page, selector, what, WIDTH, HEIGHT);
 }
 
 async function checkViewerPage(port) {
@@ -221,16 +141,7 @@ async function main() {
   server = await startServer(0);
   const port = server.port;
   log(`server on port ${port}`);
-  browser = await puppeteer.launch({
-    executablePath: process.env.CHROMIUM,
-    headless: true,
-    args: [
-      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      "--disable-dev-shm-usage",
-    ],
-    userDataDir: path.join(workdir, "profile"),
-  });
+  browser = await launchBrowser(workdir);
   log("browser: " + await browser.version());
   await checkViewerPage(port);
   await checkBareStream(port);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs browser_test.mjs: headless Chromium (Debian's `chromium`) driven by
+# Runs browser_test.mjs (or the script named by $1, e.g. listing_test.mjs):
+# headless Chromium (Debian's `chromium`) driven by
 # puppeteer-core against a live mjpeghttpsink. Installs the npm packages
 # from package-lock.json (npm ci) when they are missing.
 # Exit 0 = pass, 77 = skip (no chromium, node or npm packages), else fail.
@@ -7,6 +8,7 @@ set -euo pipefail
 
 readonly SKIP=77
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+script=${1:-browser_test.mjs}
 skip() {
   echo "[browser] SKIP: $*"
   exit "$SKIP"
@@ -27,8 +29,9 @@ fi
   skip "$chromium does not start"
 
 export CHROMIUM=$chromium
-export SCREENSHOT=${MJPEGHTTP_BUILD_ROOT:-$here}/tests/browser/viewer-page.png
+export SCREENSHOT_DIR=${MJPEGHTTP_BUILD_ROOT:-$here}/tests/browser
+export SCREENSHOT=$SCREENSHOT_DIR/viewer-page.png
 # A sanitizer build's plugin needs the sanitizer runtime in gst-launch (and
-# only there: browser_test.mjs preloads MJPEGHTTP_SERVER_PRELOAD for the
+# only there: browser_support.mjs preloads MJPEGHTTP_SERVER_PRELOAD for the
 # server alone; Chromium does not start with it).
-exec node "$here/browser_test.mjs"
+exec node "$here/$script"

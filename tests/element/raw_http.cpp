@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -50,17 +51,39 @@ std::string HttpHead::header(const std::string &name) const {
   return it == headers.end() ? "" : it->second;
 }
 
-Connection::Connection(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+Endpoint Endpoint::unix_socket(const std::string &path) {
+  Endpoint endpoint(0);
+  endpoint.unix_path = path;
+  return endpoint;
+}
+
+std::string Endpoint::host() const {
+  return unix_path.empty() ? "127.0.0.1:" + std::to_string(port) : "localhost";
+}
+
+Connection::Connection(const Endpoint &endpoint) {
+  const bool over_unix = !endpoint.unix_path.empty();
+  int fd = socket(over_unix ? AF_UNIX : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return;
   timeval timeout{kReceiveTimeoutS, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0) {
+  int connected = -1;
+  if (over_unix) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (endpoint.unix_path.size() < sizeof address.sun_path) {
+      endpoint.unix_path.copy(address.sun_path, endpoint.unix_path.size());
+      connected = connect(fd, reinterpret_cast<sockaddr *>(&address), sizeof address);
+    }
+  } else {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(endpoint.port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected = connect(fd, reinterpret_cast<sockaddr *>(&address), sizeof address);
+  }
+  if (connected != 0) {
     close(fd);
     return;
   }
@@ -74,7 +97,9 @@ Connection::~Connection() {
 int Connection::local_port() const {
   sockaddr_in address{};
   socklen_t length = sizeof address;
-  if (fd_ < 0 || getsockname(fd_, reinterpret_cast<sockaddr *>(&address), &length) != 0) return -1;
+  if (fd_ < 0 || getsockname(fd_, reinterpret_cast<sockaddr *>(&address), &length) != 0 ||
+      address.sin_family != AF_INET)
+    return -1;
   return ntohs(address.sin_port);
 }
 
@@ -155,13 +180,13 @@ void Connection::shut_down() {
   if (fd_ >= 0) shutdown(fd_, SHUT_RDWR);
 }
 
-HttpResponse http_exchange(int port, const std::string &method, const std::string &path,
-                           const std::string &body) {
+HttpResponse http_exchange(const Endpoint &endpoint, const std::string &method,
+                           const std::string &path, const std::string &body) {
   HttpResponse response;
-  Connection connection(port);
+  Connection connection(endpoint);
   if (!connection.ok()) return response;
-  std::string request = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                        std::to_string(port) + "\r\nConnection: close\r\n";
+  std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + endpoint.host() +
+                        "\r\nConnection: close\r\n";
   if (!body.empty()) request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   request += "\r\n" + body;
   if (!connection.send_all(request) || !connection.read_head(&response)) return response;
@@ -200,10 +225,10 @@ const char *stream_end_name(StreamEnd end) {
   return "?";
 }
 
-RawViewer::RawViewer(int port, const std::string &path) : connection_(port) {
+RawViewer::RawViewer(const Endpoint &endpoint, const std::string &path) : connection_(endpoint) {
   if (!connection_.ok()) return;
-  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" +
-                              std::to_string(port) + "\r\nUser-Agent: element-test-raw\r\n\r\n";
+  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + endpoint.host() +
+                              "\r\nUser-Agent: element-test-raw\r\n\r\n";
   if (!connection_.send_all(request) || !connection_.read_head(&head_)) return;
   boundary_ = boundary_of(head_.header("Content-Type"));
   if (head_.status == 200 && !boundary_.empty()) reader_ = std::thread([this] { read_parts(); });

@@ -30,16 +30,30 @@ struct HttpResponse : HttpHead {
   bool closed_by_server = false;  // read up to a clean end of stream
 };
 
-// A blocking loopback connection whose reads give up after a receive timeout.
+// Where the server under test listens: a loopback TCP port, or the path of a
+// unix domain socket (address=unix:PATH).
+struct Endpoint {
+  // Implicit: a port is what almost every test has.
+  Endpoint(int tcp_port) : port(tcp_port) {}
+  static Endpoint unix_socket(const std::string &path);
+
+  int port = 0;
+  std::string unix_path;  // set for a unix socket
+  // The request's Host header value.
+  std::string host() const;
+};
+
+// A blocking connection whose reads give up after a receive timeout.
 class Connection {
  public:
-  // Connects to 127.0.0.1:port; check ok().
-  explicit Connection(int port);
+  // Connects to 127.0.0.1:port or to the unix socket; check ok().
+  explicit Connection(const Endpoint &endpoint);
   ~Connection();
   Connection(const Connection &) = delete;
   Connection &operator=(const Connection &) = delete;
 
   bool ok() const { return fd_ >= 0; }
+  // The client's TCP port; -1 over a unix socket.
   int local_port() const;
   bool send_all(const std::string &data);
   // One line ending in CRLF, without it; false on EOF, timeout or a bare LF.
@@ -69,8 +83,8 @@ class Connection {
 
 // Sends one request with Connection: close and reads the reply until the
 // server closes the connection.
-HttpResponse http_exchange(int port, const std::string &method, const std::string &path,
-                           const std::string &body = "");
+HttpResponse http_exchange(const Endpoint &endpoint, const std::string &method,
+                           const std::string &path, const std::string &body = "");
 
 struct StreamPart {
   std::map<std::string, std::string> headers;  // names in lower case
@@ -94,7 +108,7 @@ const char *stream_end_name(StreamEnd end);
 // or the test calls leave().
 class RawViewer {
  public:
-  explicit RawViewer(int port, const std::string &path = "/stream");
+  explicit RawViewer(const Endpoint &endpoint, const std::string &path = "/stream");
   ~RawViewer();
   RawViewer(const RawViewer &) = delete;
   RawViewer &operator=(const RawViewer &) = delete;
