@@ -1,12 +1,15 @@
 // Headless Chromium against a live mjpeghttpsink (videotestsrc pattern=ball,
 // a moving picture): the viewer page shows the stream at its size and keeps
 // changing, its stats fill in, the snapshot button downloads a JPEG, full
-// screen works, and the page reconnects after the server restarts; the bare
-// stream URL also decodes and moves. Saves a screenshot of the page.
+// screen works, and the page reconnects after the server restarts, and when
+// its stream freezes while the server still answers (behind a balancer, the
+// server serving the stream died and another answers the page's polls); the
+// bare stream URL also decodes and moves. Saves a screenshot of the page.
 //
 // Environment: CHROMIUM (browser binary), SCREENSHOT (PNG path to write),
 // GST_PLUGIN_PATH_1_0 etc. for gst-launch. Exit 0 = pass, 1 = fail.
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import {
@@ -137,6 +140,59 @@ async function checkBareStream(port) {
   await navigation;
 }
 
+// A TCP proxy in front of the server that can freeze the streams passing
+// through it: their connections stay open but no byte flows any more, as
+// when the server behind a balancer that serves a stream dies while the
+// balancer's other servers go on answering everything else.
+function startFreezingProxy(port) {
+  const streams = [];
+  const proxy = net.createServer((client) => {
+    const upstream = net.connect(port, "127.0.0.1");
+    client.once("data", (first) => {
+      if (first.toString("latin1").startsWith("GET /stream")) streams.push({ client, upstream });
+      upstream.write(first);
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    const close = () => { client.destroy(); upstream.destroy(); };
+    client.on("error", close);
+    upstream.on("error", close);
+    client.on("close", close);
+    upstream.on("close", close);
+  });
+  return new Promise((resolve) => proxy.listen(0, "127.0.0.1", () => resolve({
+    port: proxy.address().port,
+    streamsOpened: () => streams.length,
+    freeze: () => {
+      for (const { client, upstream } of streams) {
+        upstream.unpipe(client);
+        upstream.pause();
+      }
+    },
+    close: () => {
+      for (const { client, upstream } of streams) { client.destroy(); upstream.destroy(); }
+      proxy.close();
+    },
+  })));
+}
+
+async function checkFrozenStreamReopens(port) {
+  const proxy = await startFreezingProxy(port);
+  const page = await browser.newPage();
+  try {
+    await page.goto(`http://127.0.0.1:${proxy.port}/`, { waitUntil: "domcontentloaded" });
+    await checkMovingImage(page, "#stream", "viewer page through the proxy");
+    check(proxy.streamsOpened() === 1, `${proxy.streamsOpened()} streams opened`);
+    proxy.freeze();
+    log("stream frozen; the page's polls still reach the server");
+    await until("the page to open its stream again", async () => proxy.streamsOpened() === 2);
+    await checkMovingImage(page, "#stream", "viewer page after the frozen stream");
+  } finally {
+    await page.close();
+    proxy.close();
+  }
+}
+
 async function main() {
   server = await startServer(0);
   const port = server.port;
@@ -144,6 +200,7 @@ async function main() {
   browser = await launchBrowser(workdir);
   log("browser: " + await browser.version());
   await checkViewerPage(port);
+  await checkFrozenStreamReopens(port);
   await checkBareStream(port);
 }
 
