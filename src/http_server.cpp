@@ -475,10 +475,17 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
     case RouteKind::kPage:
       serve_document(msg, html, render_viewer_page(route.mount->config), head_only);
       break;
-    case RouteKind::kRedirectToPage:
-      soup_server_message_set_redirect(msg, SOUP_STATUS_MOVED_PERMANENTLY,
-                                       route.mount->config.page_path().c_str());
+    case RouteKind::kRedirectToPage: {
+      // Relative ("/site/door" -> "door/"), not libsoup's absolute URL built
+      // from Host and plain http: behind a proxy that serves the cameras
+      // under a prefix, or over HTTPS, that URL leads out of the proxy.
+      const std::string &mount = route.mount->config.mount;
+      const std::string location = mount.substr(mount.rfind('/') + 1) + "/";
+      soup_server_message_set_status(msg, SOUP_STATUS_MOVED_PERMANENTLY, nullptr);
+      soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Location",
+                                   location.c_str());
       break;
+    }
     case RouteKind::kMountStats:
     case RouteKind::kMountMetrics: {
       std::vector<MountSnapshot> one;

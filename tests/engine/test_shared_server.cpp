@@ -116,6 +116,19 @@ void test_each_mount_serves_its_own_frames() {
   }
   g_assert_cmpint(status_of(port, "/streams"), ==, 200);
   g_assert_cmpint(status_of(port, "/a/stats"), ==, 200);
+  // A nested mount's bare path leads to its page relatively: the last
+  // segment and a slash, which a browser resolves under any proxy prefix.
+  {
+    mjpeghttp::Engine nested(config_for(port, "/site/door"), {});
+    g_assert_true(nested.start(&error));
+    RawViewer client;
+    g_assert_true(client.request(port, "GET", "/site/door"));
+    g_assert_true(client.read_head(&head, RawViewer::in(kIoLimit)));
+    g_assert_cmpint(head.status, ==, 301);
+    const std::string location = head.header("location");
+    g_assert_cmpstr(location.c_str(), ==, "door/");
+    nested.stop();
+  }
   g_assert_cmpint(status_of(port, "/stream"), ==, 404);
   a.stop();
   b.stop();
