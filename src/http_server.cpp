@@ -120,8 +120,18 @@ struct HttpServer::Route {
   std::shared_ptr<Mount> mount;  // null for the server's own documents
 
   std::string owner() const {
-    if (!mount) return "the server's list of streams";
-    return "element '" + mount->config.element_name + "' (mount " + mount->config.mount + ")";
+    if (mount)
+      return "element '" + mount->config.element_name + "' (mount " + mount->config.mount + ")";
+    switch (kind) {
+      case RouteKind::kListing:
+        return "the server's listing page";
+      case RouteKind::kServerStats:
+        return "the server's statistics";
+      case RouteKind::kServerMetrics:
+        return "the server's metrics";
+      default:
+        return "the server's list of streams";
+    }
   }
 };
 
@@ -152,8 +162,7 @@ bool HttpServer::start(std::string *error) {
   if (!listener_.open(config_.listen, kListenBacklog, error)) return false;
   started_monotonic_us_ = g_get_monotonic_time();
   routes_ = std::make_unique<Routes>();
-  std::string ignored;
-  build_routes(mounts_, routes_.get(), &ignored);
+  build_routes(mounts_, nullptr, routes_.get(), nullptr);
   context_ = g_main_context_new();
   loop_ = g_main_loop_new(context_, FALSE);
   start_reported_ = false;
@@ -237,7 +246,7 @@ bool HttpServer::add_mount(const MountConfig &config, StreamService *service, st
     candidate.push_back(std::make_shared<Mount>(Mount{config, service}));
     auto routes = std::make_unique<Routes>();
     std::string clash;
-    if (!build_routes(candidate, routes.get(), &clash)) {
+    if (!build_routes(candidate, candidate.back().get(), routes.get(), &clash)) {
       *error = "cannot serve mount " + config.mount + " on " + config_.listen.describe() + ": " +
                clash;
       return;
@@ -258,22 +267,25 @@ void HttpServer::remove_mount(StreamService *service) {
       break;
     }
     auto routes = std::make_unique<Routes>();
-    std::string ignored;
-    // What the remaining mounts had is still free of clashes, except where a
-    // mount's path now hides a server document the removed root mount had
-    // taken over: the mount keeps it.
-    build_routes(mounts_, routes.get(), &ignored);
+    // What the remaining mounts had is still free of clashes, except where
+    // the removed root mount had moved the server's /stats or /metrics away
+    // and a mount took that name: the server's document gets the path back,
+    // the mount keeps its page and endpoints below it.
+    build_routes(mounts_, nullptr, routes.get(), nullptr);
     routes_ = std::move(routes);
   });
 }
 
-bool HttpServer::build_routes(const std::vector<std::shared_ptr<Mount>> &mounts, Routes *routes,
-                              std::string *error) const {
+bool HttpServer::build_routes(const std::vector<std::shared_ptr<Mount>> &mounts,
+                              const Mount *newcomer, Routes *routes, std::string *error) const {
   bool clean = true;
   auto add = [&](const std::string &path, RouteKind kind, const std::shared_ptr<Mount> &mount) {
     Route route{kind, mount};
     auto placed = routes->emplace(path, route);
-    if (placed.second || !clean) return;
+    if (placed.second || !clean || !newcomer) return;
+    // A clash among the others is not the newcomer's to answer for (see
+    // remove_mount()); the first route placed keeps the path.
+    if (placed.first->second.mount.get() != newcomer && mount.get() != newcomer) return;
     clean = false;
     *error = "path " + path + " is served by both " + placed.first->second.owner() + " and " +
              route.owner();
@@ -475,10 +487,17 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
     case RouteKind::kPage:
       serve_document(msg, html, render_viewer_page(route.mount->config), head_only);
       break;
-    case RouteKind::kRedirectToPage:
-      soup_server_message_set_redirect(msg, SOUP_STATUS_MOVED_PERMANENTLY,
-                                       route.mount->config.page_path().c_str());
+    case RouteKind::kRedirectToPage: {
+      // Relative ("/site/door" -> "door/"), not libsoup's absolute URL built
+      // from Host and plain http: behind a proxy that serves the cameras
+      // under a prefix, or over HTTPS, that URL leads out of the proxy.
+      const std::string &mount = route.mount->config.mount;
+      const std::string location = mount.substr(mount.rfind('/') + 1) + "/";
+      soup_server_message_set_status(msg, SOUP_STATUS_MOVED_PERMANENTLY, nullptr);
+      soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Location",
+                                   location.c_str());
       break;
+    }
     case RouteKind::kMountStats:
     case RouteKind::kMountMetrics: {
       std::vector<MountSnapshot> one;

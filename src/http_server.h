@@ -132,9 +132,10 @@ class HttpServer {
   void report_ready(const std::string &error);
   // Runs `work` on the HTTP thread and waits for it.
   void run_on_http_thread(const std::function<void()> &work);
-  // The routing table for `mounts`, or false with the first clash.
-  bool build_routes(const std::vector<std::shared_ptr<Mount>> &mounts, Routes *routes,
-                    std::string *error) const;
+  // The routing table for `mounts`, or false with the first clash that
+  // involves `newcomer` (the mount joining; null: none is reported).
+  bool build_routes(const std::vector<std::shared_ptr<Mount>> &mounts, const Mount *newcomer,
+                    Routes *routes, std::string *error) const;
 
   static void on_request_started(SoupServer *server, SoupServerMessage *msg, gpointer self);
   static void on_request_read(SoupServer *server, SoupServerMessage *msg, gpointer self);

@@ -24,17 +24,26 @@ void size_receive_buffer(int fd) {
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
 }
 
-// A socket file left behind by a process that died is refused by connect();
-// one that still answers belongs to a live server and must not be taken.
-bool unix_socket_in_use(const std::string &path) {
-  int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (probe < 0) return false;
+// A socket file left behind by a process that died is refused by connect()
+// (ECONNREFUSED), and only then is it taken over. Any other answer leaves the
+// file alone: a connect that succeeds, or finds the backlog full (EAGAIN),
+// reaches a live server; EACCES (another user's socket) or EPROTOTYPE (another
+// program's datagram socket) say nothing about whether its owner still runs.
+// The probe does not block, so a live server that is not accepting cannot
+// hold the element's state change up. Returns an empty string when stale.
+std::string why_unix_socket_is_not_stale(const std::string &path) {
+  const std::string unknown = "cannot check whether another server is listening on it: ";
+  int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (probe < 0) return unknown + errno_text(errno);
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  const bool answered = connect(probe, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0;
+  const int result = connect(probe, reinterpret_cast<sockaddr *>(&address), sizeof address);
+  const int error = result == 0 ? 0 : errno;
   ::close(probe);
-  return answered;
+  if (error == ECONNREFUSED || error == ENOENT) return "";
+  if (error == 0 || error == EAGAIN) return "another server is listening on it";
+  return unknown + errno_text(error);
 }
 
 }  // namespace
@@ -154,8 +163,9 @@ bool ListenSocket::open_unix(const ListenConfig &config, int backlog, std::strin
       *error = "the path exists and is not a socket";
       return false;
     }
-    if (unix_socket_in_use(path)) {
-      *error = "another server is listening on it";
+    const std::string in_use = why_unix_socket_is_not_stale(path);
+    if (!in_use.empty()) {
+      *error = in_use;
       return false;
     }
     // Left by a server that did not clean up (killed, or a crash).

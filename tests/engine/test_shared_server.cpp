@@ -116,6 +116,19 @@ void test_each_mount_serves_its_own_frames() {
   }
   g_assert_cmpint(status_of(port, "/streams"), ==, 200);
   g_assert_cmpint(status_of(port, "/a/stats"), ==, 200);
+  // A nested mount's bare path leads to its page relatively: the last
+  // segment and a slash, which a browser resolves under any proxy prefix.
+  {
+    mjpeghttp::Engine nested(config_for(port, "/site/door"), {});
+    g_assert_true(nested.start(&error));
+    RawViewer client;
+    g_assert_true(client.request(port, "GET", "/site/door"));
+    g_assert_true(client.read_head(&head, RawViewer::in(kIoLimit)));
+    g_assert_cmpint(head.status, ==, 301);
+    const std::string location = head.header("location");
+    g_assert_cmpstr(location.c_str(), ==, "door/");
+    nested.stop();
+  }
   g_assert_cmpint(status_of(port, "/stream"), ==, 404);
   a.stop();
   b.stop();
@@ -218,6 +231,47 @@ void test_clashing_settings_are_refused() {
   g_assert_true(port_is_free(port));
 }
 
+// A mount named /stats can join beside a root mount whose statistics are
+// elsewhere; once the root leaves, the server's own /stats takes that path
+// back (the mount keeps /stats/ and below). Neither that nor anything else
+// the mounts already had may stop a newcomer from joining.
+void test_a_mount_joins_after_the_root_mount_left() {
+  const unsigned port = free_port();
+  mjpeghttp::EngineConfig root_config = config_for(port, "/");
+  root_config.mount.stats_path = "/status";
+  auto root = std::make_unique<mjpeghttp::Engine>(root_config, mjpeghttp::EngineHooks{});
+  mjpeghttp::Engine named_stats(config_for(port, "/stats"), {});
+  std::string error;
+  g_assert_true(root->start(&error));
+  g_assert_true(named_stats.start(&error));
+  root->stop();
+  root.reset();
+  g_assert_cmpint(status_of(port, "/stats"), ==, 200);
+  g_assert_cmpint(status_of(port, "/stats/stats"), ==, 200);
+
+  mjpeghttp::Engine newcomer(config_for(port, "/c"), {});
+  const bool joined = newcomer.start(&error);
+  g_assert_cmpstr(joined ? "" : error.c_str(), ==, "");
+  g_assert_cmpint(status_of(port, "/c/stats"), ==, 200);
+  newcomer.stop();
+  named_stats.stop();
+  g_assert_true(port_is_free(port));
+}
+
+// A clash with one of the server's own documents names that document.
+void test_a_clash_with_a_server_document_names_it() {
+  const unsigned port = free_port();
+  mjpeghttp::Engine first(config_for(port, "/a"), {});
+  std::string error;
+  g_assert_true(first.start(&error));
+  mjpeghttp::ServerLease::Failure failure;
+  mjpeghttp::Engine metrics_mount(config_for(port, "/metrics"), {});
+  g_assert_false(metrics_mount.start(&error, &failure));
+  g_assert_true(failure == mjpeghttp::ServerLease::Failure::kConflict);
+  g_assert_true(error.find("the server's metrics") != std::string::npos);
+  first.stop();
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -228,5 +282,9 @@ int main(int argc, char **argv) {
                   test_mount_churn_leaves_the_other_mount_alone);
   g_test_add_func("/shared-server/clashing-settings-are-refused",
                   test_clashing_settings_are_refused);
+  g_test_add_func("/shared-server/a-mount-joins-after-the-root-mount-left",
+                  test_a_mount_joins_after_the_root_mount_left);
+  g_test_add_func("/shared-server/a-clash-with-a-server-document-names-it",
+                  test_a_clash_with_a_server_document_names_it);
   return g_test_run();
 }

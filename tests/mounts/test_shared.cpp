@@ -226,10 +226,9 @@ GST_START_TEST(test_three_pipelines_on_one_port) {
                 "the listing page has no card for %s", mount);
   HttpResponse redirect = http_exchange(port, "GET", "/cam2");
   fail_unless_equals_int(redirect.status, 301);
-  // libsoup makes the Location absolute.
+  // Relative, so it stays inside a reverse proxy's prefix and scheme.
   const std::string location = redirect.header("Location");
-  fail_unless(g_str_has_suffix(location.c_str(), (":" + std::to_string(port) + "/cam2/").c_str()),
-              "Location %s", location.c_str());
+  fail_unless(location == "cam2/", "Location %s", location.c_str());
   HttpResponse page = http_exchange(port, "GET", "/cam2/");
   fail_unless_equals_int(page.status, 200);
   fail_unless(page.body.find("stream") != std::string::npos);

@@ -11,7 +11,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <string>
+#include <vector>
 
 #include "await.h"
 #include "child_process.h"
@@ -49,18 +51,50 @@ bool exists(const std::string &path) {
   return lstat(path.c_str(), &info) == 0;
 }
 
-// A unix socket bound at `path`; listening, or left as a stale file when
-// closed without unlinking (as a killed server leaves it).
-int bind_unix(const std::string &path, bool listening) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  fail_unless(fd >= 0);
+sockaddr_un unix_address(const std::string &path) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   path.copy(address.sun_path, sizeof address.sun_path - 1);
-  fail_unless(bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0,
+  return address;
+}
+
+// A unix socket of `type` bound at `path`. A SOCK_STREAM one is left as a
+// stale file when closed without unlinking (as a killed server leaves it);
+// a SOCK_DGRAM one stands for another program's live datagram socket, which
+// a stream connect() cannot reach (EPROTOTYPE rather than ECONNREFUSED).
+int bind_unix_socket(const std::string &path, int type) {
+  int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+  fail_unless(fd >= 0);
+  const sockaddr_un address = unix_address(path);
+  fail_unless(bind(fd, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0,
               "bind %s: %s", path.c_str(), g_strerror(errno));
-  if (listening) fail_unless(listen(fd, 4) == 0);
   return fd;
+}
+
+// A stream socket bound at `path`, listening with `backlog` or not at all.
+int bind_unix(const std::string &path, bool listening, int backlog = 4) {
+  const int fd = bind_unix_socket(path, SOCK_STREAM);
+  if (listening) fail_unless(listen(fd, backlog) == 0);
+  return fd;
+}
+
+// Connects to `path` until its backlog is full (a non-blocking connect then
+// fails with EAGAIN); the descriptors go into `clients`.
+void fill_backlog(const std::string &path, std::vector<int> *clients) {
+  const sockaddr_un address = unix_address(path);
+  for (int i = 0; i < 64; i++) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    fail_unless(fd >= 0);
+    if (connect(fd, reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0) {
+      clients->push_back(fd);
+      continue;
+    }
+    const int error = errno;
+    close(fd);
+    fail_unless(error == EAGAIN, "connect %s: %s", path.c_str(), g_strerror(error));
+    return;
+  }
+  fail("the backlog of %s never filled", path.c_str());
 }
 
 // A rig with one camera serving the root mount on unix:`path`.
@@ -215,6 +249,45 @@ GST_START_TEST(test_live_socket_is_not_taken) {
 }
 GST_END_TEST;
 
+// A live server that is not accepting (its backlog full) must not hold the
+// start up: the check of the file does not block.
+GST_START_TEST(test_live_socket_with_full_backlog_is_not_taken) {
+  SocketDirectory directory;
+  const std::string path = directory.file("cam.sock");
+  const int other = bind_unix(path, true, 0);
+  std::vector<int> clients;
+  fill_backlog(path, &clients);
+  struct stat before {};
+  fail_unless(lstat(path.c_str(), &before) == 0);
+  Rig rig("unix");
+  serve_on_unix(rig, path);
+  expect_listen_error(rig, path, "another server is listening on it");
+  struct stat after {};
+  fail_unless(lstat(path.c_str(), &after) == 0);
+  fail_unless(after.st_ino == before.st_ino, "the live socket file was replaced");
+  for (int fd : clients) close(fd);
+  close(other);
+}
+GST_END_TEST;
+
+// Only a refused connect proves a file stale; another program's datagram
+// socket answers otherwise and is left alone.
+GST_START_TEST(test_datagram_socket_is_not_taken) {
+  SocketDirectory directory;
+  const std::string path = directory.file("cam.sock");
+  const int other = bind_unix_socket(path, SOCK_DGRAM);
+  struct stat before {};
+  fail_unless(lstat(path.c_str(), &before) == 0);
+  Rig rig("unix");
+  serve_on_unix(rig, path);
+  expect_listen_error(rig, path, "cannot check whether another server is listening on it");
+  struct stat after {};
+  fail_unless(lstat(path.c_str(), &after) == 0, "the datagram socket's file was removed");
+  fail_unless(after.st_ino == before.st_ino, "the datagram socket's file was replaced");
+  close(other);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_regular_file_is_left_alone) {
   SocketDirectory directory;
   const std::string path = directory.file("file");
@@ -309,6 +382,8 @@ static Suite *mounts_unix_suite() {
   tcase_add_test(tcase, test_default_mode_and_shared_unix_socket);
   tcase_add_test(tcase, test_stale_socket_file_is_replaced);
   tcase_add_test(tcase, test_live_socket_is_not_taken);
+  tcase_add_test(tcase, test_live_socket_with_full_backlog_is_not_taken);
+  tcase_add_test(tcase, test_datagram_socket_is_not_taken);
   tcase_add_test(tcase, test_regular_file_is_left_alone);
   tcase_add_test(tcase, test_request_gate_on_unix_socket);
   suite_add_tcase(suite, tcase);
