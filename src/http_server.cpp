@@ -500,9 +500,7 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
     }
     case RouteKind::kMountStats:
     case RouteKind::kMountMetrics: {
-      std::vector<MountSnapshot> one;
-      for (MountSnapshot &mount : snapshot_mounts())
-        if (mount.mount == route.mount->config.mount) one.push_back(std::move(mount));
+      std::vector<MountSnapshot> one{snapshot_mount(*route.mount)};
       if (route.kind == RouteKind::kMountStats)
         serve_document(msg, json, render_mount_stats_json(one.at(0)), head_only);
       else
@@ -539,22 +537,24 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
   }
 }
 
+MountSnapshot HttpServer::snapshot_mount(const Mount &mount) {
+  const MountConfig &c = mount.config;
+  MountSnapshot entry;
+  entry.mount = c.mount;
+  entry.page_path = c.page_path();
+  entry.stream_path = c.at(c.stream_path);
+  entry.snapshot_path = c.at(c.snapshot_path);
+  entry.stats_path = c.at(c.stats_path);
+  entry.metrics_path = c.at(c.metrics_path);
+  entry.stats = mount.service->stats_snapshot();
+  return entry;
+}
+
 std::vector<MountSnapshot> HttpServer::snapshot_mounts() const {
   std::vector<MountSnapshot> result;
   result.reserve(mounts_.size());
-  for (const auto &mount : mounts_) {
-    if (!mount->service) continue;
-    const MountConfig &c = mount->config;
-    MountSnapshot entry;
-    entry.mount = c.mount;
-    entry.page_path = c.page_path();
-    entry.stream_path = c.at(c.stream_path);
-    entry.snapshot_path = c.at(c.snapshot_path);
-    entry.stats_path = c.at(c.stats_path);
-    entry.metrics_path = c.at(c.metrics_path);
-    entry.stats = mount->service->stats_snapshot();
-    result.push_back(std::move(entry));
-  }
+  for (const auto &mount : mounts_)
+    if (mount->service) result.push_back(snapshot_mount(*mount));
   // In mount order, so the list reads the same on every poll.
   std::sort(result.begin(), result.end(),
             [](const MountSnapshot &a, const MountSnapshot &b) { return a.mount < b.mount; });

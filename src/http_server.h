@@ -149,6 +149,7 @@ class HttpServer {
                       bool head_only);
   // Every mount's counters, in mount order.
   std::vector<MountSnapshot> snapshot_mounts() const;
+  static MountSnapshot snapshot_mount(const Mount &mount);
   void log(LogLevel level, const std::string &text) const;
 
   const ServerConfig config_;

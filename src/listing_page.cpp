@@ -1,6 +1,6 @@
 #include "listing_page.h"
 
-#include "viewer_page.h"
+#include "html_text.h"
 
 namespace mjpeghttp {
 

@@ -72,7 +72,10 @@ bool peer_shut_down(int fd) {
 }
 
 // How often an unfinished head on a unix socket is looked at again.
+// A client still sending gets looked at again soon; one that sends nothing
+// more, less and less often (with request-timeout 0 it may idle for ever).
 constexpr unsigned kRecheckMs = 20;
+constexpr unsigned kMaxRecheckMs = 500;
 
 }  // namespace
 
@@ -87,6 +90,7 @@ struct RequestGate::Pending {
   // (recheck) instead of on readability, which would spin.
   bool level_triggered = false;
   GSource *recheck = nullptr;
+  unsigned recheck_ms = kRecheckMs;
   bool draining = false;
   size_t drained = 0;
   size_t seen = 0;          // bytes of the head peeked so far
@@ -196,9 +200,11 @@ bool RequestGate::inspect(Pending *pending) {
       finish(pending);
       return false;
     }
+    pending->recheck_ms = std::min(pending->recheck_ms * 2, kMaxRecheckMs);
     recheck_later(pending);
     return true;
   }
+  pending->recheck_ms = kRecheckMs;
   const size_t end = head_end(scratch_.data(), size, pending->seen > 3 ? pending->seen - 3 : 0);
   pending->seen = size;
   if (end != std::string::npos) {
@@ -241,7 +247,7 @@ void RequestGate::recheck_later(Pending *pending) {
     pending->readable = nullptr;
   }
   if (pending->recheck) return;
-  pending->recheck = g_timeout_source_new(kRecheckMs);
+  pending->recheck = g_timeout_source_new(pending->recheck_ms);
   g_source_set_callback(
       pending->recheck,
       [](gpointer data) -> gboolean {

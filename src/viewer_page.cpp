@@ -2,6 +2,7 @@
 
 #include <glib.h>
 
+#include "html_text.h"
 #include "http_server.h"
 
 namespace mjpeghttp {
@@ -26,13 +27,6 @@ void replace_all(std::string &text, const std::string &token, const std::string 
 
 }  // namespace
 
-std::string escape_html(const std::string &text) {
-  gchar *escaped = g_markup_escape_text(text.c_str(), -1);
-  std::string result = escaped;
-  g_free(escaped);
-  return result;
-}
-
 std::string render_viewer_page(const MountConfig &mount) {
   std::string page(kViewerPageHtml, kViewerPageHtmlSize);
   replace_all(page, "@STREAM@", relative_attribute(mount.stream_path));
@@ -41,15 +35,17 @@ std::string render_viewer_page(const MountConfig &mount) {
   replace_all(page, "@MOUNT@", escape_html(mount.mount));
   replace_all(page, "@TITLE@",
               escape_html(mount.is_root() ? "mjpeghttpsink" : "mjpeghttpsink " + mount.mount));
-  // A named mount's page links to the server's list of streams (HTML at
-  // /streams for a browser): one "../" per segment of the mount, again
-  // relative for reverse proxies.
+  // Every page links to the server's list of streams (HTML at /streams for a
+  // browser), relative again for reverse proxies: one "../" per segment of
+  // the mount. The root page shows it only once its stats list other
+  // mounts: a lone element has no list to show.
   std::string up;
   if (!mount.is_root())
     for (char c : mount.mount)
       if (c == '/') up += "../";
   replace_all(page, "@LISTING_LINK@",
-              mount.is_root() ? "" : "<a id=\"all-streams\" href=\"" + up + "streams\">All streams</a>");
+              "<a id=\"all-streams\" href=\"" + up + "streams\"" +
+                  (mount.is_root() ? " hidden" : "") + ">All streams</a>");
   return page;
 }
 

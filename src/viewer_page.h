@@ -14,7 +14,5 @@ struct MountConfig;
 // at the mount's paths, relative to the page.
 std::string render_viewer_page(const MountConfig &mount);
 
-// Escapes text for an HTML attribute or element.
-std::string escape_html(const std::string &text);
 
 }  // namespace mjpeghttp
