@@ -20,9 +20,11 @@ package_installed() {
   [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
 }
 
+# With arguments: only those packages (a script that needs nginx but no build).
 ensure_packages() {
-  local missing=() package
-  for package in "${MJPEGHTTP_PACKAGES[@]}"; do
+  local missing=() package wanted=("$@")
+  [ $# -gt 0 ] || wanted=("${MJPEGHTTP_PACKAGES[@]}")
+  for package in "${wanted[@]}"; do
     package_installed "$package" || missing+=("$package")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
