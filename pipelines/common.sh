@@ -12,6 +12,9 @@ MJPEGHTTP_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-x
   glib-networking openssl
 )
+# Only for the scripts that run nginx in front of relays (front.sh,
+# relay-tree.sh): the smallest Debian nginx with the proxy and TLS modules.
+MJPEGHTTP_FRONT_PACKAGES=(nginx-light)
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }

@@ -63,9 +63,8 @@ for relay in "${relays[@]}"; do
   esac
 done
 
-# nginx-light is the smallest Debian package with the proxy and TLS modules.
-[ -x "$NGINX" ] || ensure_packages nginx-light
-[ -x "$NGINX" ] || die "$NGINX missing after installing nginx-light"
+[ -x "$NGINX" ] || ensure_packages "${MJPEGHTTP_FRONT_PACKAGES[@]}"
+[ -x "$NGINX" ] || die "$NGINX missing after installing ${MJPEGHTTP_FRONT_PACKAGES[*]}"
 
 if [ -z "$prefix" ]; then
   prefix=$(mktemp -d "${TMPDIR:-/tmp}/mjpeg-front.XXXXXX")

@@ -35,7 +35,7 @@ case "$relay_count" in '' | *[!0-9]*) die "--relays is a number, got '$relay_cou
 check_port $((front_port + 1 + relay_count))
 
 prepare
-ensure_packages nginx-light
+ensure_packages "${MJPEGHTTP_FRONT_PACKAGES[@]}"
 
 pids=()
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/relay-tree.XXXXXX")
