@@ -18,6 +18,8 @@ MJPEGHTTP_FRONT_PACKAGES=(nginx-light)
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
+# In an option loop: `--opt) need_value "$@"; value=$2; shift 2 ;;`
+need_value() { [ $# -ge 2 ] || die "$1 needs a value (see --help)"; }
 
 package_installed() {
   [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]

@@ -32,7 +32,6 @@ cert=""
 key=""
 relays=()
 
-need_value() { [ $# -ge 2 ] || die "$1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) need_value "$@"; port=$2; shift 2 ;;

@@ -19,7 +19,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 front_port=8090
 relay_count=3
 upstream=""
-need_value() { [ $# -ge 2 ] || die "$1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) need_value "$@"; front_port=$2; shift 2 ;;

@@ -38,7 +38,6 @@ esac
 [ "$port" = 0 ] || check_port "$port"
 address="${ADDRESS:-127.0.0.1}"
 options=()
-need_value() { [ $# -ge 2 ] || die "$1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --address) need_value "$@"; address=$2; shift 2 ;;
