@@ -5,10 +5,11 @@
 #
 #   tests/bench/relay.sh [VIEWERS...]     default: 300 600 900
 #
-# Per case (one line of VIEWERS): per-viewer fps, latency at each hop
+# Per case (one per VIEWERS value): per-viewer fps, latency at each hop
 # (origin, relay, nginx; from the origin's stamps) and CPU per process
 # (from /proc) over the measurement window. A case takes warm-up + window +
-# ~10 s of start and stop (under 60 s with the defaults).
+# a few seconds of start and stop (about 22 s with the defaults; a case is
+# killed after warm-up + window + 40 s).
 #
 # Environment: BENCH_RATE (30), BENCH_SIZE (1280x720), BENCH_TARGET_BYTES
 # (100000: jpegenc quality bisected to this average frame size),
@@ -57,7 +58,7 @@ log "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 for viewers in "${cases[@]}"; do
   log "case: $viewers viewers, $relays relays, $rate fps"
-  if timeout $((warmup + measure + 90)) python3 "$bench_dir/relay_case.py" \
+  if timeout $((warmup + measure + 40)) python3 "$bench_dir/relay_case.py" \
     --build "$build_dir/meson" --bench-bin "$build_dir/bench" --viewers "$viewers" \
     --relays "$relays" --rate "$rate" --size "$size" --quality "$quality" \
     --warmup "$warmup" --measure "$measure" --connect-rate "$connect_rate" \
