@@ -36,9 +36,8 @@
  *
  * Exit status: 0 after SIGINT/SIGTERM (viewers get the closing boundary), 1
  * on a bad argument or a sink error (such as the port in use). */
-#include <gst/gst.h>
 #include <glib-unix.h>
-
+#include <gst/gst.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -289,8 +288,7 @@ static gboolean on_bus_message(GstBus *bus, GstMessage *message, gpointer data) 
       GError *error = NULL;
       gchar *debug = NULL;
       gst_message_parse_error(message, &error, &debug);
-      g_printerr("error from %s: %s\n", GST_OBJECT_NAME(GST_MESSAGE_SRC(message)),
-                 error->message);
+      g_printerr("error from %s: %s\n", GST_OBJECT_NAME(GST_MESSAGE_SRC(message)), error->message);
       if (debug) g_printerr("  (%s)\n", debug);
       g_clear_error(&error);
       g_free(debug);
@@ -341,9 +339,9 @@ int main(int argc, char **argv) {
       {NULL, 0, 0, G_OPTION_ARG_NONE, NULL, NULL, NULL},
   };
   GOptionContext *context = g_option_context_new("UPSTREAM PORT - re-serve an MJPEG stream");
-  g_option_context_set_description(
-      context, "UPSTREAM: the stream's URL, e.g. http://origin:8080/stream\n"
-               "PORT: where this relay serves it (0 = any free port)\n");
+  g_option_context_set_description(context,
+                                   "UPSTREAM: the stream's URL, e.g. http://origin:8080/stream\n"
+                                   "PORT: where this relay serves it (0 = any free port)\n");
   g_option_context_add_main_entries(context, entries, NULL);
   g_option_context_add_group(context, gst_init_get_option_group());
   GError *error = NULL;
@@ -354,8 +352,9 @@ int main(int argc, char **argv) {
     if (error) g_printerr("%s\n", error->message);
     gchar *help = g_option_context_get_help(context, TRUE, NULL);
     g_printerr("%s", help);
-    g_printerr("UPSTREAM is an http(s):// URL, PORT 0..65535, --stall-timeout at least 100, "
-               "--backoff-max at least --backoff-min\n");
+    g_printerr(
+        "UPSTREAM is an http(s):// URL, PORT 0..65535, --stall-timeout at least 100, "
+        "--backoff-max at least --backoff-min\n");
     g_free(help);
     g_clear_error(&error);
     g_option_context_free(context);
@@ -395,8 +394,7 @@ int main(int argc, char **argv) {
 
   if (gst_element_set_state(relay.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     relay.exit_status = EXIT_FAILURE;
-    GstMessage *message =
-        gst_bus_pop_filtered(GST_ELEMENT_BUS(relay.pipeline), GST_MESSAGE_ERROR);
+    GstMessage *message = gst_bus_pop_filtered(GST_ELEMENT_BUS(relay.pipeline), GST_MESSAGE_ERROR);
     if (message) {
       on_bus_message(NULL, message, &relay);
       gst_message_unref(message);
