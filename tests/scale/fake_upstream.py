@@ -1,8 +1,9 @@
 """A stand-in origin the test controls: serves a multipart MJPEG stream of
 stamped JPEGs (mjpeg_stream.stamp_frame) on a loopback port, and on demand
 ends the stream (the closing boundary, then close: what an origin's EOS
-looks like), stalls it (the connection stays open, nothing more is sent),
-or answers new requests with 503. It records every request it gets, with
+looks like), drops it (closes the connection mid-stream, as a crash
+would), stalls it (the connection stays open, nothing more is sent), or
+answers new requests with 503. It records every request it gets, with
 its time and User-Agent, so the test sees when the relay (re)connected."""
 
 import base64
@@ -42,7 +43,7 @@ class FakeUpstream:
         self.lock = threading.Lock()
         self.mode = "serve"  # for new requests: "serve" or "refuse"
         self.generation = 0  # bumped to give live streams a new order
-        self.order = None  # "end" or "stall", for streams of older generations
+        self.order = None  # "end", "drop" or "stall", for streams of older generations
         self.requests = []  # (monotonic time, user agent)
         self.sequence = 0
         self.threads = []
@@ -62,6 +63,10 @@ class FakeUpstream:
     def end_streams(self):
         """Streams open now send the closing boundary and close."""
         self._order("end")
+
+    def drop_streams(self):
+        """Streams open now are closed without a closing boundary."""
+        self._order("drop")
 
     def stall_streams(self):
         """Streams open now stop sending but stay open."""
@@ -138,6 +143,8 @@ class FakeUpstream:
                 sequence = self.sequence
             if order == "end":
                 connection.sendall(b"--" + BOUNDARY + b"--\r\n")
+                return
+            if order == "drop":
                 return
             if order == "stall":
                 # Open and silent until the relay gives up on it.

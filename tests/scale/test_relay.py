@@ -9,6 +9,8 @@
   viewer keeps getting the last frame (idle-resend), the relay retries with
   growing delays no longer than --backoff-max, and frames flow again once
   the origin serves;
+- the origin drops the connection mid-stream (no closing boundary): the
+  relay reconnects, the viewer keeps its connection;
 - the origin stalls (connection open, nothing sent): the watchdog notices
   and the relay reconnects, from the shortest delay again (a frame came
   since the last failure), and the viewer still has the same connection;
@@ -93,6 +95,18 @@ def main(processes):
         relay.await_line(r"^upstream ended its stream: reconnecting in \d+ ms$")
         say("origin EOS and %d refusals: the viewer kept its connection, got %d resends of the "
             "last frame, then new frames" % (REFUSALS, len(resent)))
+
+        # The origin closes the connection mid-stream, as a crash would.
+        before = len(origin.request_times())
+        dropped_sequence = viewer.frames[-1].sequence
+        origin.drop_streams()
+        check(swarm.run(until=lambda: len(origin.request_times()) > before),
+              "the relay did not reconnect after the origin dropped the connection")
+        check(swarm.run(until=lambda: viewer.frames[-1].sequence > dropped_sequence + 10),
+              "no new frames after the origin dropped the connection")
+        check(viewer.connection.ended_ns is None and len(viewer.connections) == 1,
+              "the viewer lost its connection when the origin dropped the relay's")
+        say("origin dropped the connection: the relay reconnected, the viewer kept its own")
 
         # The origin stalls: connected, silent.
         before = len(origin.request_times())
