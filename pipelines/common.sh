@@ -12,17 +12,24 @@ MJPEGHTTP_PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-x
   glib-networking openssl
 )
+# Only for the scripts that run nginx in front of relays (front.sh,
+# relay-tree.sh): the smallest Debian nginx with the proxy and TLS modules.
+MJPEGHTTP_FRONT_PACKAGES=(nginx-light)
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
+# In an option loop: `--opt) need_value "$@"; value=$2; shift 2 ;;`
+need_value() { [ $# -ge 2 ] || die "$1 needs a value (see --help)"; }
 
 package_installed() {
   [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
 }
 
+# With arguments: only those packages (a script that needs nginx but no build).
 ensure_packages() {
-  local missing=() package
-  for package in "${MJPEGHTTP_PACKAGES[@]}"; do
+  local missing=() package wanted=("$@")
+  [ $# -gt 0 ] || wanted=("${MJPEGHTTP_PACKAGES[@]}")
+  for package in "${wanted[@]}"; do
     package_installed "$package" || missing+=("$package")
   done
   [ ${#missing[@]} -eq 0 ] && return 0

@@ -23,7 +23,6 @@ port="${PORT:-8080}"
 address="${ADDRESS:-127.0.0.1}"
 fps=30
 
-need_value() { [ $# -ge 2 ] || die "$1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --output) need_value "$@"; output=$2; shift 2 ;;

@@ -27,7 +27,6 @@ quality=85
 port="${PORT:-8080}"
 address="${ADDRESS:-127.0.0.1}"
 
-need_value() { [ $# -ge 2 ] || die "$1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --device) need_value "$@"; device=$2; shift 2 ;;

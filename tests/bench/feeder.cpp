@@ -2,8 +2,8 @@
 // or GStreamer's multipartmux ! tcpserversink) fed from an appsrc, so that the
 // runner can read that process's CPU time and peak RSS as the server's own.
 //
-// Frames: ~30 distinct 1280x720 JPEGs encoded once at start-up (zone plate,
-// quality chosen so the average is ~100 KB). Every push builds a new buffer
+// Frames: ~30 distinct JPEGs (1280x720 unless --size says otherwise) encoded
+// once at start-up (zone plate, quality chosen so the average is ~100 KB). Every push builds a new buffer
 // of two memories: a fresh SOI + COM segment carrying the send time
 // (CLOCK_REALTIME ns, read last, just before the push) and a shared,
 // read-only reference to the rest of the pre-encoded JPEG. The load client
@@ -12,7 +12,8 @@
 // Usage:
 //   feeder --calibrate [--target-bytes N]          prints "QUALITY q AVG bytes"
 //   feeder --server mjpeg|tcp|floor --quality Q [--rate FPS (0 = as fast as the
-//          sink accepts)] [--boundary B] [--sink-props "k=v ..."] [--counter-file F]
+//          sink accepts)] [--size WxH] [--boundary B] [--sink-props "k=v ..."]
+//          [--counter-file F]
 //
 // `floor` is no GStreamer server at all but the least any server must do: the
 // same parts (raw multipart, like multipartmux's) written with one sendmsg
@@ -53,8 +54,6 @@
 
 namespace {
 
-constexpr int kWidth = 1280;
-constexpr int kHeight = 720;
 // SOI (2) + COM marker (2) + COM length (2) + magic (4) + send time (8) +
 // sequence (8). The load client expects exactly this layout.
 constexpr size_t kStampSize = 26;
@@ -64,6 +63,8 @@ constexpr char kMagic[4] = {'M', 'J', 'B', 'T'};
 struct Options {
   bool calibrate = false;
   std::string server = "mjpeg";
+  int width = 1280;
+  int height = 720;
   int quality = 50;
   double rate = 30;
   int frame_count = 30;
@@ -91,6 +92,11 @@ Options parse_options(int argc, char **argv) {
     else if (arg == "--quality") options.quality = std::stoi(value());
     else if (arg == "--rate") options.rate = std::stod(value());
     else if (arg == "--frames") options.frame_count = std::stoi(value());
+    else if (arg == "--size") {
+      std::string size = value();
+      if (sscanf(size.c_str(), "%dx%d", &options.width, &options.height) != 2)
+        die("--size is WIDTHxHEIGHT, got " + size);
+    }
     else if (arg == "--target-bytes") options.target_bytes = std::stoul(value());
     else if (arg == "--boundary") options.boundary = value();
     else if (arg == "--sink-props") options.sink_props = value();
@@ -100,6 +106,8 @@ Options parse_options(int argc, char **argv) {
   if (options.server != "mjpeg" && options.server != "tcp" && options.server != "floor")
     die("--server is mjpeg, tcp or floor");
   if (options.frame_count < 1 || options.frame_count > 300) die("--frames out of 1..300");
+  if (options.width < 16 || options.width > 4096 || options.height < 16 || options.height > 4096)
+    die("--size out of 16x16..4096x4096");
   return options;
 }
 
@@ -110,10 +118,12 @@ int64_t clock_ns(clockid_t clock) {
 }
 
 // Runs to EOS or error; every step is bounded by gst_bus_timed_pop_filtered.
-std::vector<GstBuffer *> encode_frames(int count, int quality) {
+std::vector<GstBuffer *> encode_frames(const Options &options, int quality) {
+  const int count = options.frame_count;
   std::string description =
       "videotestsrc pattern=zone-plate kx2=10 ky2=10 kt=1 num-buffers=" + std::to_string(count) +
-      " ! video/x-raw,width=" + std::to_string(kWidth) + ",height=" + std::to_string(kHeight) +
+      " ! video/x-raw,width=" + std::to_string(options.width) +
+      ",height=" + std::to_string(options.height) +
       ",framerate=30/1 ! jpegenc quality=" + std::to_string(quality) +
       " ! appsink name=out sync=false max-buffers=0";
   GError *error = nullptr;
@@ -151,13 +161,13 @@ int calibrate(const Options &options) {
   int low = 1, high = 100;
   while (low < high) {
     int middle = (low + high) / 2;
-    std::vector<GstBuffer *> frames = encode_frames(options.frame_count, middle);
+    std::vector<GstBuffer *> frames = encode_frames(options, middle);
     size_t average = average_size(frames);
     free_frames(frames);
     if (average < options.target_bytes) low = middle + 1;
     else high = middle;
   }
-  std::vector<GstBuffer *> frames = encode_frames(options.frame_count, low);
+  std::vector<GstBuffer *> frames = encode_frames(options, low);
   printf("QUALITY %d AVG %zu\n", low, average_size(frames));
   free_frames(frames);
   return 0;
@@ -260,7 +270,7 @@ std::string pipeline_description(const Options &options) {
   std::string source =
       "appsrc name=src is-live=true do-timestamp=true format=time block=true max-bytes=0 "
       "max-buffers=2 caps=\"image/jpeg,width=" +
-      std::to_string(kWidth) + ",height=" + std::to_string(kHeight) + ",framerate=" +
+      std::to_string(options.width) + ",height=" + std::to_string(options.height) + ",framerate=" +
       std::to_string(options.rate > 0 ? static_cast<int>(options.rate + 0.5) : 0) + "/1\" ! ";
   // sync=false on both: the feeder paces the frames; both sinks render on arrival.
   if (options.server == "mjpeg")
@@ -284,7 +294,7 @@ bool bus_has_error(GstBus *bus) {
 }
 
 int serve(const Options &options) {
-  std::vector<GstBuffer *> frames = encode_frames(options.frame_count, options.quality);
+  std::vector<GstBuffer *> frames = encode_frames(options, options.quality);
   const size_t frame_bytes = average_size(frames) + kStampSize - 2;
   std::vector<GstMemory *> bodies = frame_bodies(frames);
   volatile uint64_t *counter = map_counter(options.counter_file);
@@ -476,7 +486,7 @@ class FloorServer {
 };
 
 int serve_floor(const Options &options) {
-  std::vector<GstBuffer *> frames = encode_frames(options.frame_count, options.quality);
+  std::vector<GstBuffer *> frames = encode_frames(options, options.quality);
   const size_t frame_bytes = average_size(frames) + kStampSize - 2;
   std::vector<GstMemory *> bodies = frame_bodies(frames);
   std::vector<GstMapInfo> maps(bodies.size());
