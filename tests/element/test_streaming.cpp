@@ -165,6 +165,11 @@ GST_START_TEST(test_eos_closes_every_stream) {
   fail_unless(pipeline.await_num_clients(2));
 
   for (const Bytes &frame : frames) fail_unless(pipeline.push_jpeg(frame));
+  // The fan-out's mailbox holds 8 frames and end markers; eight frames and
+  // EOS pushed at once on a busy machine would drop the oldest frame for
+  // everyone (frames-overflowed), by design. Here every frame must arrive.
+  for (RawViewer *viewer : {&left_viewer, &right_viewer})
+    fail_unless(viewer->await_parts(kFrames), "%s", viewer->detail().c_str());
   pipeline.push_eos();
 
   for (RawViewer *viewer : {&left_viewer, &right_viewer}) {
