@@ -210,26 +210,37 @@ void HttpServer::report_ready(const std::string &error) {
 }
 
 void HttpServer::run_on_http_thread(const std::function<void()> &work) {
-  struct Call {
-    const std::function<void()> *work;
-    std::mutex mutex;
-    std::condition_variable cond;
-    bool done = false;
-  } call;
-  call.work = &work;
+  // The call goes through pending_calls_ under calls_mutex_, a member that
+  // exists since before the HTTP thread, and GLib only says when to look.
+  // GLib's own queue orders the hand-over too, but its locks are futexes
+  // that thread sanitizers do not see.
+  PendingCall call{&work, false};
+  {
+    std::lock_guard<std::mutex> lock(calls_mutex_);
+    pending_calls_.push_back(&call);
+  }
   g_main_context_invoke_full(
       context_, G_PRIORITY_DEFAULT,
-      [](gpointer data) -> gboolean {
-        auto *c = static_cast<Call *>(data);
-        (*c->work)();
-        std::lock_guard<std::mutex> lock(c->mutex);
-        c->done = true;
-        c->cond.notify_all();
+      [](gpointer self) -> gboolean {
+        static_cast<HttpServer *>(self)->run_pending_call();
         return G_SOURCE_REMOVE;
       },
-      &call, nullptr);
-  std::unique_lock<std::mutex> lock(call.mutex);
-  call.cond.wait(lock, [&call] { return call.done; });
+      this, nullptr);
+  std::unique_lock<std::mutex> lock(calls_mutex_);
+  calls_done_.wait(lock, [&call] { return call.done; });
+}
+
+void HttpServer::run_pending_call() {
+  PendingCall *call;
+  {
+    std::lock_guard<std::mutex> lock(calls_mutex_);
+    call = pending_calls_.front();
+    pending_calls_.pop_front();
+  }
+  (*call->work)();
+  std::lock_guard<std::mutex> lock(calls_mutex_);
+  call->done = true;
+  calls_done_.notify_all();
 }
 
 bool HttpServer::add_mount(const MountConfig &config, StreamService *service, std::string *error) {

@@ -13,6 +13,7 @@
 #include <libsoup/soup.h>
 
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -132,6 +133,7 @@ class HttpServer {
   void report_ready(const std::string &error);
   // Runs `work` on the HTTP thread and waits for it.
   void run_on_http_thread(const std::function<void()> &work);
+  void run_pending_call();
   // The routing table for `mounts`, or false with the first clash that
   // involves `newcomer` (the mount joining; null: none is reported).
   bool build_routes(const std::vector<std::shared_ptr<Mount>> &mounts, const Mount *newcomer,
@@ -166,6 +168,15 @@ class HttpServer {
   // HTTP thread only.
   std::vector<std::shared_ptr<Mount>> mounts_;
   std::unique_ptr<Routes> routes_;
+
+  // run_on_http_thread()'s hand-over and its completion.
+  struct PendingCall {
+    const std::function<void()> *work;
+    bool done;
+  };
+  std::mutex calls_mutex_;
+  std::condition_variable calls_done_;
+  std::deque<PendingCall *> pending_calls_;
 
   std::mutex start_mutex_;
   std::condition_variable start_cond_;

@@ -56,9 +56,9 @@ bool SinkPipeline::push_and_await(GstBuffer *buffer, const char *counter) {
 
 void SinkPipeline::push_eos() { gst_app_src_end_of_stream(GST_APP_SRC(source_)); }
 
-guint64 SinkPipeline::stat(const char *field) const {
+guint64 sink_stat(GstElement *sink, const char *field) {
   GstStructure *stats = nullptr;
-  g_signal_emit_by_name(sink_, "get-stats", &stats);
+  g_signal_emit_by_name(sink, "get-stats", &stats);
   fail_unless(stats != nullptr, "get-stats returned nothing");
   guint64 value = 0;
   if (!gst_structure_get_uint64(stats, field, &value)) {
@@ -69,6 +69,8 @@ guint64 SinkPipeline::stat(const char *field) const {
   gst_structure_free(stats);
   return value;
 }
+
+guint64 SinkPipeline::stat(const char *field) const { return sink_stat(sink_, field); }
 
 guint SinkPipeline::num_clients() const {
   guint clients = 0;

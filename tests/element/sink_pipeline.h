@@ -11,6 +11,9 @@
 
 namespace element_test {
 
+// One counter of the sink's get-stats (a guint64 or guint field).
+guint64 sink_stat(GstElement *sink, const char *field);
+
 class SinkPipeline {
  public:
   SinkPipeline();

@@ -25,26 +25,11 @@ skip() {
   say "SKIP: $*"
   exit "$SKIP"
 }
-fail() {
-  say "FAIL: $*" >&2
-  if [ -s "$workdir/server.log" ]; then
-    echo "--- server log (last 30 lines) ---" >&2
-    tail -n 30 "$workdir/server.log" >&2
-  fi
-  exit 1
-}
+# shellcheck source=../lib/server_process.sh
+source "$here/../lib/server_process.sh"
 
 stop_server() {
-  [ -n "$server_pid" ] || return 0
-  if kill -0 "$server_pid" 2>/dev/null; then
-    kill -INT "$server_pid" 2>/dev/null || true
-    for ((i = 0; i < STOP_LIMIT_S * 10; i++)); do
-      kill -0 "$server_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -0 "$server_pid" 2>/dev/null && kill -KILL "$server_pid" 2>/dev/null
-  fi
-  wait "$server_pid" 2>/dev/null || true
+  stop_process "$server_pid"
   server_pid=
 }
 

@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "await.h"
+#include "sink_pipeline.h"
 
 namespace mounts_test {
 
@@ -119,17 +120,7 @@ bool Rig::push_jpeg(size_t camera, const Bytes &jpeg) {
 }
 
 guint64 Rig::stat(size_t camera, const char *field) const {
-  GstStructure *stats = nullptr;
-  g_signal_emit_by_name(cameras_.at(camera).sink, "get-stats", &stats);
-  fail_unless(stats != nullptr, "get-stats returned nothing");
-  guint64 value = 0;
-  if (!gst_structure_get_uint64(stats, field, &value)) {
-    guint small = 0;
-    fail_unless(gst_structure_get_uint(stats, field, &small), "no stat %s", field);
-    value = small;
-  }
-  gst_structure_free(stats);
-  return value;
+  return element_test::sink_stat(cameras_.at(camera).sink, field);
 }
 
 guint Rig::num_clients(size_t camera) const {

@@ -115,6 +115,19 @@ void expect_listen_error(Rig &rig, const std::string &path, const std::string &r
   rig.stop();
 }
 
+// An element told to serve on `path`, where another program's socket file
+// is, fails with `reason` and leaves that very file in place.
+void expect_existing_socket_kept(const std::string &path, const std::string &reason) {
+  struct stat before {};
+  fail_unless(lstat(path.c_str(), &before) == 0);
+  Rig rig("unix");
+  serve_on_unix(rig, path);
+  expect_listen_error(rig, path, reason);
+  struct stat after {};
+  fail_unless(lstat(path.c_str(), &after) == 0, "the socket file at %s was removed", path.c_str());
+  fail_unless(after.st_ino == before.st_ino, "the socket file at %s was replaced", path.c_str());
+}
+
 std::vector<std::string> curl_args(const std::string &socket_path, const std::string &path) {
   return {"curl", "--silent", "--show-error", "--no-buffer", "--max-time", "20",
           "--unix-socket", socket_path, "http://localhost" + path};
@@ -234,15 +247,8 @@ GST_START_TEST(test_live_socket_is_not_taken) {
   SocketDirectory directory;
   const std::string path = directory.file("cam.sock");
   const int other = bind_unix(path, true);
-  struct stat before {};
-  fail_unless(lstat(path.c_str(), &before) == 0);
-  Rig rig("unix");
-  serve_on_unix(rig, path);
-  expect_listen_error(rig, path, "another server is listening on it");
-  // The other server's socket is still there and still reachable.
-  struct stat after {};
-  fail_unless(lstat(path.c_str(), &after) == 0);
-  fail_unless(after.st_ino == before.st_ino, "the live socket file was replaced");
+  expect_existing_socket_kept(path, "another server is listening on it");
+  // The other server is still reachable.
   Connection client(Endpoint::unix_socket(path));
   fail_unless(client.ok(), "the other server can no longer be reached");
   close(other);
@@ -257,14 +263,7 @@ GST_START_TEST(test_live_socket_with_full_backlog_is_not_taken) {
   const int other = bind_unix(path, true, 0);
   std::vector<int> clients;
   fill_backlog(path, &clients);
-  struct stat before {};
-  fail_unless(lstat(path.c_str(), &before) == 0);
-  Rig rig("unix");
-  serve_on_unix(rig, path);
-  expect_listen_error(rig, path, "another server is listening on it");
-  struct stat after {};
-  fail_unless(lstat(path.c_str(), &after) == 0);
-  fail_unless(after.st_ino == before.st_ino, "the live socket file was replaced");
+  expect_existing_socket_kept(path, "another server is listening on it");
   for (int fd : clients) close(fd);
   close(other);
 }
@@ -276,14 +275,7 @@ GST_START_TEST(test_datagram_socket_is_not_taken) {
   SocketDirectory directory;
   const std::string path = directory.file("cam.sock");
   const int other = bind_unix_socket(path, SOCK_DGRAM);
-  struct stat before {};
-  fail_unless(lstat(path.c_str(), &before) == 0);
-  Rig rig("unix");
-  serve_on_unix(rig, path);
-  expect_listen_error(rig, path, "cannot check whether another server is listening on it");
-  struct stat after {};
-  fail_unless(lstat(path.c_str(), &after) == 0, "the datagram socket's file was removed");
-  fail_unless(after.st_ino == before.st_ino, "the datagram socket's file was replaced");
+  expect_existing_socket_kept(path, "cannot check whether another server is listening on it");
   close(other);
 }
 GST_END_TEST;
