@@ -48,9 +48,14 @@ void Dispatcher::publish(FramePtr frame) {
 }
 
 void Dispatcher::end() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  ended_ = true;
-  for (FrameQueue *queue : queues_) queue->end();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ended_ = true;
+    for (FrameQueue *queue : queues_) queue->end(false);
+  }
+  // One ring for all, as in publish(): a ring per queue would wake every
+  // sleeping viewer once per viewer.
+  doorbell_.ring();
 }
 
 void Dispatcher::resume() {
@@ -59,9 +64,12 @@ void Dispatcher::resume() {
 }
 
 void Dispatcher::shutdown() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  shut_down_ = true;
-  for (FrameQueue *queue : queues_) queue->cancel();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    shut_down_ = true;
+    for (FrameQueue *queue : queues_) queue->cancel(false);
+  }
+  doorbell_.ring();
 }
 
 FramePtr Dispatcher::latest() const {

@@ -37,7 +37,6 @@ class Dispatcher {
   void shutdown();
 
   FramePtr latest() const;
-
   uint64_t published() const;
   size_t attached() const;
 

@@ -62,24 +62,24 @@ FramePtr FrameQueue::push(const FramePtr &frame, bool ring) {
   return evicted;
 }
 
-void FrameQueue::end() {
+void FrameQueue::end(bool ring) {
   Doorbell *doorbell;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     ended_ = true;
     doorbell = doorbell_;
   }
-  doorbell->ring();
+  if (ring) doorbell->ring();
 }
 
-void FrameQueue::cancel() {
+void FrameQueue::cancel(bool ring) {
   Doorbell *doorbell;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     cancelled_ = true;
     doorbell = doorbell_;
   }
-  doorbell->ring();
+  if (ring) doorbell->ring();
 }
 
 FrameQueue::Event FrameQueue::pop(FramePtr &out, int max_wait_ms) {

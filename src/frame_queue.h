@@ -53,8 +53,8 @@ class FrameQueue {
   // caller can drop it after every lock is released. With `ring` false the
   // caller rings the shared doorbell itself, once for many queues.
   FramePtr push(const FramePtr &frame, bool ring = true);
-  void end();
-  void cancel();
+  void end(bool ring = true);
+  void cancel(bool ring = true);
 
   // Client side: blocks until there is something to do, or returns kIdle
   // after `max_wait_ms` without anything to do (negative: wait for ever).
