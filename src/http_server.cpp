@@ -307,8 +307,8 @@ bool HttpServer::build_routes(const std::vector<std::shared_ptr<Mount>> &mounts,
 
   add(kStreamsPath, RouteKind::kStreamsJson, nullptr);
   if (root) {
-    // The root mount's own documents are the server's: its stats and metrics
-    // cover every mount (a superset of its own, which they lead with).
+    // The root mount's stats and metrics paths serve the server's documents,
+    // which cover every mount: its own figures are among them.
     const MountConfig &c = root->config;
     add(c.at(c.stream_path), RouteKind::kStream, root);
     add(c.at(c.snapshot_path), RouteKind::kSnapshot, root);
