@@ -194,12 +194,9 @@ void put_be64(uint8_t *out, uint64_t value) {
   }
 }
 
-// The stamp is written last so the time excludes building the buffer.
-GstBuffer *stamped_frame(GstMemory *body, uint64_t sequence) {
-  GstMemory *stamp = gst_allocator_alloc(nullptr, kStampSize, nullptr);
-  GstMapInfo map;
-  if (!gst_memory_map(stamp, &map, GST_MAP_WRITE)) die("cannot map a stamp");
-  uint8_t *out = map.data;
+// SOI + the COM segment the load client reads: magic, sequence, then the
+// send time, taken last so it excludes building the frame.
+void write_stamp(uint8_t *out, uint64_t sequence) {
   out[0] = 0xFF;
   out[1] = 0xD8;
   out[2] = 0xFF;
@@ -208,8 +205,31 @@ GstBuffer *stamped_frame(GstMemory *body, uint64_t sequence) {
   out[5] = kComLength & 0xFF;
   memcpy(out + 6, kMagic, sizeof kMagic);
   put_be64(out + 18, sequence);
-  GstBuffer *buffer = gst_buffer_new();
   put_be64(out + 10, static_cast<uint64_t>(clock_ns(CLOCK_REALTIME)));
+}
+
+// Sleeps until the next slot of an absolute CLOCK_MONOTONIC schedule of
+// `period` ns (none when 0). A slot missed by more than two periods restarts
+// the schedule rather than bursting to catch up; returns true then.
+bool wait_for_slot(int64_t period, int64_t *next) {
+  if (period <= 0) return false;
+  timespec when{static_cast<time_t>(*next / 1000000000), static_cast<long>(*next % 1000000000)};
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &when, nullptr) == EINTR) {
+  }
+  *next += period;
+  const int64_t now = clock_ns(CLOCK_MONOTONIC);
+  if (now - *next <= 2 * period) return false;
+  *next = now + period;
+  return true;
+}
+
+// The stamp is written last so the time excludes building the buffer.
+GstBuffer *stamped_frame(GstMemory *body, uint64_t sequence) {
+  GstMemory *stamp = gst_allocator_alloc(nullptr, kStampSize, nullptr);
+  GstMapInfo map;
+  if (!gst_memory_map(stamp, &map, GST_MAP_WRITE)) die("cannot map a stamp");
+  GstBuffer *buffer = gst_buffer_new();
+  write_stamp(map.data, sequence);
   gst_memory_unmap(stamp, &map);
   gst_buffer_append_memory(buffer, stamp);
   gst_buffer_append_memory(buffer, gst_memory_ref(body));
@@ -237,17 +257,7 @@ void push_frames(GstAppSrc *appsrc, const std::vector<GstMemory *> &bodies, doub
   int64_t next = clock_ns(CLOCK_MONOTONIC);
   size_t index = 0;
   while (!g_stopping.load(std::memory_order_relaxed)) {
-    if (period > 0) {
-      timespec when{static_cast<time_t>(next / 1000000000), static_cast<long>(next % 1000000000)};
-      while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &when, nullptr) == EINTR) {
-      }
-      next += period;
-      int64_t now = clock_ns(CLOCK_MONOTONIC);
-      if (now - next > 2 * period) {
-        stats->late++;
-        next = now + period;
-      }
-    }
+    if (wait_for_slot(period, &next)) stats->late++;
     GstBuffer *buffer = stamped_frame(bodies[index], stats->pushed + 1);
     index = (index + 1) % bodies.size();
     if (gst_app_src_push_buffer(appsrc, buffer) != GST_FLOW_OK) break;
@@ -509,29 +519,13 @@ int serve_floor(const Options &options) {
   size_t index = 0;
   const timespec no_wait{0, 0};
   while (sigtimedwait(&stop_signals, nullptr, &no_wait) <= 0) {
-    if (period > 0) {
-      timespec when{static_cast<time_t>(next / 1000000000), static_cast<long>(next % 1000000000)};
-      while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &when, nullptr) == EINTR) {
-      }
-      next += period;
-      const int64_t now = clock_ns(CLOCK_MONOTONIC);
-      if (now - next > 2 * period) next = now + period;
-    }
+    wait_for_slot(period, &next);
     auto part = std::make_shared<FloorPart>();
     part->body = maps[index].data;
     part->body_size = maps[index].size;
     part->head = "--" + options.boundary + "\r\nContent-Type: image/jpeg\r\nContent-Length: " +
                  std::to_string(kStampSize + part->body_size) + "\r\n\r\n";
-    uint8_t *out = part->stamp;
-    out[0] = 0xFF;
-    out[1] = 0xD8;
-    out[2] = 0xFF;
-    out[3] = 0xFE;
-    out[4] = kComLength >> 8;
-    out[5] = kComLength & 0xFF;
-    memcpy(out + 6, kMagic, sizeof kMagic);
-    put_be64(out + 18, ++pushed);
-    put_be64(out + 10, static_cast<uint64_t>(clock_ns(CLOCK_REALTIME)));
+    write_stamp(part->stamp, ++pushed);
     index = (index + 1) % bodies.size();
     server->publish(std::move(part));
     if (counter) __atomic_store_n(counter, pushed, __ATOMIC_RELAXED);
