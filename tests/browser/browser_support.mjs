@@ -118,3 +118,19 @@ export async function checkMovingImage(page, selector, what, width, height) {
   });
   log(`${what}: ${width}x${height}, pixels changed (${first.hash} -> ${later.hash})`);
 }
+
+// Runs `main`, says PASS or FAIL, always runs `cleanup` (close the browser,
+// stop the servers), then exits 0 on a pass and 1 on a failure.
+export async function runAndExit(main, cleanup) {
+  let status = 0;
+  try {
+    await main();
+    log("PASS");
+  } catch (error) {
+    console.error("[browser] FAIL: " + (error && error.stack ? error.stack : error));
+    status = 1;
+  } finally {
+    await cleanup();
+  }
+  process.exit(status);
+}

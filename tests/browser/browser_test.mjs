@@ -13,7 +13,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import {
-  STEP_TIMEOUT_MS, check, checkMovingImage as checkMovingPicture, launchBrowser, log,
+  STEP_TIMEOUT_MS, check, checkMovingImage as checkMovingPicture, launchBrowser, log, runAndExit,
   startGstLaunch, stopGstLaunch, until,
 } from "./browser_support.mjs";
 
@@ -204,16 +204,8 @@ async function main() {
   await checkBareStream(port);
 }
 
-let status = 0;
-try {
-  await main();
-  log("PASS");
-} catch (error) {
-  console.error("[browser] FAIL: " + (error && error.stack ? error.stack : error));
-  status = 1;
-} finally {
+await runAndExit(main, async () => {
   if (browser) await browser.close().catch(() => {});
   await stopServer();
   fs.rmSync(workdir, { recursive: true, force: true });
-}
-process.exit(status);
+});

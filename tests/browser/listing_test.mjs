@@ -12,8 +12,8 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import {
-  STEP_TIMEOUT_MS, check, checkMovingImage, launchBrowser, log, startGstLaunch, stopGstLaunch,
-  until,
+  STEP_TIMEOUT_MS, check, checkMovingImage, launchBrowser, log, runAndExit, startGstLaunch,
+  stopGstLaunch, until,
 } from "./browser_support.mjs";
 
 const CAMERAS = [
@@ -131,16 +131,8 @@ async function main() {
   await checkListing(server.port);
 }
 
-let status = 0;
-try {
-  await main();
-  log("PASS");
-} catch (error) {
-  console.error("[browser] FAIL: " + (error && error.stack ? error.stack : error));
-  status = 1;
-} finally {
+await runAndExit(main, async () => {
   if (browser) await browser.close().catch(() => {});
   if (server) await stopGstLaunch(server.child);
   fs.rmSync(workdir, { recursive: true, force: true });
-}
-process.exit(status);
+});
