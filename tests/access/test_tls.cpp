@@ -256,11 +256,6 @@ GST_START_TEST(test_bad_tls_settings_are_clear_errors) {
 GST_END_TEST;
 
 static Suite *access_tls_suite() {
-  // TLS handshakes run on GLib's shared thread pool, whose idle threads exit
-  // on their own after 15 s: one exiting while LeakSanitizer stops every
-  // thread at process exit crashed LeakSanitizer's tracer (a fresh-clone CI
-  // run, after every check had passed). Idle pool threads stay instead.
-  g_thread_pool_set_max_idle_time(0);
   Suite *suite = suite_create("access-tls");
   TCase *cases = tcase_create("tls");
   tcase_add_test(cases, test_stream_over_tls_with_libsoup);
