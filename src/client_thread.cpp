@@ -23,8 +23,16 @@ namespace {
 constexpr int kPollSliceMs = 250;
 
 // A viewer that leaves while no frames flow (paused or stalled source) is only
-// noticed by looking at its socket; an idle thread does so this often.
+// noticed by looking at its socket; an idle thread wakes this often.
 constexpr int kIdleCheckMs = 1000;
+
+// A viewer offered frames but written none for this long (a low ?fps cap
+// skips them) has its socket looked at for a hang-up: with no write to fail,
+// nothing else would notice, and it would keep its descriptor, thread and
+// max-clients slot in CLOSE-WAIT for as long as its cap holds frames back.
+// No shorter than the silence a viewer of a live stream already tolerates,
+// as a client that only half-closed is taken for one that left.
+constexpr int kPeerCheckMs = 1000;
 
 int64_t monotonic_ms() {
   using namespace std::chrono;
@@ -146,18 +154,20 @@ void ClientThread::serve(FrameQueue &queue) {
     FrameQueue::Event event = FrameQueue::Event::kFrame;
     if (!(caught_up_after_stall && queue.take_newest(frame))) event = queue.pop(frame, idle_wait_ms);
     caught_up_after_stall = false;
+    if (event == FrameQueue::Event::kFrame && peer_left_unnoticed()) return;
     switch (event) {
       case FrameQueue::Event::kIdle:
+        // Looked at before any resend: the first write after a hang-up
+        // still succeeds, so a write would notice only a second later.
+        if (peer_has_left()) return;
+        last_peer_check_ms_ = monotonic_ms();
         // Browsers that show a frame only once the next part begins (Chrome)
         // would keep showing the one before the latest while the source is
-        // idle; sending the latest again makes them show it. It also finds
-        // out whether a viewer has gone, as the write fails.
+        // idle; sending the latest again makes them show it.
         if (env_.idle_resend_ms > 0 && sent_any &&
             monotonic_ms() - last_write_ms_ >= static_cast<int64_t>(env_.idle_resend_ms)) {
           FramePtr last = newest_frame();
           if (last && write_frame(*last, false, false) != WriteResult::kDone) return;
-        } else if (peer_has_left()) {
-          return;
         }
         break;
       case FrameQueue::Event::kFrame:
@@ -276,11 +286,20 @@ FramePtr ClientThread::newest_frame() const {
   return env_.latest ? env_.latest->get() : env_.dispatcher->latest();
 }
 
+bool ClientThread::peer_left_unnoticed() {
+  const int64_t now = monotonic_ms();
+  // A viewer written to recently would have failed that write had it gone.
+  if (now - std::max(last_write_ms_, last_peer_check_ms_) < kPeerCheckMs) return false;
+  last_peer_check_ms_ = now;
+  return peer_has_left();
+}
+
 bool ClientThread::peer_has_left() const {
   // A viewer sends nothing after its request, so end-of-file or an error on
   // the read side means it closed the connection. (A client that only
-  // half-closes is treated the same while the source is idle; with frames
-  // flowing, only a failed write cuts a viewer off.)
+  // half-closes is treated the same while the source is idle or its cap
+  // holds frames back for kPeerCheckMs; while frames are written to it, only
+  // a failed write cuts a viewer off.)
   pollfd fd{fd_, POLLIN | POLLRDHUP, 0};
   if (poll(&fd, 1, 0) <= 0) return false;
   if (fd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) return true;

@@ -91,6 +91,8 @@ class ClientThread {
   WriteResult write_bytes(const std::string &bytes);
   WriteResult write_all(iovec *iov, size_t count, const FrameQueue *queue);
   bool peer_has_left() const;
+  // Looks for a hang-up when the viewer has been written nothing for a while.
+  bool peer_left_unnoticed();
   FramePtr newest_frame() const;
   void close_connection();
 
@@ -109,6 +111,8 @@ class ClientThread {
   int64_t waited_ms_ = 0;
   // When the last part was fully written (monotonic ms).
   int64_t last_write_ms_ = 0;
+  // When the socket was last looked at for a hang-up (monotonic ms).
+  int64_t last_peer_check_ms_ = 0;
   // Sequence of the newest frame written: a frame the fan-out delivers after
   // the viewer already started with it (or a newer one) is not sent again.
   uint64_t last_sequence_ = 0;

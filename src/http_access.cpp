@@ -24,10 +24,25 @@ gboolean check_password(SoupAuthDomain *, SoupServerMessage *, const char *user,
   return user_ok && password_ok;
 }
 
-// A browser sends its CORS preflight without credentials, so when CORS is
-// enabled an OPTIONS request must get through to be answered.
-gboolean requires_auth(SoupAuthDomain *, SoupServerMessage *msg, gpointer) {
-  return strcmp(soup_server_message_get_method(msg), SOUP_METHOD_OPTIONS) != 0;
+// What the auth domain's filter needs to decide, owned by the domain.
+struct Exemptions {
+  std::vector<std::string> paths;
+  bool cors = false;
+};
+
+// libsoup's own path list cannot express exempt paths: its lookup is a plain
+// string prefix, so removing "/cam1" from it also removed "/cam10". The
+// filter decides instead, on the path libsoup routes the request by (already
+// percent-decoded and free of dot segments when the filter runs), so no
+// other spelling of a covered path reaches a handler without credentials.
+gboolean requires_auth(SoupAuthDomain *, SoupServerMessage *msg, gpointer data) {
+  const auto *exemptions = static_cast<const Exemptions *>(data);
+  // A browser sends its CORS preflight without credentials, so when CORS is
+  // enabled an OPTIONS request must get through to be answered.
+  if (exemptions->cors && strcmp(soup_server_message_get_method(msg), SOUP_METHOD_OPTIONS) == 0)
+    return false;
+  const char *path = g_uri_get_path(soup_server_message_get_uri(msg));
+  return !path_is_exempt(path ? path : "", exemptions->paths);
 }
 
 // A header list as a browser sends it in Access-Control-Request-Headers:
@@ -46,11 +61,12 @@ SoupAuthDomain *new_basic_auth_domain(const AccessConfig &config) {
   if (!config.auth_required()) return nullptr;
   SoupAuthDomain *domain = soup_auth_domain_basic_new("realm", kAuthRealm, nullptr);
   soup_auth_domain_add_path(domain, "/");
-  for (const std::string &path : config.exempt_paths) soup_auth_domain_remove_path(domain, path.c_str());
   soup_auth_domain_basic_set_auth_callback(
       domain, &check_password, new Credentials{config.user, config.password},
       [](gpointer data) { delete static_cast<Credentials *>(data); });
-  if (config.cors_enabled()) soup_auth_domain_set_filter(domain, &requires_auth, nullptr, nullptr);
+  soup_auth_domain_set_filter(domain, &requires_auth,
+                              new Exemptions{config.exempt_paths, config.cors_enabled()},
+                              [](gpointer data) { delete static_cast<Exemptions *>(data); });
   return domain;
 }
 
@@ -72,6 +88,16 @@ void reply_cors_preflight(SoupServerMessage *msg) {
                                is_header_list(requested) ? requested : "Authorization");
   soup_message_headers_replace(headers, "Access-Control-Max-Age", kPreflightMaxAgeS);
   soup_server_message_set_status(msg, SOUP_STATUS_NO_CONTENT, nullptr);
+}
+
+bool path_is_exempt(const std::string &path, const std::vector<std::string> &exempt_paths) {
+  for (const std::string &exempt : exempt_paths) {
+    if (exempt.empty() || path.compare(0, exempt.size(), exempt) != 0) continue;
+    // "/cam1" covers "/cam1" and "/cam1/..." but not "/cam10".
+    if (path.size() == exempt.size() || exempt.back() == '/' || path[exempt.size()] == '/')
+      return true;
+  }
+  return false;
 }
 
 std::vector<std::string> split_list(const std::string &text) {

@@ -587,12 +587,13 @@ void HttpServer::serve_document(SoupServerMessage *msg, const char *content_type
   soup_server_message_set_response(msg, content_type, SOUP_MEMORY_COPY, body.data(), body.size());
 }
 
-// Parses ?fps=N: a positive number up to FrameRateLimiter::kMaxFps.
+// Parses ?fps=N: a number from FrameRateLimiter::kMinFps to kMaxFps.
 static bool parse_fps(const char *text, double *fps) {
   if (!text || !*text) return false;
   char *end = nullptr;
   double value = g_ascii_strtod(text, &end);
-  if (*end != '\0' || !(value > 0) || value > FrameRateLimiter::kMaxFps) return false;
+  if (*end != '\0' || !(value >= FrameRateLimiter::kMinFps) || value > FrameRateLimiter::kMaxFps)
+    return false;
   *fps = value;
   return true;
 }
@@ -603,7 +604,7 @@ void HttpServer::serve_stream(SoupServerMessage *msg, const std::shared_ptr<Moun
   double max_fps = 0;
   const char *fps_text = query ? static_cast<const char *>(g_hash_table_lookup(query, "fps")) : nullptr;
   if (query && g_hash_table_contains(query, "fps") && !parse_fps(fps_text, &max_fps)) {
-    reply_text(msg, SOUP_STATUS_BAD_REQUEST, "fps must be a number above 0 and at most 1000");
+    reply_text(msg, SOUP_STATUS_BAD_REQUEST, "fps must be a number from 0.01 to 1000");
     return;
   }
   if (!head_only && !service.reserve_viewer()) {

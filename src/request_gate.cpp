@@ -35,6 +35,24 @@ size_t head_end(const char *data, size_t size, size_t from) {
   return std::string::npos;
 }
 
+// True when the head is not plain CRLF-delimited lines: a bare LF or CR, a
+// NUL byte, or a line that begins with a blank (obs-fold, RFC 9112 5.2).
+// libsoup accepts all of these and reads them differently from a line-by-line
+// look: it joins a folded line to the header before it, takes a bare LF as a
+// line end and deletes NUL bytes, so "Content-Length:\r\n 104857600" or
+// "Content\0-Length" would announce a body only libsoup sees. RFC 9112 lets
+// a server reject such a head (400), which no real client sends.
+bool is_malformed_head(const char *head, size_t size) {
+  if (memchr(head, '\0', size)) return true;
+  for (size_t i = 0; i < size; i++) {
+    if (head[i] == '\r' && (i + 1 == size || head[i + 1] != '\n')) return true;
+    if (head[i] != '\n') continue;
+    if (i == 0 || head[i - 1] != '\r') return true;
+    if (i + 1 < size && (head[i + 1] == ' ' || head[i + 1] == '\t')) return true;
+  }
+  return size > 0 && (head[0] == ' ' || head[0] == '\t');
+}
+
 constexpr const char *kSocketKey = "mjpeghttp-socket";
 constexpr const char *kConnectedKey = "mjpeghttp-connected-us";
 
@@ -42,6 +60,8 @@ constexpr const char *kConnectedKey = "mjpeghttp-connected-us";
 // unknown length (any Transfer-Encoding). Nothing served here takes a body,
 // and libsoup reads a body of any size into memory before a handler can
 // refuse it. Small bodies go on to libsoup, which answers 404 or 405.
+// Reads the head line by line, as libsoup does once is_malformed_head() has
+// ruled out what libsoup would read otherwise.
 bool announces_large_body(const char *head, size_t size) {
   const char *end = head + size;
   for (const char *line = head; line < end;) {
@@ -50,7 +70,7 @@ bool announces_large_body(const char *head, size_t size) {
     const size_t length = static_cast<size_t>(eol - line);
     auto named = [&](const char *name) {
       const size_t n = strlen(name);
-      return length > n && g_ascii_strncasecmp(line, name, n) == 0;
+      return length >= n && g_ascii_strncasecmp(line, name, n) == 0;
     };
     if (named("transfer-encoding:")) return true;
     if (named("content-length:")) {
@@ -208,6 +228,8 @@ bool RequestGate::inspect(Pending *pending) {
   const size_t end = head_end(scratch_.data(), size, pending->seen > 3 ? pending->seen - 3 : 0);
   pending->seen = size;
   if (end != std::string::npos) {
+    if (is_malformed_head(scratch_.data(), end))
+      return refuse(pending, SOUP_STATUS_BAD_REQUEST, "Bad Request");
     if (announces_large_body(scratch_.data(), end))
       return refuse(pending, kStatusContentTooLarge, "Content Too Large");
     hand_to_libsoup(pending);
