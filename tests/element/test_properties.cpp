@@ -207,8 +207,9 @@ GST_START_TEST(test_signals_and_stats_when_stopped) {
   fail_unless(G_TYPE_IS_ENUM(reason_type));
   fail_unless_equals_string(g_type_name(reason_type), "GstMjpegHttpSinkLeaveReason");
   GEnumClass *reasons = G_ENUM_CLASS(g_type_class_ref(reason_type));
-  const char *nicks[] = {"closed", "write-error", "timeout", "queue-disconnect",
-                         "eos",    "stopping",    "mount-removed"};
+  const char *nicks[] = {
+      "closed", "write-error", "timeout", "queue-disconnect", "eos", "stopping", "mount-removed",
+  };
   fail_unless_equals_int(reasons->n_values, G_N_ELEMENTS(nicks));
   for (const char *nick : nicks)
     fail_unless(g_enum_get_value_by_nick(reasons, nick) != nullptr, "no reason %s", nick);
