@@ -2,7 +2,8 @@
 // stops reading, the disconnect policy, EOS, an element stopping alone or
 // beside another on the same port) and read back from every place the
 // element reports it: the client-removed bus message, the client-removed and
-// client-removed-with-reason signals, /stats, /metrics and get-stats.
+// client-removed-with-reason signals, /stats, /metrics, get-stats and the
+// level of its line in the debug log.
 #include <gst/check/gstcheck.h>
 #include <json-glib/json-glib.h>
 
@@ -117,6 +118,50 @@ class RemovalRecorder {
   std::map<std::string, int> detail_counts_;
 };
 
+// What the element writes to its debug category, kept so a test can check
+// the level a line was logged at.
+class DebugLogCapture {
+ public:
+  DebugLogCapture() {
+    gst_debug_set_threshold_for_name("mjpeghttpsink", GST_LEVEL_DEBUG);
+    gst_debug_add_log_function(&DebugLogCapture::on_log, this, nullptr);
+  }
+  ~DebugLogCapture() { gst_debug_remove_log_function_by_data(this); }
+  DebugLogCapture(const DebugLogCapture &) = delete;
+  DebugLogCapture &operator=(const DebugLogCapture &) = delete;
+
+  // The level of the first line containing `text`; GST_LEVEL_NONE if none.
+  GstDebugLevel level_of(const std::string &text) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto &line : lines_)
+      if (line.second.find(text) != std::string::npos) return line.first;
+    return GST_LEVEL_NONE;
+  }
+
+ private:
+  static void on_log(GstDebugCategory *category, GstDebugLevel level, const gchar *, const gchar *,
+                     gint, GObject *, GstDebugMessage *message, gpointer data) {
+    if (g_strcmp0(gst_debug_category_get_name(category), "mjpeghttpsink") != 0) return;
+    auto *self = static_cast<DebugLogCapture *>(data);
+    const gchar *text = gst_debug_message_get(message);
+    std::lock_guard<std::mutex> lock(self->mutex_);
+    self->lines_.emplace_back(level, text ? text : "");
+  }
+
+  mutable std::mutex mutex_;
+  std::vector<std::pair<GstDebugLevel, std::string>> lines_;
+};
+
+// The line saying why `address` left was logged at `level`: WARNING for
+// what an operator must look at, DEBUG for routine departures.
+void expect_logged(const DebugLogCapture &log, const std::string &address, const char *nick,
+                   GstDebugLevel level) {
+  const std::string line = address + " left: " + nick;
+  const GstDebugLevel logged = log.level_of(line);
+  fail_unless(logged == level, "'%s' logged at %s, not %s", line.c_str(),
+              gst_debug_level_get_name(logged), gst_debug_level_get_name(level));
+}
+
 // The reason field of the mjpeghttpsink-client-removed message for
 // `address` on `bus`; "" if none came in time. Other messages are dropped.
 std::string await_removed_message(GstBus *bus, const std::string &address) {
@@ -219,6 +264,7 @@ std::unique_ptr<Connection> open_stalled_viewer(int port) {
 
 GST_START_TEST(test_viewer_that_closes_left_closed) {
   const std::vector<Bytes> frames = distinct_jpegs(1);
+  DebugLogCapture log;
   SinkPipeline pipeline;
   RemovalRecorder removals(pipeline.sink());
   removals.watch_detail("closed");
@@ -238,6 +284,7 @@ GST_START_TEST(test_viewer_that_closes_left_closed) {
   // A handler connected to one reason's detail hears of that reason only.
   fail_unless_equals_int(removals.detail_count("closed"), 1);
   fail_unless_equals_int(removals.detail_count("timeout"), 0);
+  expect_logged(log, address, "closed", GST_LEVEL_DEBUG);
   expect_counted_once(pipeline.sink(), pipeline.port(), "closed");
   pipeline.stop();
 }
@@ -247,6 +294,7 @@ GST_START_TEST(test_viewer_that_stops_reading_left_timeout) {
   // Large frames fill the socket buffers after a few parts.
   const std::vector<Bytes> frames = encode_jpegs(2, "snow", 640, 480);
   fail_unless_equals_int(frames.size(), 2);
+  DebugLogCapture log;
   SinkPipeline pipeline;
   RemovalRecorder removals(pipeline.sink());
   removals.watch_detail("timeout");
@@ -263,6 +311,7 @@ GST_START_TEST(test_viewer_that_stops_reading_left_timeout) {
   expect_reason_reported(removals, await_removed_message(pipeline.pipeline(), address), address,
                          "timeout");
   fail_unless_equals_int(removals.detail_count("timeout"), 1);
+  expect_logged(log, address, "timeout", GST_LEVEL_WARNING);
   expect_counted_once(pipeline.sink(), pipeline.port(), "timeout");
   pipeline.stop();
 }
@@ -271,6 +320,7 @@ GST_END_TEST;
 GST_START_TEST(test_disconnect_policy_left_queue_disconnect) {
   const std::vector<Bytes> frames = encode_jpegs(2, "snow", 640, 480);
   fail_unless_equals_int(frames.size(), 2);
+  DebugLogCapture log;
   SinkPipeline pipeline;
   RemovalRecorder removals(pipeline.sink());
   gst_util_set_object_arg(G_OBJECT(pipeline.sink()), "queue-policy", "disconnect");
@@ -287,6 +337,7 @@ GST_START_TEST(test_disconnect_policy_left_queue_disconnect) {
               "the stalled viewer was never disconnected");
   expect_reason_reported(removals, await_removed_message(pipeline.pipeline(), address), address,
                          "queue-disconnect");
+  expect_logged(log, address, "queue-disconnect", GST_LEVEL_WARNING);
   expect_counted_once(pipeline.sink(), pipeline.port(), "queue-disconnect");
   pipeline.stop();
 }
@@ -294,6 +345,7 @@ GST_END_TEST;
 
 GST_START_TEST(test_end_of_stream_left_eos) {
   const std::vector<Bytes> frames = distinct_jpegs(1);
+  DebugLogCapture log;
   SinkPipeline pipeline;
   RemovalRecorder removals(pipeline.sink());
   fail_unless(pipeline.play());
@@ -306,6 +358,7 @@ GST_START_TEST(test_end_of_stream_left_eos) {
   fail_unless(viewer.await_end() == StreamEnd::kClosedAfterClose, "%s", viewer.detail().c_str());
   expect_reason_reported(removals, await_removed_message(pipeline.pipeline(), address), address,
                          "eos");
+  expect_logged(log, address, "eos", GST_LEVEL_DEBUG);
   // After EOS the server still answers, with the stream's figures.
   expect_counted_once(pipeline.sink(), pipeline.port(), "eos");
   pipeline.stop();
