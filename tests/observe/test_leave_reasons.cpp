@@ -359,6 +359,8 @@ GST_END_TEST;
 // (its viewers leave mount-removed while the server serves the other); the
 // last one stops the server (stopping). Neither is counted anywhere: the
 // counters go with the engine that stopped, so the bus and the signals tell.
+// Before that, a viewer that closes shows how a mount's count and the
+// server's sum over mounts are kept apart.
 GST_START_TEST(test_element_stop_left_mount_removed_then_stopping) {
   const std::vector<Bytes> frames = distinct_jpegs(1);
   SinkPipeline pipeline;
@@ -394,6 +396,19 @@ GST_START_TEST(test_element_stop_left_mount_removed_then_stopping) {
   fail_unless(await_condition([&] { return sink_stat(other, "num-clients") == 1; }));
   const std::string first_address = address_of(on_first.local_port());
   const std::string second_address = address_of(on_second.local_port());
+
+  // A viewer of /cam1 that closes is counted in /cam1's document and in the
+  // server's, which sums the mounts; /cam2 counts none.
+  auto closing = std::make_unique<RawViewer>(port, "/cam1/stream");
+  fail_unless(closing->streaming() && pipeline.await_num_clients(2));
+  const std::string closing_address = address_of(closing->local_port());
+  closing->leave();
+  fail_unless(
+      pipeline.pump_frames_until(frames[0], [&] { return first_removals.has(closing_address); }),
+      "the /cam1 viewer that closed was never removed");
+  fail_unless_equals_int(left_in(JsonDocument(port, "/cam1/stats").root(), "closed"), 1);
+  fail_unless_equals_int(left_in(JsonDocument(port, "/cam2/stats").root(), "closed"), 0);
+  fail_unless_equals_int(left_in(JsonDocument(port, "/stats").root(), "closed"), 1);
 
   fail_unless(gst_element_set_state(pipeline.pipeline(), GST_STATE_READY) ==
               GST_STATE_CHANGE_SUCCESS);
