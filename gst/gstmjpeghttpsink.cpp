@@ -30,7 +30,9 @@
  *
  * Viewers coming and going are also posted on the bus as element messages
  * "mjpeghttpsink-client-added" and "mjpeghttpsink-client-removed" (fields
- * id, address, user-agent), so an application can react from its main loop.
+ * id, address, user-agent; the latter also reason, the nick of a
+ * #GstMjpegHttpSinkLeaveReason), so an application can react from its main
+ * loop.
  *
  * ## Example launch lines
  * |[
@@ -114,10 +116,19 @@ enum {
   N_PROPS
 };
 
-enum { SIGNAL_CLIENT_ADDED, SIGNAL_CLIENT_REMOVED, SIGNAL_GET_STATS, N_SIGNALS };
+enum {
+  SIGNAL_CLIENT_ADDED,
+  SIGNAL_CLIENT_REMOVED,
+  SIGNAL_CLIENT_REMOVED_WITH_REASON,
+  SIGNAL_GET_STATS,
+  N_SIGNALS
+};
 
 GParamSpec *properties[N_PROPS];
 guint signals[N_SIGNALS];
+// client-removed-with-reason's detail for each reason (its nick), so a
+// handler can connect to "client-removed-with-reason::timeout" alone.
+GQuark leave_reason_details[mjpeghttp::kLeaveReasonCount];
 
 // What the properties write; copied into the engine's configuration once,
 // in start(), so a running engine never sees a half-changed setting.
@@ -204,6 +215,41 @@ GType gst_mjpeg_http_sink_queue_policy_get_type(void) {
   };
   if (g_once_init_enter(&type)) {
     GType t = g_enum_register_static("GstMjpegHttpSinkQueuePolicy", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
+GType gst_mjpeg_http_sink_leave_reason_get_type(void) {
+  using mjpeghttp::leave_reason_name;
+  using mjpeghttp::LeaveReason;
+  static GType type = 0;
+  // The nicks are the engine's names, the words /stats and /metrics use.
+  static const GEnumValue values[] = {
+      {static_cast<gint>(LeaveReason::kClosed), "The viewer closed its connection",
+       leave_reason_name(LeaveReason::kClosed)},
+      {static_cast<gint>(LeaveReason::kWriteError),
+       "Writing to the viewer failed (network or TLS error)",
+       leave_reason_name(LeaveReason::kWriteError)},
+      {static_cast<gint>(LeaveReason::kTimeout),
+       "The viewer accepted no data for client-timeout seconds",
+       leave_reason_name(LeaveReason::kTimeout)},
+      {static_cast<gint>(LeaveReason::kQueueDisconnect),
+       "The viewer's queue filled up with queue-policy=disconnect",
+       leave_reason_name(LeaveReason::kQueueDisconnect)},
+      {static_cast<gint>(LeaveReason::kEndOfStream), "The stream ended (EOS) and was closed",
+       leave_reason_name(LeaveReason::kEndOfStream)},
+      {static_cast<gint>(LeaveReason::kStopping), "The element stopped, and its server with it",
+       leave_reason_name(LeaveReason::kStopping)},
+      {static_cast<gint>(LeaveReason::kMountRemoved),
+       "The element stopped; its server goes on for the other mounts",
+       leave_reason_name(LeaveReason::kMountRemoved)},
+      {0, nullptr, nullptr},
+  };
+  static_assert(G_N_ELEMENTS(values) == mjpeghttp::kLeaveReasonCount + 1,
+                "one value per LeaveReason");
+  if (g_once_init_enter(&type)) {
+    GType t = g_enum_register_static("GstMjpegHttpSinkLeaveReason", values);
     g_once_init_leave(&type, t);
   }
   return type;
@@ -304,10 +350,13 @@ static bool valid_paths(const Settings &settings) {
 // An element message an application can react to from its bus watch, on its
 // own main loop, instead of a signal handler on a viewer's thread.
 static void post_viewer_message(GstMjpegHttpSink *self, const char *name,
-                                const mjpeghttp::ClientInfo &info) {
+                                const mjpeghttp::ClientInfo &info, bool with_reason) {
   GstStructure *details = gst_structure_new(
       name, "id", G_TYPE_UINT64, static_cast<guint64>(info.id), "address", G_TYPE_STRING,
       info.address.c_str(), "user-agent", G_TYPE_STRING, info.user_agent.c_str(), nullptr);
+  if (with_reason)
+    gst_structure_set(details, "reason", G_TYPE_STRING, mjpeghttp::leave_reason_name(info.reason),
+                      nullptr);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), details));
 }
 
@@ -373,13 +422,17 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
                      info.user_agent.c_str());
     g_signal_emit(self, signals[SIGNAL_CLIENT_ADDED], 0, info.address.c_str());
     g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_NUM_CLIENTS]);
-    post_viewer_message(self, "mjpeghttpsink-client-added", info);
+    post_viewer_message(self, "mjpeghttpsink-client-added", info, false);
   };
   hooks.client_removed = [self](const mjpeghttp::ClientInfo &info) {
-    GST_DEBUG_OBJECT(self, "viewer %s left", info.address.c_str());
+    GST_DEBUG_OBJECT(self, "viewer %s left (%s)", info.address.c_str(),
+                     mjpeghttp::leave_reason_name(info.reason));
     g_signal_emit(self, signals[SIGNAL_CLIENT_REMOVED], 0, info.address.c_str());
+    g_signal_emit(self, signals[SIGNAL_CLIENT_REMOVED_WITH_REASON],
+                  leave_reason_details[static_cast<size_t>(info.reason)], info.address.c_str(),
+                  static_cast<gint>(info.reason));
     g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_NUM_CLIENTS]);
-    post_viewer_message(self, "mjpeghttpsink-client-removed", info);
+    post_viewer_message(self, "mjpeghttpsink-client-removed", info, true);
   };
   hooks.log = [self](mjpeghttp::LogLevel level, const std::string &text) {
     log_from_engine(self, level, text);
@@ -588,6 +641,12 @@ static GstStructure *gst_mjpeg_http_sink_get_stats(GstMjpegHttpSink *self) {
     gst_value_array_append_and_take_value(&viewers, &entry);
   }
   gst_structure_take_value(result, "viewers", &viewers);
+  GstStructure *left = gst_structure_new_empty("mjpeghttpsink-viewers-left");
+  for (size_t i = 0; i < stats.viewers_left.size(); i++)
+    gst_structure_set(left, mjpeghttp::leave_reason_name(static_cast<mjpeghttp::LeaveReason>(i)),
+                      G_TYPE_UINT64, static_cast<guint64>(stats.viewers_left[i]), nullptr);
+  gst_structure_set(result, "viewers-left", GST_TYPE_STRUCTURE, left, nullptr);
+  gst_structure_free(left);
   return result;
 }
 
@@ -957,13 +1016,34 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
       g_signal_new("client-removed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr,
                    nullptr, nullptr, G_TYPE_NONE, 1, G_TYPE_STRING);
   /**
+   * GstMjpegHttpSink::client-removed-with-reason:
+   * @sink: the sink
+   * @address: the viewer's "host:port"
+   * @reason: why the viewer left
+   *
+   * Emitted right after #GstMjpegHttpSink::client-removed, for the same
+   * viewer, on the same thread, with why it left. Its detail is the
+   * reason's nick: connect to "client-removed-with-reason::timeout" to
+   * hear only of viewers cut off by #GstMjpegHttpSink:client-timeout.
+   */
+  signals[SIGNAL_CLIENT_REMOVED_WITH_REASON] = g_signal_new(
+      "client-removed-with-reason", G_TYPE_FROM_CLASS(klass),
+      static_cast<GSignalFlags>(G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED), 0, nullptr, nullptr,
+      nullptr, G_TYPE_NONE, 2, G_TYPE_STRING, GST_TYPE_MJPEG_HTTP_SINK_LEAVE_REASON);
+  for (size_t i = 0; i < mjpeghttp::kLeaveReasonCount; i++)
+    leave_reason_details[i] = g_quark_from_static_string(
+        mjpeghttp::leave_reason_name(static_cast<mjpeghttp::LeaveReason>(i)));
+  /**
    * GstMjpegHttpSink::get-stats:
    * @sink: the sink
    *
    * Returns: (transfer full): a #GstStructure "mjpeghttpsink-stats" with
    * uptime (gdouble, seconds), frames-in, frames-rejected, frames-published,
    * frames-overflowed, frames-sent, frames-dropped, bytes-served, viewers-total (guint64),
-   * num-clients (guint) and viewers: a #GstValueArray with one
+   * num-clients (guint), viewers-left: a #GstStructure with one guint64
+   * per reason a viewer can leave while the server runs (closed,
+   * write-error, timeout, queue-disconnect, eos), and viewers: a
+   * #GstValueArray with one
    * #GstStructure "mjpeghttpsink-viewer" per viewer (id, address,
    * user-agent, connected-since as ISO 8601, connected-seconds, fps,
    * frames-sent, frames-dropped, bytes-sent, queue-depth). The same numbers
@@ -986,4 +1066,6 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
 
   GST_DEBUG_CATEGORY_INIT(mjpeghttpsink_debug, "mjpeghttpsink", 0, "MJPEG HTTP sink");
   gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_QUEUE_POLICY, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_LEAVE_REASON,
+                              static_cast<GstPluginAPIFlags>(0));
 }

@@ -103,10 +103,12 @@ void ClientThread::run() {
   FrameQueue &queue = this_thread_queue();
   queue.reset(env_.queue_capacity, env_.queue_policy, &counters_);
   queue_ = &queue;
+  // Without a socket there is nothing to serve (never announced).
+  LeaveReason reason = LeaveReason::kWriteError;
   if (fd_ >= 0) {
     StallPacer::bound_unsent_bytes(fd_);
     pacer_.sample_window();
-    serve(queue);
+    reason = serve(queue);
   }
   env_.dispatcher->detach(&queue);
   // Drop queued frames now: their buffers must go back before the thread's
@@ -114,13 +116,14 @@ void ClientThread::run() {
   queue.reset(1, QueuePolicy::kDropOldest);
   queue_ = nullptr;
   close_connection();
+  info_.reason = reason;
   if (on_finished_) on_finished_(info_);
   finished_.store(true, std::memory_order_release);
 }
 
-void ClientThread::serve(FrameQueue &queue) {
+LeaveReason ClientThread::serve(FrameQueue &queue) {
   Dispatcher::Attachment attachment = env_.dispatcher->attach(&queue);
-  if (!attachment.accepted) return;
+  if (!attachment.accepted) return stop_reason();
   // Announced only once attached: from here on the viewer receives every
   // frame, so an application that waits for client-added and then pushes
   // frames knows the viewer gets all of them.
@@ -137,12 +140,13 @@ void ClientThread::serve(FrameQueue &queue) {
   FramePtr first = env_.latest ? env_.latest->get() : attachment.latest;
   if (first) {
     rate_limiter.admit(first->timestamp_us);
-    if (write_frame(*first, true, attachment.ended) != WriteResult::kDone) return;
+    WriteResult result = write_frame(*first, true, attachment.ended);
+    if (result != WriteResult::kDone) return reason_for(result);
     sent_any = true;
-    if (attachment.ended) return;
+    if (attachment.ended) return LeaveReason::kEndOfStream;
   } else if (attachment.ended) {
-    write_bytes(env_.format->bare_closing());
-    return;
+    WriteResult result = write_bytes(env_.format->bare_closing());
+    return result == WriteResult::kDone ? LeaveReason::kEndOfStream : reason_for(result);
   }
 
   const int idle_wait_ms = env_.idle_resend_ms > 0
@@ -154,12 +158,12 @@ void ClientThread::serve(FrameQueue &queue) {
     FrameQueue::Event event = FrameQueue::Event::kFrame;
     if (!(caught_up_after_stall && queue.take_newest(frame))) event = queue.pop(frame, idle_wait_ms);
     caught_up_after_stall = false;
-    if (event == FrameQueue::Event::kFrame && peer_left_unnoticed()) return;
+    if (event == FrameQueue::Event::kFrame && peer_left_unnoticed()) return LeaveReason::kClosed;
     switch (event) {
       case FrameQueue::Event::kIdle:
         // Looked at before any resend: the first write after a hang-up
         // still succeeds, so a write would notice only a second later.
-        if (peer_has_left()) return;
+        if (peer_has_left()) return LeaveReason::kClosed;
         last_peer_check_ms_ = monotonic_ms();
         // Browsers that show a frame only once the next part begins (Chrome)
         // would keep showing the one before the latest while the source is
@@ -167,42 +171,83 @@ void ClientThread::serve(FrameQueue &queue) {
         if (env_.idle_resend_ms > 0 && sent_any &&
             monotonic_ms() - last_write_ms_ >= static_cast<int64_t>(env_.idle_resend_ms)) {
           FramePtr last = newest_frame();
-          if (last && write_frame(*last, false, false) != WriteResult::kDone) return;
+          if (last) {
+            WriteResult result = write_frame(*last, false, false);
+            if (result != WriteResult::kDone) return reason_for(result);
+          }
         }
         break;
-      case FrameQueue::Event::kFrame:
+      case FrameQueue::Event::kFrame: {
         // Already sent (the viewer started with it): never twice, never back.
         if (frame->sequence != 0 && frame->sequence <= last_sequence_) break;
         // Skipped, not queued: the viewer's cap never delays a frame.
         if (!rate_limiter.admit(frame->timestamp_us)) break;
         waited_ms_ = 0;
-        if (write_frame(*frame, !sent_any, false) != WriteResult::kDone) return;
+        WriteResult result = write_frame(*frame, !sent_any, false);
+        if (result != WriteResult::kDone) return reason_for(result);
         sent_any = true;
         frame.reset();
         if (waited_ms_ >= StallPacer::kStallMs) {
-          if (pacer_.wait_until_ready(env_.stop_fd, &queue, env_.client_timeout_ms) !=
-              StallPacer::Result::kReady)
-            return;
+          StallPacer::Result paced =
+              pacer_.wait_until_ready(env_.stop_fd, &queue, env_.client_timeout_ms);
+          if (paced != StallPacer::Result::kReady) return reason_for(paced);
           caught_up_after_stall = true;
         }
         break;
+      }
       case FrameQueue::Event::kEnd: {
         // Every part is already followed by a boundary line, so the only
         // well-formed way to close is one more part ending in the close
         // delimiter: repeat the latest frame. (A bare "--b--" after "--b"
         // would be a malformed, header-less part to every parser.)
         FramePtr last = newest_frame();
-        if (last)
-          write_frame(*last, !sent_any, true);
-        else
-          write_bytes(env_.format->bare_closing());
-        return;
+        WriteResult result =
+            last ? write_frame(*last, !sent_any, true) : write_bytes(env_.format->bare_closing());
+        // A viewer gone before its closing part did not see the end.
+        return result == WriteResult::kDone ? LeaveReason::kEndOfStream : reason_for(result);
       }
       case FrameQueue::Event::kCancel:
       case FrameQueue::Event::kOverflow:
-        return;
+        return stop_reason();
     }
   }
+}
+
+LeaveReason ClientThread::reason_for(WriteResult result) const {
+  switch (result) {
+    case WriteResult::kPeerClosed:
+      return LeaveReason::kClosed;
+    case WriteResult::kTimedOut:
+      return LeaveReason::kTimeout;
+    case WriteResult::kStopped:
+      return stop_reason();
+    case WriteResult::kFailed:
+    case WriteResult::kDone:
+      break;
+  }
+  return LeaveReason::kWriteError;
+}
+
+LeaveReason ClientThread::reason_for(StallPacer::Result result) const {
+  switch (result) {
+    case StallPacer::Result::kTimedOut:
+      return LeaveReason::kTimeout;
+    case StallPacer::Result::kStopped:
+      return stop_reason();
+    case StallPacer::Result::kPeerGone:
+    case StallPacer::Result::kReady:
+      break;
+  }
+  // The pacer sees the socket hung up or in error: the same as a write that
+  // finds it so.
+  return reason_for(write_failure(pending_socket_error()));
+}
+
+LeaveReason ClientThread::stop_reason() const {
+  // Overflow first: the disconnect policy may have fired just before the
+  // engine stopped, and it is what ended this viewer's stream.
+  if (queue_ && queue_->overflowed()) return LeaveReason::kQueueDisconnect;
+  return env_.stop_reason ? env_.stop_reason->load() : LeaveReason::kStopping;
 }
 
 ClientThread::WriteResult ClientThread::write_frame(const Frame &frame, bool opening,
@@ -265,21 +310,39 @@ ClientThread::WriteResult ClientThread::write_all(iovec *iov, size_t count,
       continue;
     }
     if (sent < 0 && errno == EINTR) continue;
-    if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return WriteResult::kPeerGone;
+    if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return write_failure(errno);
 
     pollfd fds[2] = {{fd_, POLLOUT, 0}, {env_.stop_fd, POLLIN, 0}};
     const int64_t wait_start = monotonic_ms();
     int rc = poll(fds, env_.stop_fd >= 0 ? 2 : 1, kPollSliceMs);
     waited_ms_ += monotonic_ms() - wait_start;
-    if (rc < 0 && errno != EINTR) return WriteResult::kPeerGone;
+    if (rc < 0 && errno != EINTR) return WriteResult::kFailed;
     if (env_.stop_fd >= 0 && (fds[1].revents & POLLIN)) return WriteResult::kStopped;
-    if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) return WriteResult::kPeerGone;
+    if (fds[0].revents & POLLNVAL) return WriteResult::kFailed;
+    if (fds[0].revents & (POLLERR | POLLHUP)) return write_failure(pending_socket_error());
     if (queue && queue->stop_requested()) return WriteResult::kStopped;
     if (env_.client_timeout_ms > 0 &&
         monotonic_ms() - last_progress >= static_cast<int64_t>(env_.client_timeout_ms))
       return WriteResult::kTimedOut;
   }
   return WriteResult::kDone;
+}
+
+ClientThread::WriteResult ClientThread::write_failure(int error) {
+  // A viewer that closes its end makes the next writes fail with one of
+  // these (a reset answers bytes sent after its FIN); anything else is the
+  // network or the TLS layer failing under a viewer that may still be there.
+  if (error == EPIPE || error == ECONNRESET || error == 0) return WriteResult::kPeerClosed;
+  return WriteResult::kFailed;
+}
+
+int ClientThread::pending_socket_error() const {
+  // A hang-up leaves no error behind (0, a close); a reset or a network
+  // failure leaves its errno in SO_ERROR.
+  int error = 0;
+  socklen_t size = sizeof error;
+  if (fd_ < 0 || getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &size) < 0) return EBADF;
+  return error;
 }
 
 FramePtr ClientThread::newest_frame() const {

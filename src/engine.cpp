@@ -10,6 +10,30 @@
 
 namespace mjpeghttp {
 
+namespace {
+
+// Once per viewer, never per frame. A viewer cut off for being too slow is
+// what an operator looks for (a timeout or queue-disconnect policy at work);
+// a failed write is the network's or the viewer's doing, worth a note; a
+// viewer that closed, a stream that ended or a stop is routine.
+LogLevel level_of(LeaveReason reason) {
+  switch (reason) {
+    case LeaveReason::kTimeout:
+    case LeaveReason::kQueueDisconnect:
+      return LogLevel::kWarning;
+    case LeaveReason::kWriteError:
+      return LogLevel::kInfo;
+    case LeaveReason::kClosed:
+    case LeaveReason::kEndOfStream:
+    case LeaveReason::kStopping:
+    case LeaveReason::kMountRemoved:
+      break;
+  }
+  return LogLevel::kDebug;
+}
+
+}  // namespace
+
 std::string make_boundary() {
   char text[40];
   snprintf(text, sizeof text, "mjpeghttpsink-%08x%08x", g_random_int(), g_random_int());
@@ -68,6 +92,8 @@ void Engine::stop() {
   // a full socket), then join them all. The server stays up for the other
   // mounts on it, if any.
   lease_->server().remove_mount(this);
+  // Known before any viewer is cut off: each tells why it left.
+  stop_reason_.store(lease_->release() ? LeaveReason::kStopping : LeaveReason::kMountRemoved);
   lease_.reset();
   fanout_.stop();
   uint64_t one = 1;
@@ -146,6 +172,7 @@ EngineStats Engine::stats() const {
     stats.frames_sent = retired_.frames_sent;
     stats.frames_dropped = retired_.frames_dropped;
     stats.bytes_served = retired_.bytes_sent;
+    stats.viewers_left = viewers_left_;
     for (const auto &viewer : viewers_) {
       const ViewerCounters &counters = viewer->counters();
       stats.frames_sent += counters.frames_sent.load(std::memory_order_relaxed);
@@ -179,6 +206,8 @@ StatsSnapshot Engine::snapshot() const {
   snapshot.bytes_served = totals.bytes_served;
   snapshot.viewers_total = totals.viewers_total;
   snapshot.viewers_now = totals.viewers_now;
+  std::copy(totals.viewers_left.begin(), totals.viewers_left.begin() + kLeaveReasonsWhileServing,
+            snapshot.viewers_left.begin());
   // Only atomics are read under the lock: a viewer stuck in a write never
   // holds viewers_mutex_, so this cannot wait on one.
   std::lock_guard<std::mutex> lock(viewers_mutex_);
@@ -233,6 +262,7 @@ void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo inf
                            ? 0
                            : std::max(config_.idle_resend_ms, kMinIdleResendMs);
   env.stop_fd = stop_fd_;
+  env.stop_reason = &stop_reason_;
   env.latest = &latest_;
   env.tls = config_.server.tls_certificate != nullptr;
   auto viewer = std::make_unique<ClientThread>(
@@ -262,11 +292,15 @@ void Engine::on_viewer_finished(const ClientInfo &info) {
   {
     std::lock_guard<std::mutex> lock(viewers_mutex_);
     if (reserved_ > 0) reserved_--;
-    if (info.announced) active_.fetch_sub(1);
+    if (info.announced) {
+      active_.fetch_sub(1);
+      viewers_left_[static_cast<size_t>(info.reason)]++;
+    }
   }
   viewers_changed_.notify_all();
   if (!info.announced) return;
-  log(LogLevel::kDebug, "viewer " + std::to_string(info.id) + " " + info.address + " left");
+  log(level_of(info.reason), "viewer " + std::to_string(info.id) + " " + info.address +
+                                 " left: " + leave_reason_name(info.reason));
   if (hooks_.client_removed) hooks_.client_removed(info);
 }
 

@@ -10,6 +10,7 @@
 
 #include <sys/uio.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -25,6 +26,7 @@
 #include "dispatcher.h"
 #include "fanout_thread.h"
 #include "latest_frame.h"
+#include "leave_reason.h"
 #include "http_server.h"
 #include "server_registry.h"
 #include "log.h"
@@ -45,7 +47,8 @@ struct EngineConfig {
 };
 
 struct EngineHooks {
-  // Called on the viewer's own thread with no engine lock held.
+  // Called on the viewer's own thread with no engine lock held. The removed
+  // hook's ClientInfo::reason says why the viewer left.
   ClientThread::Hook client_added;
   ClientThread::Hook client_removed;
   LogSink log;
@@ -66,6 +69,8 @@ struct EngineStats {
   uint64_t bytes_served = 0;
   uint64_t viewers_total = 0;
   size_t viewers_now = 0;
+  // Announced viewers that left, by LeaveReason.
+  std::array<uint64_t, kLeaveReasonCount> viewers_left{};
 };
 
 class Engine : private StreamService {
@@ -133,6 +138,8 @@ class Engine : private StreamService {
   LatestFrame latest_;
   std::unique_ptr<ServerLease> lease_;
   int stop_fd_ = -1;
+  // What stop() tells its viewers: whether the server stopped with it.
+  std::atomic<LeaveReason> stop_reason_{LeaveReason::kStopping};
 
   std::atomic<uint64_t> frames_published_{0};
   std::atomic<uint64_t> viewers_total_{0};
@@ -148,6 +155,8 @@ class Engine : private StreamService {
   std::condition_variable viewers_changed_;
   std::list<std::unique_ptr<ClientThread>> viewers_;
   size_t reserved_ = 0;  // slots claimed: pending requests plus live viewers
+  // Announced viewers that left, by LeaveReason (viewers_mutex_).
+  std::array<uint64_t, kLeaveReasonCount> viewers_left_{};
   // What viewers no longer in viewers_ sent and dropped.
   struct {
     uint64_t frames_sent = 0;

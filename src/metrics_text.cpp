@@ -35,14 +35,23 @@ class Exposition {
  public:
   explicit Exposition(const std::vector<MountSnapshot> &mounts) : mounts_(mounts) {
     for (const MountSnapshot &mount : mounts)
-      labels_.push_back("{element=\"" + escape_label_value(mount.stats.element_name) +
-                        "\",mount=\"" + escape_label_value(mount.mount) + "\"}");
+      labels_.push_back("element=\"" + escape_label_value(mount.stats.element_name) +
+                        "\",mount=\"" + escape_label_value(mount.mount) + "\"");
   }
 
   void counter(const char *name, const char *help, uint64_t StatsSnapshot::*field) {
     family(name, help, "counter");
     for (size_t i = 0; i < mounts_.size(); i++)
       sample(name, i, std::to_string(mounts_[i].stats.*field));
+  }
+  // One sample per mount and reason: the reason is a label, so a query can
+  // sum over reasons or pick one.
+  void counter_by_reason(const char *name, const char *help) {
+    family(name, help, "counter");
+    for (size_t i = 0; i < mounts_.size(); i++)
+      for (size_t reason = 0; reason < kLeaveReasonsWhileServing; reason++)
+        sample(name, i, std::to_string(mounts_[i].stats.viewers_left[reason]),
+               leave_reason_name(static_cast<LeaveReason>(reason)));
   }
   void gauge(const char *name, const char *help, size_t StatsSnapshot::*field) {
     family(name, help, "gauge");
@@ -66,8 +75,12 @@ class Exposition {
     text_ += "# HELP " + full + " " + help + "\n";
     text_ += "# TYPE " + full + " " + type + "\n";
   }
-  void sample(const char *name, size_t mount, const std::string &value) {
-    text_ += std::string("mjpeghttpsink_") + name + labels_[mount] + " " + value + "\n";
+  void sample(const char *name, size_t mount, const std::string &value,
+              const char *reason = nullptr) {
+    std::string labels = labels_[mount];
+    // Reason names are fixed words that need no escaping.
+    if (reason) labels += std::string(",reason=\"") + reason + "\"";
+    text_ += std::string("mjpeghttpsink_") + name + "{" + labels + "} " + value + "\n";
   }
 
   const std::vector<MountSnapshot> &mounts_;
@@ -99,6 +112,8 @@ std::string render_metrics_text(const std::vector<MountSnapshot> &mounts) {
   out.counter("viewers_total", "Stream viewers served since the server started.",
               &StatsSnapshot::viewers_total);
   out.gauge("viewers", "Stream viewers connected now.", &StatsSnapshot::viewers_now);
+  out.counter_by_reason("viewers_left_total",
+                        "Stream viewers that left since the server started, by why they left.");
   return out.text();
 }
 

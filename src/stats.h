@@ -4,9 +4,12 @@
 // what each counter means.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "leave_reason.h"
 
 namespace mjpeghttp {
 
@@ -35,6 +38,10 @@ struct StatsSnapshot {
   uint64_t bytes_served = 0;
   uint64_t viewers_total = 0;  // viewers since the server started
   size_t viewers_now = 0;
+  // Viewers that left, by LeaveReason, for the reasons a served mount can
+  // count. Once no viewer comes or goes, viewers_total == viewers_now + the
+  // sum of these.
+  std::array<uint64_t, kLeaveReasonsWhileServing> viewers_left{};
   std::vector<ViewerSnapshot> viewers;
 };
 

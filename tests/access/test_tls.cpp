@@ -1,10 +1,13 @@
 // HTTPS: the stream and the snapshot over TLS to curl and libsoup (both
 // verifying the throwaway certificate), the TLS close at EOS, a TLS viewer
-// that stops reading, and clear errors for bad certificate settings.
+// that stops reading or closes (and the reason each left for), and clear
+// errors for bad certificate settings.
 #include <gio/gio.h>
 #include <gst/check/gstcheck.h>
 
 #include <atomic>
+#include <memory>
+#include <string>
 #include <thread>
 
 #include "access_client.h"
@@ -45,6 +48,65 @@ std::vector<Bytes> big_frames(int count) {
   std::vector<Bytes> frames;
   for (int i = 0; i < count; i++) frames.push_back(element_test::tag_jpeg(encoded[0], i + 1));
   return frames;
+}
+
+// A viewer speaking TLS through GIO: handshake (trusting the test's
+// certificate), the /stream request and the status line; then it reads
+// nothing more. Destroying it closes the connection.
+class TlsViewer {
+ public:
+  TlsViewer(int port, const TlsFiles &files) : client_(g_socket_client_new()) {
+    GError *error = nullptr;
+    tcp_ = g_socket_client_connect_to_host(client_, "127.0.0.1", static_cast<guint16>(port),
+                                           nullptr, &error);
+    fail_unless(tcp_ != nullptr, "connect: %s", error ? error->message : "?");
+    database_ = g_tls_file_database_new(files.certificate().c_str(), &error);
+    fail_unless(database_ != nullptr);
+    identity_ = g_network_address_new("127.0.0.1", static_cast<guint16>(port));
+    tls_ = g_tls_client_connection_new(G_IO_STREAM(tcp_), identity_, &error);
+    fail_unless(tls_ != nullptr);
+    g_tls_connection_set_database(G_TLS_CONNECTION(tls_), database_);
+    fail_unless(g_tls_connection_handshake(G_TLS_CONNECTION(tls_), nullptr, &error),
+                "handshake: %s", error ? error->message : "?");
+    const char request[] = "GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    fail_unless(g_output_stream_write_all(g_io_stream_get_output_stream(tls_), request,
+                                          sizeof request - 1, nullptr, nullptr, &error));
+    char first[16];
+    fail_unless(g_input_stream_read_all(g_io_stream_get_input_stream(tls_), first, sizeof first,
+                                        nullptr, nullptr, &error));
+    fail_unless(memcmp(first, "HTTP/1.1 200", 12) == 0);
+  }
+  ~TlsViewer() {
+    g_object_unref(tls_);
+    g_object_unref(identity_);
+    g_object_unref(database_);
+    g_object_unref(tcp_);
+    g_object_unref(client_);
+  }
+  TlsViewer(const TlsViewer &) = delete;
+  TlsViewer &operator=(const TlsViewer &) = delete;
+
+ private:
+  GSocketClient *client_;
+  GSocketConnection *tcp_ = nullptr;
+  GTlsDatabase *database_ = nullptr;
+  GSocketConnectable *identity_ = nullptr;
+  GIOStream *tls_ = nullptr;
+};
+
+// The reason of the first mjpeghttpsink-client-removed message on the bus.
+std::string removed_reason(const SinkPipeline &pipeline) {
+  for (int seen = 0; seen < 100; seen++) {
+    GstMessage *message = pipeline.await_message(GST_MESSAGE_ELEMENT, element_test::kAwaitMs);
+    if (!message) break;
+    const GstStructure *details = gst_message_get_structure(message);
+    const bool removed = gst_structure_has_name(details, "mjpeghttpsink-client-removed");
+    const gchar *field = removed ? gst_structure_get_string(details, "reason") : nullptr;
+    const std::string reason = field ? field : "(no reason)";
+    gst_message_unref(message);
+    if (removed) return reason;
+  }
+  return "(no client-removed message)";
 }
 
 }  // namespace
@@ -176,38 +238,35 @@ GST_START_TEST(test_tls_viewer_that_stops_reading_is_cut_off) {
   fail_unless(pipeline.push_jpeg(frames[0]));
   const int port = pipeline.port();
 
-  GSocketClient *client = g_socket_client_new();
-  GError *error = nullptr;
-  GSocketConnection *tcp =
-      g_socket_client_connect_to_host(client, "127.0.0.1", static_cast<guint16>(port), nullptr,
-                                      &error);
-  fail_unless(tcp != nullptr, "connect: %s", error ? error->message : "?");
-  GTlsDatabase *database = g_tls_file_database_new(files.certificate().c_str(), &error);
-  fail_unless(database != nullptr);
-  GSocketConnectable *identity = g_network_address_new("127.0.0.1", static_cast<guint16>(port));
-  GIOStream *tls = g_tls_client_connection_new(G_IO_STREAM(tcp), identity, &error);
-  fail_unless(tls != nullptr);
-  g_tls_connection_set_database(G_TLS_CONNECTION(tls), database);
-  fail_unless(g_tls_connection_handshake(G_TLS_CONNECTION(tls), nullptr, &error), "handshake: %s",
-              error ? error->message : "?");
-  const char request[] = "GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-  fail_unless(g_output_stream_write_all(g_io_stream_get_output_stream(tls), request,
-                                        sizeof request - 1, nullptr, nullptr, &error));
-  char first[16];
-  fail_unless(g_input_stream_read_all(g_io_stream_get_input_stream(tls), first, sizeof first,
-                                      nullptr, nullptr, &error));
-  fail_unless(memcmp(first, "HTTP/1.1 200", 12) == 0);
+  TlsViewer viewer(port, files);
   fail_unless(pipeline.await_num_clients(1));
 
   // The viewer reads nothing more; frames fill its buffers until the
   // server's writes make no progress for client-timeout.
   fail_unless(pipeline.pump_frames_until(frames[0], [&] { return pipeline.num_clients() == 0; }),
               "a TLS viewer that reads nothing was not cut off");
-  g_object_unref(tls);
-  g_object_unref(identity);
-  g_object_unref(database);
-  g_object_unref(tcp);
-  g_object_unref(client);
+  const std::string reason = removed_reason(pipeline);
+  fail_unless_equals_string(reason.c_str(), "timeout");
+}
+GST_END_TEST;
+
+// A TLS viewer that closes its connection left "closed", not "write-error":
+// the TLS layer's error for a vanished peer is told apart from a failure.
+GST_START_TEST(test_tls_viewer_that_closes_left_closed) {
+  TlsFiles files;
+  SinkPipeline pipeline;
+  serve_tls(pipeline, files);
+  fail_unless(pipeline.play());
+  const std::vector<Bytes> frames = big_frames(1);
+  fail_unless(pipeline.push_jpeg(frames[0]));
+  auto viewer = std::make_unique<TlsViewer>(pipeline.port(), files);
+  fail_unless(pipeline.await_num_clients(1));
+
+  viewer.reset();
+  fail_unless(pipeline.pump_frames_until(frames[0], [&] { return pipeline.num_clients() == 0; }),
+              "a TLS viewer that closed was never removed");
+  const std::string reason = removed_reason(pipeline);
+  fail_unless_equals_string(reason.c_str(), "closed");
 }
 GST_END_TEST;
 
@@ -263,6 +322,7 @@ static Suite *access_tls_suite() {
   tcase_add_test(cases, test_snapshot_over_tls);
   tcase_add_test(cases, test_no_plain_http_and_certificate_checked);
   tcase_add_test(cases, test_tls_viewer_that_stops_reading_is_cut_off);
+  tcase_add_test(cases, test_tls_viewer_that_closes_left_closed);
   tcase_add_test(cases, test_bad_tls_settings_are_clear_errors);
   suite_add_tcase(suite, cases);
   return suite;
