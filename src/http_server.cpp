@@ -7,6 +7,7 @@
 #include "multipart.h"
 #include "rate_limiter.h"
 #include "viewer_page.h"
+#include "webcam_compat.h"
 
 namespace mjpeghttp {
 
@@ -461,6 +462,38 @@ void HttpServer::on_request(SoupServer *, SoupServerMessage *msg, const char *pa
   static_cast<HttpServer *>(self)->handle(msg, path ? path : "", query);
 }
 
+bool HttpServer::apply_mjpg_streamer_action(SoupServerMessage *msg, GHashTable *query,
+                                            Route *route) {
+  const char *action = query ? static_cast<const char *>(g_hash_table_lookup(query, "action"))
+                             : nullptr;
+  if (!action) return true;
+  // mjpg-streamer's URLs (what OctoPrint, Mainsail, crowsnest and Home
+  // Assistant are set up with) name the endpoint in the query of the page
+  // path. Answering them with the page would look like success to those
+  // clients, which would then show nothing.
+  const MjpgStreamerAction wanted = parse_mjpg_streamer_action(action);
+  if (route->kind != RouteKind::kPage) {
+    if (route->kind == RouteKind::kListing) {
+      reply_text(msg, SOUP_STATUS_NOT_FOUND, "No stream is served at /: use a mount's own path");
+      return false;
+    }
+    return true;  // other endpoints have no action parameter; it is ignored
+  }
+  switch (wanted) {
+    case MjpgStreamerAction::kStream:
+      route->kind = RouteKind::kStream;
+      return true;
+    case MjpgStreamerAction::kSnapshot:
+      route->kind = RouteKind::kSnapshot;
+      return true;
+    case MjpgStreamerAction::kUnknown:
+      break;
+  }
+  reply_text(msg, SOUP_STATUS_BAD_REQUEST,
+             "Unknown action: this server answers ?action=stream and ?action=snapshot");
+  return false;
+}
+
 void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTable *query) {
   set_common_headers(msg);
   const char *method = soup_server_message_get_method(msg);
@@ -473,7 +506,7 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
     return;
   }
   // A copy: the handlers below must not depend on the table staying put.
-  const Route route = found->second;
+  Route route = found->second;
   if (config_.access.cors_enabled() && strcmp(method, SOUP_METHOD_OPTIONS) == 0) {
     reply_cors_preflight(msg);
     return;
@@ -485,6 +518,7 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
     reply_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Method not allowed");
     return;
   }
+  if (!apply_mjpg_streamer_action(msg, query, &route)) return;
   const char *json = "application/json";
   const char *prometheus = "text/plain; version=0.0.4; charset=utf-8";
   const char *html = "text/html; charset=utf-8";

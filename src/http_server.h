@@ -144,6 +144,9 @@ class HttpServer {
   static void on_request(SoupServer *server, SoupServerMessage *msg, const char *path,
                          GHashTable *query, gpointer self);
   void handle(SoupServerMessage *msg, const std::string &path, GHashTable *query);
+  // Turns a mount page's "?action=stream|snapshot" into that endpoint's
+  // route; false when it answered the request itself (an unknown action).
+  bool apply_mjpg_streamer_action(SoupServerMessage *msg, GHashTable *query, Route *route);
   void serve_stream(SoupServerMessage *msg, const std::shared_ptr<Mount> &mount, bool head_only,
                     GHashTable *query);
   void serve_snapshot(SoupServerMessage *msg, Mount &mount, bool head_only);
