@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "jpeg_dht.h"
+#include "jpeg_size.h"
 
 namespace mjpeghttp {
 
@@ -54,6 +55,14 @@ bool Engine::start(std::string *error, ServerLease::Failure *failure) {
     return false;
   }
   fanout_.start();
+  SourceWatch::Hooks watch;
+  watch.went_offline = [this](int64_t lost_at_us) { on_source_lost(lost_at_us); };
+  watch.offline_tick = [this] { publish_placeholder(); };
+  watch.came_online = [this] {
+    log(LogLevel::kInfo, "the source is back online");
+    if (hooks_.source_changed) hooks_.source_changed(true, 0);
+  };
+  source_.start(config_.source_timeout_ms, std::move(watch));
   started_ = true;
   log(LogLevel::kInfo, "serving mount " + config_.mount.mount + " on " +
                            config_.server.listen.describe() + " (port " +
@@ -67,6 +76,8 @@ void Engine::stop() {
   // First no new viewers, then wake every viewer (waiting for a frame or for
   // a full socket), then join them all. The server stays up for the other
   // mounts on it, if any.
+  // First: its ticks publish placeholders, through the fan-out and the server.
+  source_.stop();
   lease_->server().remove_mount(this);
   lease_.reset();
   fanout_.stop();
@@ -101,12 +112,100 @@ void Engine::publish(std::vector<iovec> chunks, int64_t timestamp_us,
   frame->timestamp_us = timestamp_us;
   frame->release = std::move(release);
   frame->part_header = MultipartFormat::part_header(frame->size, timestamp_us);
-  // Numbered before any other thread can see the frame: it is immutable
-  // from here on.
-  frame->sequence = frames_published_.fetch_add(1) + 1;
-  // The replaced frame is dropped here, after the lock.
-  FramePtr previous = latest_.replace(frame);
+  frame->published_us = g_get_monotonic_time();
+  frames_published_.fetch_add(1);
+  capture_rate_.tick(frame->published_us / 1000);
+  FramePtr previous;
+  {
+    std::lock_guard<std::mutex> lock(publish_mutex_);
+    // Numbered before any other thread can see the frame: it is immutable
+    // from here on.
+    frame->sequence = next_sequence_.fetch_add(1) + 1;
+    queue_rate_.tick(frame->published_us / 1000);
+    // The replaced frame is dropped after the lock.
+    previous = latest_.replace(frame);
+    source_.frame_arrived();
+  }
   fanout_.submit(std::move(frame));
+  if (lease_) lease_->server().frame_published();
+}
+
+void Engine::on_source_lost(int64_t lost_at_us) {
+  unsigned width = caps_width_.load(), height = caps_height_.load();
+  FramePtr last = latest_.get();
+  if ((width == 0 || height == 0) && !(last && read_jpeg_size(last->chunks, &width, &height))) {
+    // Nothing tells the size yet: a common camera size.
+    width = 640;
+    height = 480;
+  }
+  std::string picture;
+  if (hooks_.make_placeholder) picture = hooks_.make_placeholder(width, height, lost_at_us);
+  {
+    std::lock_guard<std::mutex> lock(publish_mutex_);
+    if (!picture.empty())
+      placeholder_ = std::make_shared<const std::string>(std::move(picture));
+  }
+  log(LogLevel::kInfo, "no frame for " + std::to_string(config_.source_timeout_ms) +
+                           " ms: the source is offline");
+  if (hooks_.source_changed) hooks_.source_changed(false, lost_at_us);
+}
+
+void Engine::publish_placeholder() {
+  std::shared_ptr<const std::string> bytes;
+  FramePtr frame;
+  FramePtr previous;
+  {
+    std::lock_guard<std::mutex> lock(publish_mutex_);
+    // A frame that came back meanwhile wins.
+    if (source_.online()) return;
+    bytes = placeholder_;
+    FramePtr last = latest_.get();
+    if (!bytes && !last) return;
+    frame = std::make_shared<Frame>();
+    const int64_t now_wall = g_get_real_time();
+    if (bytes) {
+      frame->chunks.push_back({const_cast<char *>(bytes->data()), bytes->size()});
+      frame->size = bytes->size();
+      // The frame holds the bytes, however long a viewer keeps it.
+      frame->release = [bytes] {};
+    } else {
+      // No picture could be made: the last frame again, as a new part.
+      frame->chunks = last->chunks;
+      frame->size = last->size;
+      frame->release = [last] {};
+    }
+    frame->timestamp_us = now_wall;
+    frame->part_header = MultipartFormat::part_header(frame->size, now_wall);
+    frame->published_us = g_get_monotonic_time();
+    frame->placeholder = true;
+    frame->sequence = next_sequence_.fetch_add(1) + 1;
+    queue_rate_.tick(frame->published_us / 1000);
+    previous = latest_.replace(frame);
+  }
+  fanout_.submit(std::move(frame));
+  lease_->server().frame_published();
+}
+
+void Engine::set_resolution(unsigned width, unsigned height) {
+  caps_width_.store(width);
+  caps_height_.store(height);
+}
+
+void Engine::fill_source_stats(StatsSnapshot *snapshot) const {
+  const int64_t now_us = g_get_monotonic_time();
+  snapshot->source_online = source_.online();
+  const int64_t last = source_.last_frame_us();
+  snapshot->last_frame_age_seconds =
+      last ? static_cast<double>(now_us - last) / G_USEC_PER_SEC : -1;
+  snapshot->captured_fps = capture_rate_.rate(now_us / 1000, started_monotonic_us_ / 1000);
+  snapshot->queued_fps = queue_rate_.rate(now_us / 1000, started_monotonic_us_ / 1000);
+  snapshot->width = caps_width_.load();
+  snapshot->height = caps_height_.load();
+  if (snapshot->width == 0 || snapshot->height == 0) {
+    FramePtr latest = latest_.get();
+    if (!latest || !read_jpeg_size(latest->chunks, &snapshot->width, &snapshot->height))
+      snapshot->width = snapshot->height = 0;
+  }
 }
 
 FramePtr Engine::latest_frame() { return latest_.get(); }
@@ -179,6 +278,7 @@ StatsSnapshot Engine::snapshot() const {
   snapshot.bytes_served = totals.bytes_served;
   snapshot.viewers_total = totals.viewers_total;
   snapshot.viewers_now = totals.viewers_now;
+  fill_source_stats(&snapshot);
   // Only atomics are read under the lock: a viewer stuck in a write never
   // holds viewers_mutex_, so this cannot wait on one.
   std::lock_guard<std::mutex> lock(viewers_mutex_);

@@ -6,6 +6,7 @@
 #include "listing_page.h"
 #include "multipart.h"
 #include "rate_limiter.h"
+#include "source_watch.h"
 #include "viewer_page.h"
 #include "webcam_compat.h"
 
@@ -107,6 +108,10 @@ enum class RouteKind {
   kServerMetrics,
   kListing,
   kStreamsJson,
+  kMountHealth,  // 200 while the source is online, 503 while offline
+  kServerHealth,  // every mount's
+  kMountState,   // ustreamer's /state
+  kServerState,
 };
 
 struct HttpServer::Mount {
@@ -130,6 +135,10 @@ struct HttpServer::Route {
         return "the server's statistics";
       case RouteKind::kServerMetrics:
         return "the server's metrics";
+      case RouteKind::kServerHealth:
+        return "the server's health check";
+      case RouteKind::kServerState:
+        return "the server's state";
       default:
         return "the server's list of streams";
     }
@@ -275,6 +284,8 @@ void HttpServer::remove_mount(StreamService *service) {
     for (auto it = mounts_.begin(); it != mounts_.end(); ++it) {
       if ((*it)->service != service) continue;
       (*it)->service = nullptr;
+      // Held snapshot requests must not outlive their mount's engine.
+      answer_snapshot_waits(it->get());
       mounts_.erase(it);
       break;
     }
@@ -321,6 +332,8 @@ bool HttpServer::build_routes(const std::vector<std::shared_ptr<Mount>> &mounts,
     add("/stats", RouteKind::kServerStats, nullptr);
     add("/metrics", RouteKind::kServerMetrics, nullptr);
   }
+  add(kHealthPath, RouteKind::kServerHealth, root);
+  add(kStatePath, RouteKind::kServerState, root);
   for (const auto &mount : mounts) {
     if (mount == root) continue;
     const MountConfig &c = mount->config;
@@ -330,6 +343,8 @@ bool HttpServer::build_routes(const std::vector<std::shared_ptr<Mount>> &mounts,
     add(c.at(c.snapshot_path), RouteKind::kSnapshot, mount);
     add(c.at(c.stats_path), RouteKind::kMountStats, mount);
     add(c.at(c.metrics_path), RouteKind::kMountMetrics, mount);
+    add(c.at(kHealthPath), RouteKind::kMountHealth, mount);
+    add(c.at(kStatePath), RouteKind::kMountState, mount);
   }
   return clean;
 }
@@ -397,6 +412,7 @@ void HttpServer::run() {
 
   g_source_destroy(tick);
   g_source_unref(tick);
+  while (!snapshot_waits_.empty()) finish_snapshot_wait(snapshot_waits_.front());
   gate_.reset();
   soup_server_disconnect(server_);
   g_object_unref(server_);
@@ -527,7 +543,7 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
       serve_stream(msg, route.mount, head_only, query);
       break;
     case RouteKind::kSnapshot:
-      serve_snapshot(msg, *route.mount, head_only);
+      serve_snapshot(msg, route.mount, head_only, query);
       break;
     case RouteKind::kPage:
       serve_document(msg, html, render_viewer_page(route.mount->config), head_only);
@@ -565,6 +581,18 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
       break;
     case RouteKind::kListing:
       serve_document(msg, html, render_listing_page(snapshot_mounts()), head_only);
+      break;
+    case RouteKind::kMountHealth:
+      serve_health(msg, {snapshot_mount(*route.mount)}, head_only);
+      break;
+    case RouteKind::kServerHealth:
+      serve_health(msg, snapshot_mounts(), head_only);
+      break;
+    case RouteKind::kMountState:
+      serve_document(msg, json, render_state_json(snapshot_mount(*route.mount)), head_only);
+      break;
+    case RouteKind::kServerState:
+      serve_document(msg, json, render_server_state_json(snapshot_mounts()), head_only);
       break;
     case RouteKind::kStreamsJson: {
       // A browser following a link gets the page; scripts and tools (which
@@ -619,6 +647,22 @@ void HttpServer::serve_document(SoupServerMessage *msg, const char *content_type
     return;
   }
   soup_server_message_set_response(msg, content_type, SOUP_MEMORY_COPY, body.data(), body.size());
+}
+
+// For load balancers, systemd and uptime checks: the status says it all, the
+// body says which mount is offline.
+void HttpServer::serve_health(SoupServerMessage *msg, const std::vector<MountSnapshot> &mounts,
+                              bool head_only) {
+  bool all_online = !mounts.empty();
+  std::string body;
+  for (const MountSnapshot &mount : mounts) {
+    all_online = all_online && mount.stats.source_online;
+    body += mount.mount + (mount.stats.source_online ? " online\n" : " offline\n");
+  }
+  if (mounts.empty()) body = "no stream\n";
+  serve_document(msg, "text/plain; charset=utf-8", body, head_only);
+  soup_server_message_set_status(
+      msg, all_online ? SOUP_STATUS_OK : SOUP_STATUS_SERVICE_UNAVAILABLE, nullptr);
 }
 
 // Parses ?fps=N: a positive number up to FrameRateLimiter::kMaxFps.
@@ -693,8 +737,120 @@ void HttpServer::serve_stream(SoupServerMessage *msg, const std::shared_ptr<Moun
       pending, &PendingViewer::release_unadopted, (GConnectFlags)0);
 }
 
-void HttpServer::serve_snapshot(SoupServerMessage *msg, Mount &mount, bool head_only) {
-  FramePtr frame = mount.service->latest_frame();
+// A /snapshot request held (paused) until its frame comes or its time is up.
+struct HttpServer::SnapshotWait {
+  SoupServerMessage *msg;  // a reference
+  std::shared_ptr<Mount> mount;
+  uint64_t after_sequence;  // answered by a frame newer than this
+  // Before the first frame, the placeholder (sent once the source-timeout
+  // has passed since the start) answers too; ?wait=next wants the source's.
+  bool placeholder_answers;
+  bool head_only;
+  GSource *timer;
+};
+
+void HttpServer::serve_snapshot(SoupServerMessage *msg, const std::shared_ptr<Mount> &mount,
+                                bool head_only, GHashTable *query) {
+  StreamService &service = *mount->service;
+  const char *wait = query ? static_cast<const char *>(g_hash_table_lookup(query, "wait")) : nullptr;
+  const bool wait_next = wait && strcmp(wait, "next") == 0;
+  if (query && g_hash_table_contains(query, "wait") && !wait_next) {
+    reply_text(msg, SOUP_STATUS_BAD_REQUEST, "wait must be \"next\"");
+    return;
+  }
+  FramePtr frame = service.latest_frame();
+  // Before the first frame a snapshot waits for it rather than failing:
+  // clients (Home Assistant, timelapse tools) ask right after the camera
+  // starts. With source-timeout off nothing says how long a source may take
+  // to start, so that case keeps the immediate 503.
+  const bool wait_first = !frame && service.source_timeout_ms() > 0;
+  if (!wait_next && !wait_first) {
+    answer_snapshot(msg, frame, service.source_online(), head_only);
+    return;
+  }
+  auto *entry = new SnapshotWait{static_cast<SoupServerMessage *>(g_object_ref(msg)), mount,
+                                 frame ? frame->sequence : 0, !wait_next, head_only, nullptr};
+  soup_server_message_pause(msg);
+  const unsigned timeout_ms = service.source_timeout_ms();
+  // A first-frame wait ends with the placeholder, at most source-timeout
+  // after the start; the extra tick only bounds a placeholder that never
+  // comes (none could be made).
+  const unsigned limit_ms = wait_next ? (timeout_ms > 0 ? timeout_ms : kNextFrameWaitMs)
+                                      : timeout_ms + SourceWatch::kTickMs;
+  entry->timer = g_timeout_source_new(limit_ms);
+  struct TimerData {
+    HttpServer *server;
+    SnapshotWait *wait;
+  };
+  g_source_set_callback(
+      entry->timer,
+      [](gpointer data) -> gboolean {
+        auto *timer = static_cast<TimerData *>(data);
+        timer->server->finish_snapshot_wait(timer->wait);
+        return G_SOURCE_REMOVE;
+      },
+      new TimerData{this, entry}, [](gpointer data) { delete static_cast<TimerData *>(data); });
+  g_source_attach(entry->timer, context_);
+  snapshot_waits_.push_back(entry);
+  snapshot_wait_count_.fetch_add(1);
+  // A frame published between reading the latest one and counting this wait
+  // found no wait to wake: look again now that it is counted.
+  answer_snapshot_waits(nullptr);
+}
+
+void HttpServer::frame_published() {
+  if (snapshot_wait_count_.load() == 0) return;
+  if (snapshot_wake_queued_.exchange(true)) return;
+  GSource *wake = g_idle_source_new();
+  g_source_set_callback(
+      wake,
+      [](gpointer self) -> gboolean {
+        auto *server = static_cast<HttpServer *>(self);
+        server->snapshot_wake_queued_.store(false);
+        server->answer_snapshot_waits(nullptr);
+        return G_SOURCE_REMOVE;
+      },
+      this, nullptr);
+  g_source_attach(wake, context_);
+  g_source_unref(wake);
+}
+
+void HttpServer::answer_snapshot_waits(const Mount *removed) {
+  for (auto it = snapshot_waits_.begin(); it != snapshot_waits_.end();) {
+    SnapshotWait *wait = *it++;
+    if (wait->mount.get() == removed) {
+      finish_snapshot_wait(wait);
+      continue;
+    }
+    if (!wait->mount->service) continue;
+    FramePtr latest = wait->mount->service->latest_frame();
+    if (latest && (wait->placeholder_answers || !latest->placeholder) &&
+        latest->sequence > wait->after_sequence)
+      finish_snapshot_wait(wait);
+  }
+}
+
+void HttpServer::finish_snapshot_wait(SnapshotWait *wait) {
+  snapshot_waits_.remove(wait);
+  snapshot_wait_count_.fetch_sub(1);
+  g_source_destroy(wait->timer);
+  g_source_unref(wait->timer);
+  StreamService *service = wait->mount->service;
+  if (!service) {
+    reply_unavailable(wait->msg, "The stream stopped", "1");
+  } else {
+    // The frame waited for; out of time, the placeholder while the source is
+    // offline, or the latest frame, whatever it is.
+    answer_snapshot(wait->msg, service->latest_frame(), service->source_online(),
+                    wait->head_only);
+  }
+  soup_server_message_unpause(wait->msg);
+  g_object_unref(wait->msg);
+  delete wait;
+}
+
+void HttpServer::answer_snapshot(SoupServerMessage *msg, const FramePtr &frame, bool online,
+                                 bool head_only) {
   if (!frame) {
     reply_unavailable(msg, "No frame yet", "1");
     return;
@@ -705,6 +861,14 @@ void HttpServer::serve_snapshot(SoupServerMessage *msg, Mount &mount, bool head_
   set_no_cache(headers);
   soup_message_headers_replace(headers, "X-Timestamp",
                                format_timestamp(frame->timestamp_us).c_str());
+  soup_message_headers_replace(headers, "X-Source-Online", online ? "1" : "0");
+  // Not printf: an application's setlocale() could print a decimal comma.
+  char age[G_ASCII_DTOSTR_BUF_SIZE];
+  const double age_seconds =
+      static_cast<double>(std::max<int64_t>(0, g_get_monotonic_time() - frame->published_us)) /
+      G_USEC_PER_SEC;
+  soup_message_headers_replace(headers, "X-Frame-Age",
+                               g_ascii_formatd(age, sizeof age, "%.3f", age_seconds));
   SoupMessageBody *body = soup_server_message_get_response_body(msg);
   if (head_only) {
     soup_message_headers_set_content_length(headers, frame->size);

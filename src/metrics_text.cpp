@@ -58,6 +58,11 @@ class Exposition {
       sample(name, i, g_ascii_formatd(number, sizeof number, "%.3f", mounts_[i].stats.*field));
     }
   }
+  void gauge(const char *name, const char *help, bool StatsSnapshot::*field) {
+    family(name, help, "gauge");
+    for (size_t i = 0; i < mounts_.size(); i++)
+      sample(name, i, mounts_[i].stats.*field ? "1" : "0");
+  }
   const std::string &text() const { return text_; }
 
  private:
@@ -99,6 +104,12 @@ std::string render_metrics_text(const std::vector<MountSnapshot> &mounts) {
   out.counter("viewers_total", "Stream viewers served since the server started.",
               &StatsSnapshot::viewers_total);
   out.gauge("viewers", "Stream viewers connected now.", &StatsSnapshot::viewers_now);
+  out.gauge("source_online",
+            "1 while the source sends frames, 0 once none came for source-timeout (or none yet).",
+            &StatsSnapshot::source_online);
+  out.gauge("last_frame_age_seconds",
+            "Seconds since the source's last frame; -1 before the first one.",
+            &StatsSnapshot::last_frame_age_seconds);
   return out.text();
 }
 

@@ -70,11 +70,181 @@ void check_actions(const std::string &page) {
 void test_actions_on_root_mount() { check_actions("/"); }
 void test_actions_on_named_mount() { check_actions("/cam1/"); }
 
+// What the placeholder hook was asked for and what the source did.
+struct SourceEvents {
+  std::atomic<int> offline{0};
+  std::atomic<int> online{0};
+  std::atomic<int64_t> lost_at_us{-1};
+  std::atomic<unsigned> width{0};
+  std::atomic<unsigned> height{0};
+};
+
+constexpr uint64_t kPlaceholderSeed = 999;
+constexpr size_t kPlaceholderSize = 2345;
+
+mjpeghttp::EngineHooks placeholder_hooks(SourceEvents *events) {
+  mjpeghttp::EngineHooks hooks;
+  hooks.make_placeholder = [events](unsigned width, unsigned height, int64_t) {
+    events->width.store(width);
+    events->height.store(height);
+    return make_jpeg_like(kPlaceholderSeed, kPlaceholderSize);
+  };
+  hooks.source_changed = [events](bool online, int64_t lost_at_us) {
+    if (online) {
+      events->online.fetch_add(1);
+    } else {
+      events->lost_at_us.store(lost_at_us);
+      events->offline.fetch_add(1);
+    }
+  };
+  return hooks;
+}
+
+// GET `path` and its whole body (the server closes every connection).
+struct Reply {
+  HttpHead head;
+  std::string body;
+};
+Reply fetch(unsigned port, const std::string &path) {
+  RawViewer viewer;
+  Reply reply;
+  reply.head = head_of(port, "GET", path, &viewer);
+  const std::string length = reply.head.header("Content-Length");
+  if (!length.empty())
+    g_assert_true(viewer.read_exactly(std::stoul(length), &reply.body, RawViewer::in(kIoLimit)));
+  return reply;
+}
+
+bool contains(const std::string &text, const std::string &part) {
+  return text.find(part) != std::string::npos;
+}
+
+void test_source_loss_and_return() {
+  mjpeghttp::EngineConfig config;
+  config.source_timeout_ms = 300;
+  // Idle resends off: every part after the last frame is a placeholder.
+  config.idle_resend_ms = 0;
+  SourceEvents events;
+  EngineFixture fixture(config, placeholder_hooks(&events));
+  const unsigned port = fixture.start();
+  fixture.engine->set_resolution(320, 240);
+
+  // No frame yet: offline.
+  g_assert_cmpint(fetch(port, "/healthz").head.status, ==, 503);
+  g_assert_true(contains(fetch(port, "/state").body, "\"online\":false"));
+
+  fixture.publish(1, 5000, kBaseTime);
+  // The frame flips the state at once: no waiting for any thread.
+  g_assert_cmpint(fetch(port, "/healthz").head.status, ==, 200);
+  Reply state = fetch(port, "/state");
+  g_assert_true(contains(state.body, "\"ok\":true"));
+  g_assert_true(contains(state.body, "\"online\":true"));
+  g_assert_true(contains(state.body, "\"resolution\":{\"width\":320,\"height\":240}"));
+
+  RawViewer viewer;
+  g_assert_cmpint(head_of(port, "GET", "/stream", &viewer).status, ==, 200);
+  Part part;
+  g_assert_true(viewer.read_part(&part, RawViewer::in(kIoLimit)));
+  g_assert_true(part.body == make_jpeg_like(1, 5000));
+
+  // The source goes silent: the viewer gets the placeholder, twice (it
+  // keeps coming while offline), each a complete part with Content-Length.
+  for (int i = 0; i < 2; i++) {
+    g_assert_true(viewer.read_part(&part, RawViewer::in(kIoLimit)));
+    g_assert_true(part.body == make_jpeg_like(kPlaceholderSeed, kPlaceholderSize));
+    assert_text_eq(part.headers.at("content-length"), std::to_string(kPlaceholderSize));
+  }
+  g_assert_cmpint(events.offline.load(), ==, 1);
+  g_assert_cmpint(events.lost_at_us.load(), >, 0);
+  g_assert_cmpuint(events.width.load(), ==, 320);
+  g_assert_cmpuint(events.height.load(), ==, 240);
+  Reply health = fetch(port, "/healthz");
+  g_assert_cmpint(health.head.status, ==, 503);
+  g_assert_true(contains(health.body, "/ offline"));
+  Reply snapshot = fetch(port, "/snapshot");
+  g_assert_cmpint(snapshot.head.status, ==, 200);
+  assert_text_eq(snapshot.head.header("X-Source-Online"), "0");
+  g_assert_true(snapshot.body == make_jpeg_like(kPlaceholderSeed, kPlaceholderSize));
+  Reply metrics = fetch(port, "/metrics");
+  g_assert_true(contains(metrics.body, "mjpeghttpsink_source_online{element=\"\",mount=\"/\"} 0"));
+  g_assert_true(contains(metrics.body, "mjpeghttpsink_last_frame_age_seconds{"));
+  g_assert_true(contains(fetch(port, "/state").body, "\"online\":false"));
+
+  // Frames return: everything flips back at once.
+  fixture.publish(2, 6000, kBaseTime + 1000);
+  g_assert_cmpint(fetch(port, "/healthz").head.status, ==, 200);
+  snapshot = fetch(port, "/snapshot");
+  assert_text_eq(snapshot.head.header("X-Source-Online"), "1");
+  g_assert_true(snapshot.body == make_jpeg_like(2, 6000));
+  bool got_frame = false;
+  for (int i = 0; i < 5 && !got_frame; i++) {
+    g_assert_true(viewer.read_part(&part, RawViewer::in(kIoLimit)));
+    got_frame = part.body == make_jpeg_like(2, 6000);
+  }
+  g_assert_true(got_frame);
+  g_assert_true(await([&] { return events.online.load() == 1; }, kIoLimit));
+}
+
+void test_snapshot_waits_for_first_frame() {
+  mjpeghttp::EngineConfig config;
+  config.source_timeout_ms = 300;
+  SourceEvents events;
+  EngineFixture fixture(config, placeholder_hooks(&events));
+  const unsigned port = fixture.start();
+  // Never a 503 any more: with no frame at all, the answer is the
+  // placeholder once source-timeout has passed.
+  Reply snapshot = fetch(port, "/snapshot");
+  g_assert_cmpint(snapshot.head.status, ==, 200);
+  assert_text_eq(snapshot.head.header("X-Source-Online"), "0");
+  g_assert_true(snapshot.body == make_jpeg_like(kPlaceholderSeed, kPlaceholderSize));
+}
+
+void test_snapshot_wait_next() {
+  mjpeghttp::EngineConfig config;
+  config.source_timeout_ms = 3000;
+  EngineFixture fixture(config);
+  const unsigned port = fixture.start();
+  fixture.publish(1, 3000, kBaseTime);
+
+  RawViewer waiting;
+  g_assert_true(waiting.request(port, "GET", "/snapshot?wait=next"));
+  // Frames keep coming until the answer does; it must be one published
+  // after the request, never the frame that was there before it.
+  HttpHead head;
+  uint64_t seed = 2;
+  std::string answered_by;
+  g_assert_true(await(
+      [&] {
+        if (waiting.read_head(&head, RawViewer::in(milliseconds(20)))) return true;
+        fixture.publish(seed, 3000 + seed, kBaseTime + static_cast<int64_t>(seed));
+        seed++;
+        return false;
+      },
+      kIoLimit));
+  g_assert_cmpint(head.status, ==, 200);
+  std::string body;
+  const size_t size = std::stoul(head.header("Content-Length"));
+  g_assert_cmpuint(size, !=, 3000);
+  g_assert_true(waiting.read_exactly(size, &body, RawViewer::in(kIoLimit)));
+  g_assert_true(body == make_jpeg_like(size - 3000, size));
+  // X-Frame-Age: seconds since the frame was published, a small number.
+  const double age = g_ascii_strtod(head.header("X-Frame-Age").c_str(), nullptr);
+  g_assert_cmpfloat(age, >=, 0);
+  g_assert_cmpfloat(age, <, 5);
+  assert_text_eq(head.header("X-Source-Online"), "1");
+
+  RawViewer bad;
+  g_assert_cmpint(head_of(port, "GET", "/snapshot?wait=forever", &bad).status, ==, 400);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
   g_test_init(&argc, &argv, nullptr);
   g_test_add_func("/webcam/actions-on-root-mount", test_actions_on_root_mount);
   g_test_add_func("/webcam/actions-on-named-mount", test_actions_on_named_mount);
+  g_test_add_func("/webcam/source-loss-and-return", test_source_loss_and_return);
+  g_test_add_func("/webcam/snapshot-waits-for-first-frame", test_snapshot_waits_for_first_frame);
+  g_test_add_func("/webcam/snapshot-wait-next", test_snapshot_wait_next);
   return g_test_run();
 }
