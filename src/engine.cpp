@@ -21,6 +21,7 @@ Engine::Engine(EngineConfig config, EngineHooks hooks)
     : config_(std::move(config)),
       hooks_(std::move(hooks)),
       format_(make_boundary(), config_.headers_in_advance),
+      other_format_(format_.boundary(), !config_.headers_in_advance),
       fanout_(dispatcher_) {}
 
 Engine::~Engine() { stop(); }
@@ -298,6 +299,8 @@ StatsSnapshot Engine::snapshot() const {
     entry.frames_dropped = counters.frames_dropped.load(std::memory_order_relaxed);
     entry.bytes_sent = counters.bytes_sent.load(std::memory_order_relaxed);
     entry.queue_depth = counters.queue_depth.load(std::memory_order_relaxed);
+    entry.advance_headers = info.advance_headers.value_or(false);
+    entry.dual_final_frames = info.dual_final_frames;
     snapshot.viewers.push_back(std::move(entry));
   }
   return snapshot;
@@ -323,7 +326,11 @@ void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo inf
   info.id = next_viewer_id_.fetch_add(1);
   ClientEnvironment env;
   env.dispatcher = &dispatcher_;
-  env.format = &format_;
+  // ustreamer's ?advance_headers= picks this viewer's framing; without it
+  // the advance-headers property does.
+  const bool advance = info.advance_headers.value_or(config_.headers_in_advance);
+  info.advance_headers = advance;
+  env.format = advance == config_.headers_in_advance ? &format_ : &other_format_;
   env.queue_capacity = config_.max_queued_frames;
   env.queue_policy = config_.queue_policy;
   env.client_timeout_ms = config_.client_timeout_ms;

@@ -147,6 +147,9 @@ class Engine : private StreamService {
   EngineConfig config_;
   EngineHooks hooks_;
   MultipartFormat format_;
+  // The same boundary with the other choice of advance headers, for viewers
+  // that ask for it.
+  MultipartFormat other_format_;
   Dispatcher dispatcher_;
   FanoutThread fanout_;
   // Set by publish() itself, so a snapshot or a new viewer right after a

@@ -151,6 +151,8 @@ struct HttpServer::PendingViewer {
   std::shared_ptr<Mount> mount;
   bool adopted = false;
   double max_fps = 0;
+  std::optional<bool> advance_headers;
+  bool dual_final_frames = false;
 
   static void release_unadopted(gpointer data, GClosure *) {
     auto *pending = static_cast<PendingViewer *>(data);
@@ -684,6 +686,14 @@ void HttpServer::serve_stream(SoupServerMessage *msg, const std::shared_ptr<Moun
     reply_text(msg, SOUP_STATUS_BAD_REQUEST, "fps must be a number above 0 and at most 1000");
     return;
   }
+  bool advance_valid = true, dual_valid = true;
+  const bool advance_asked = query && g_hash_table_contains(query, "advance_headers");
+  const bool advance = query_flag(query, "advance_headers", false, &advance_valid);
+  const bool dual_final_frames = query_flag(query, "dual_final_frames", false, &dual_valid);
+  if (!advance_valid || !dual_valid) {
+    reply_text(msg, SOUP_STATUS_BAD_REQUEST, "advance_headers and dual_final_frames take 0 or 1");
+    return;
+  }
   if (!head_only && !service.reserve_viewer()) {
     reply_unavailable(msg, "Too many viewers", "5");
     return;
@@ -703,7 +713,9 @@ void HttpServer::serve_stream(SoupServerMessage *msg, const std::shared_ptr<Moun
     return;
   }
 
-  auto *pending = new PendingViewer{mount, false, max_fps};
+  auto *pending = new PendingViewer{mount, false, max_fps, std::nullopt, false};
+  if (advance_asked) pending->advance_headers = advance;
+  pending->dual_final_frames = dual_final_frames;
   g_signal_connect_data(
       msg, "wrote-headers",
       G_CALLBACK(+[](SoupServerMessage *m, gpointer data) {
@@ -724,6 +736,8 @@ void HttpServer::serve_stream(SoupServerMessage *msg, const std::shared_ptr<Moun
         if (agent) info.user_agent = agent;
         info.connected_us = g_get_real_time();
         info.max_fps = pend->max_fps;
+        info.advance_headers = pend->advance_headers;
+        info.dual_final_frames = pend->dual_final_frames;
         // The viewer writes to the socket's fd directly and keeps its own
         // reference to the socket, whatever becomes of the stream object
         // (libsoup hands back its own wrapper around the connection).
