@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "engine_fixture.h"
+#include "multipart.h"
 #include "raw_viewer.h"
 
 using enginetest::await;
@@ -237,6 +238,54 @@ void test_snapshot_wait_next() {
   g_assert_cmpint(head_of(port, "GET", "/snapshot?wait=forever", &bad).status, ==, 400);
 }
 
+void test_advance_headers_per_viewer() {
+  mjpeghttp::EngineConfig config;
+  config.idle_resend_ms = 0;
+  EngineFixture fixture(config);
+  const unsigned port = fixture.start();
+  fixture.publish(4, 3000, kBaseTime);
+  const mjpeghttp::MultipartFormat advance(fixture.engine->format().boundary(), true);
+
+  // Asked for: headers in advance, so no Content-Length in the parts.
+  RawViewer asked;
+  g_assert_cmpint(head_of(port, "GET", "/stream?advance_headers=1", &asked).status, ==, 200);
+  const std::string expected = advance.opening() + make_jpeg_like(4, 3000) + advance.trailer();
+  std::string bytes;
+  g_assert_true(asked.read_exactly(expected.size(), &bytes, RawViewer::in(kIoLimit)));
+  g_assert_true(bytes == expected);
+  g_assert_true(contains(fetch(port, "/state").body, "\"advance_headers\":true"));
+
+  // Not asked for: the property's framing, Content-Length in every part.
+  RawViewer plain;
+  g_assert_cmpint(head_of(port, "GET", "/stream?advance_headers=0", &plain).status, ==, 200);
+  Part part;
+  g_assert_true(plain.read_part(&part, RawViewer::in(kIoLimit)));
+  assert_text_eq(part.headers.at("content-length"), "3000");
+
+  RawViewer bad;
+  g_assert_cmpint(head_of(port, "GET", "/stream?advance_headers=maybe", &bad).status, ==, 400);
+}
+
+void test_dual_final_frames() {
+  mjpeghttp::EngineConfig config;
+  config.idle_resend_ms = 0;  // only dual_final_frames repeats anything
+  EngineFixture fixture(config);
+  const unsigned port = fixture.start();
+  fixture.publish(1, 2000, kBaseTime);
+  RawViewer viewer;
+  g_assert_cmpint(head_of(port, "GET", "/stream?dual_final_frames=1", &viewer).status, ==, 200);
+  Part part;
+  g_assert_true(viewer.read_part(&part, RawViewer::in(kIoLimit)));
+  g_assert_true(await([&] { return fixture.added.load() == 1; }, kIoLimit));
+  fixture.publish(2, 2100, kBaseTime + 1);
+  // The new frame, then, as the source pauses, the same frame once more.
+  for (int i = 0; i < 2; i++) {
+    g_assert_true(viewer.read_part(&part, RawViewer::in(kIoLimit)));
+    g_assert_true(part.body == make_jpeg_like(2, 2100));
+  }
+  g_assert_true(contains(fetch(port, "/state").body, "\"dual_final_frames\":true"));
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -246,5 +295,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/webcam/source-loss-and-return", test_source_loss_and_return);
   g_test_add_func("/webcam/snapshot-waits-for-first-frame", test_snapshot_waits_for_first_frame);
   g_test_add_func("/webcam/snapshot-wait-next", test_snapshot_wait_next);
+  g_test_add_func("/webcam/advance-headers-per-viewer", test_advance_headers_per_viewer);
+  g_test_add_func("/webcam/dual-final-frames", test_dual_final_frames);
   return g_test_run();
 }
