@@ -117,6 +117,7 @@ enum {
   PROP_UNIX_SOCKET_MODE,
   PROP_SOURCE_TIMEOUT,
   PROP_PLACEHOLDER_LOCATION,
+  PROP_AUTH_METHOD,
   N_PROPS
 };
 
@@ -154,6 +155,7 @@ struct Settings {
   guint unix_socket_mode = kDefaultUnixSocketMode;
   guint source_timeout = kDefaultSourceTimeout;
   std::string placeholder_location;  // empty = the generated picture
+  mjpeghttp::AuthMethod auth_method = mjpeghttp::AuthMethod::kBasic;
 };
 
 // A GstBuffer lent to the engine: a reference and one read-only mapping per
@@ -217,6 +219,22 @@ GType gst_mjpeg_http_sink_queue_policy_get_type(void) {
   return type;
 }
 
+GType gst_mjpeg_http_sink_auth_method_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {static_cast<gint>(mjpeghttp::AuthMethod::kBasic),
+       "HTTP Basic: the password itself crosses the network (use HTTPS)", "basic"},
+      {static_cast<gint>(mjpeghttp::AuthMethod::kDigest),
+       "HTTP Digest (RFC 2617): only a hash of the password crosses the network", "digest"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) {
+    GType t = g_enum_register_static("GstMjpegHttpSinkAuthMethod", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
 static void log_from_engine(GstMjpegHttpSink *self, mjpeghttp::LogLevel level,
                             const std::string &text) {
   GstDebugLevel gst_level = GST_LEVEL_DEBUG;
@@ -257,6 +275,7 @@ static gboolean gst_mjpeg_http_sink_configure_access(GstMjpegHttpSink *self,
   }
   access.user = settings.auth_user;
   access.password = settings.auth_password;
+  access.method = settings.auth_method;
   access.exempt_paths = mjpeghttp::split_list(settings.auth_exempt_paths);
   for (const std::string &path : access.exempt_paths) {
     if (!valid_path(path)) {
@@ -755,6 +774,9 @@ static void gst_mjpeg_http_sink_set_property(GObject *object, guint prop_id, con
     case PROP_PLACEHOLDER_LOCATION:
       s.placeholder_location = string_or_empty(value);
       break;
+    case PROP_AUTH_METHOD:
+      s.auth_method = static_cast<mjpeghttp::AuthMethod>(g_value_get_enum(value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -858,6 +880,9 @@ static void gst_mjpeg_http_sink_get_property(GObject *object, guint prop_id, GVa
     case PROP_PLACEHOLDER_LOCATION:
       g_value_set_string(value, s.placeholder_location.c_str());
       break;
+    case PROP_AUTH_METHOD:
+      g_value_set_enum(value, static_cast<gint>(s.auth_method));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -952,7 +977,7 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
       0, G_MAXUINT64, 0, ro);
   properties[PROP_AUTH_USER] = g_param_spec_string(
       "auth-user", "Auth user",
-      "User name every request must present with HTTP Basic authentication (realm "
+      "User name every request must present with HTTP authentication (auth-method; realm "
       "\"mjpeghttpsink\"), except on auth-exempt-paths; wrong or missing credentials get 401. "
       "Empty = no authentication. Use HTTPS too, or the password crosses the network in clear",
       "", rw_ready);
@@ -1024,6 +1049,12 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
       "Empty = a generated \"NO SIGNAL\" picture the size of the last frame, with the time the "
       "signal was lost",
       "", rw_ready);
+  properties[PROP_AUTH_METHOD] = g_param_spec_enum(
+      "auth-method", "Auth method",
+      "How auth-user and auth-password are checked: basic or digest (through libsoup's digest "
+      "domain). A client that uses the other method gets 401",
+      GST_TYPE_MJPEG_HTTP_SINK_AUTH_METHOD, static_cast<gint>(mjpeghttp::AuthMethod::kBasic),
+      rw_ready);
   g_object_class_install_properties(gobject_class, N_PROPS, properties);
 
   /**
@@ -1080,4 +1111,5 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
 
   GST_DEBUG_CATEGORY_INIT(mjpeghttpsink_debug, "mjpeghttpsink", 0, "MJPEG HTTP sink");
   gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_QUEUE_POLICY, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_AUTH_METHOD, static_cast<GstPluginAPIFlags>(0));
 }

@@ -54,6 +54,37 @@ SoupAuthDomain *new_basic_auth_domain(const AccessConfig &config) {
   return domain;
 }
 
+namespace {
+
+// libsoup asks for the hash of "user:realm:password" of the user the client
+// names, and compares it with the client's response itself.
+char *digest_password(SoupAuthDomain *, SoupServerMessage *, const char *user, gpointer data) {
+  const auto *expected = static_cast<const Credentials *>(data);
+  if (!secrets_equal(user ? user : "", expected->user)) return nullptr;
+  return soup_auth_domain_digest_encode_password(expected->user.c_str(), kAuthRealm,
+                                                 expected->password.c_str());
+}
+
+SoupAuthDomain *new_digest_auth_domain(const AccessConfig &config) {
+  SoupAuthDomain *domain = soup_auth_domain_digest_new("realm", kAuthRealm, nullptr);
+  soup_auth_domain_add_path(domain, "/");
+  for (const std::string &path : config.exempt_paths)
+    soup_auth_domain_remove_path(domain, path.c_str());
+  soup_auth_domain_digest_set_auth_callback(
+      domain, &digest_password, new Credentials{config.user, config.password},
+      [](gpointer data) { delete static_cast<Credentials *>(data); });
+  if (config.cors_enabled()) soup_auth_domain_set_filter(domain, &requires_auth, nullptr, nullptr);
+  return domain;
+}
+
+}  // namespace
+
+SoupAuthDomain *new_auth_domain(const AccessConfig &config) {
+  if (!config.auth_required()) return nullptr;
+  return config.method == AuthMethod::kDigest ? new_digest_auth_domain(config)
+                                              : new_basic_auth_domain(config);
+}
+
 void set_cors_headers(SoupServerMessage *msg, const AccessConfig &config) {
   if (!config.cors_enabled()) return;
   SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);

@@ -65,6 +65,8 @@ std::string describe_conflict(const ServerConfig &running, const ServerConfig &w
   if (running.access.user != wanted.access.user ||
       running.access.password != wanted.access.password)
     return "its auth-user or auth-password differs";
+  if (running.access.method != wanted.access.method)
+    return "its auth-method differs";
   if (running.access.exempt_paths != wanted.access.exempt_paths)
     return "its auth-exempt-paths differ";
   if (running.access.allow_origin != wanted.access.allow_origin)
@@ -357,7 +359,7 @@ void HttpServer::run() {
   g_main_context_push_thread_default(context_);
   server_ = soup_server_new("server-header", "gst-mjpeg-http ", "tls-certificate",
                             config_.tls_certificate.get(), nullptr);
-  if (SoupAuthDomain *auth = new_basic_auth_domain(config_.access)) {
+  if (SoupAuthDomain *auth = new_auth_domain(config_.access)) {
     soup_server_add_auth_domain(server_, auth);
     g_object_unref(auth);
   }
