@@ -48,13 +48,14 @@
 #include "config.h"
 #endif
 
+#include "gstmjpeghttpsink.h"
+
 #include <atomic>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "engine.h"
-#include "gstmjpeghttpsink.h"
 #include "placeholder_jpeg.h"
 #include "stats.h"
 
@@ -370,12 +371,13 @@ static gboolean gst_mjpeg_http_sink_configure_source_loss(GstMjpegHttpSink *self
   hooks->source_changed = [self, timeout](bool online, int64_t lost_at_us) {
     GST_INFO_OBJECT(self, "source %s", online ? "back online" : "offline");
     GstStructure *details =
-        online
-            ? gst_structure_new_empty("mjpeghttpsink-source-online")
-            : gst_structure_new("mjpeghttpsink-source-offline", "lost-at", G_TYPE_STRING,
-                                lost_at_us > 0 ? mjpeghttp::format_iso8601(lost_at_us).c_str() : "",
-                                "timeout-ms", G_TYPE_UINT, timeout, nullptr);
-    gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), details));
+        online ? gst_structure_new_empty("mjpeghttpsink-source-online")
+               : gst_structure_new("mjpeghttpsink-source-offline", "lost-at", G_TYPE_STRING,
+                                   lost_at_us > 0 ? mjpeghttp::format_iso8601(lost_at_us).c_str()
+                                                  : "",
+                                   "timeout-ms", G_TYPE_UINT, timeout, nullptr);
+    gst_element_post_message(GST_ELEMENT(self),
+                             gst_message_new_element(GST_OBJECT(self), details));
   };
   return TRUE;
 }
@@ -468,8 +470,8 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
                         ("%s mount=%s", where.c_str(), mount.c_str()));
     else
       GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("%s", error.c_str()),
-                        ("address=%s port=%d listen-fd=%d", settings.address.c_str(), settings.port,
-                         settings.listen_fd));
+                        ("address=%s port=%d listen-fd=%d", settings.address.c_str(),
+                         settings.port, settings.listen_fd));
     return FALSE;
   }
   priv->in_reject_burst = false;
@@ -542,9 +544,9 @@ static gint64 frame_wall_clock_us(GstMjpegHttpSink *self, GstBuffer *buffer) {
   GstClockTime clock_now = gst_clock_get_time(clock);
   gst_object_unref(clock);
   if (!GST_CLOCK_TIME_IS_VALID(running)) return now_us;
-  const GstClockTimeDiff ahead_ns =
-      GST_CLOCK_DIFF(clock_now, gst_element_get_base_time(GST_ELEMENT(self)) + running +
-                                    gst_base_sink_get_latency(GST_BASE_SINK(self)));
+  const GstClockTimeDiff ahead_ns = GST_CLOCK_DIFF(
+      clock_now, gst_element_get_base_time(GST_ELEMENT(self)) + running +
+                     gst_base_sink_get_latency(GST_BASE_SINK(self)));
   return now_us + ahead_ns / 1000;
 }
 
@@ -634,12 +636,13 @@ static gboolean gst_mjpeg_http_sink_event(GstBaseSink *sink, GstEvent *event) {
 static GstStructure *viewer_structure(const mjpeghttp::ViewerSnapshot &viewer) {
   return gst_structure_new(
       "mjpeghttpsink-viewer", "id", G_TYPE_UINT64, static_cast<guint64>(viewer.id), "address",
-      G_TYPE_STRING, viewer.address.c_str(), "user-agent", G_TYPE_STRING, viewer.user_agent.c_str(),
-      "connected-since", G_TYPE_STRING, mjpeghttp::format_iso8601(viewer.connected_us).c_str(),
-      "connected-seconds", G_TYPE_DOUBLE, viewer.connected_seconds, "fps", G_TYPE_DOUBLE,
-      viewer.fps, "frames-sent", G_TYPE_UINT64, static_cast<guint64>(viewer.frames_sent),
-      "frames-dropped", G_TYPE_UINT64, static_cast<guint64>(viewer.frames_dropped), "bytes-sent",
-      G_TYPE_UINT64, static_cast<guint64>(viewer.bytes_sent), "queue-depth", G_TYPE_UINT,
+      G_TYPE_STRING, viewer.address.c_str(), "user-agent", G_TYPE_STRING,
+      viewer.user_agent.c_str(), "connected-since", G_TYPE_STRING,
+      mjpeghttp::format_iso8601(viewer.connected_us).c_str(), "connected-seconds", G_TYPE_DOUBLE,
+      viewer.connected_seconds, "fps", G_TYPE_DOUBLE, viewer.fps, "frames-sent", G_TYPE_UINT64,
+      static_cast<guint64>(viewer.frames_sent), "frames-dropped", G_TYPE_UINT64,
+      static_cast<guint64>(viewer.frames_dropped), "bytes-sent", G_TYPE_UINT64,
+      static_cast<guint64>(viewer.bytes_sent), "queue-depth", G_TYPE_UINT,
       static_cast<guint>(viewer.queue_depth), nullptr);
 }
 
@@ -921,8 +924,7 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
   properties[PROP_CURRENT_PORT] = g_param_spec_int(
       "current-port", "Current port",
       "TCP port the server listens on while PAUSED or PLAYING, 0 otherwise (and for a unix "
-      "socket)",
-      0, 65535, 0, ro);
+      "socket)", 0, 65535, 0, ro);
   properties[PROP_STREAM_PATH] = g_param_spec_string(
       "stream-path", "Stream path", "URL path of the MJPEG (multipart/x-mixed-replace) stream",
       kDefaultStreamPath, rw_ready);
@@ -940,12 +942,12 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
       1, kMaxQueuedFramesLimit, kDefaultMaxQueuedFrames, rw_ready);
   properties[PROP_QUEUE_POLICY] = g_param_spec_enum(
       "queue-policy", "Queue policy", "What happens when a viewer's queue is full",
-      GST_TYPE_MJPEG_HTTP_SINK_QUEUE_POLICY, static_cast<gint>(mjpeghttp::QueuePolicy::kDropOldest),
-      rw_ready);
-  properties[PROP_CLIENT_TIMEOUT] =
-      g_param_spec_uint("client-timeout", "Client timeout",
-                        "Seconds a viewer may accept no data before it is disconnected (0 = never)",
-                        0, 3600, kDefaultClientTimeout, rw_ready);
+      GST_TYPE_MJPEG_HTTP_SINK_QUEUE_POLICY,
+      static_cast<gint>(mjpeghttp::QueuePolicy::kDropOldest), rw_ready);
+  properties[PROP_CLIENT_TIMEOUT] = g_param_spec_uint(
+      "client-timeout", "Client timeout",
+      "Seconds a viewer may accept no data before it is disconnected (0 = never)", 0, 3600,
+      kDefaultClientTimeout, rw_ready);
   properties[PROP_REQUEST_TIMEOUT] = g_param_spec_uint(
       "request-timeout", "Request timeout",
       "Seconds a connection may take to send a complete request before it is closed, counted "
@@ -971,8 +973,8 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
   properties[PROP_NUM_CLIENTS] = g_param_spec_uint(
       "num-clients", "Number of clients", "Stream viewers connected now", 0, G_MAXUINT, 0, ro);
   properties[PROP_BYTES_SERVED] = g_param_spec_uint64(
-      "bytes-served", "Bytes served", "Bytes written to stream viewers since the server started", 0,
-      G_MAXUINT64, 0, ro);
+      "bytes-served", "Bytes served", "Bytes written to stream viewers since the server started",
+      0, G_MAXUINT64, 0, ro);
   properties[PROP_AUTH_USER] = g_param_spec_string(
       "auth-user", "Auth user",
       "User name every request must present with HTTP authentication (auth-method; realm "
@@ -982,9 +984,10 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
   // Write-only: a readable password would end up in pipeline dumps (dot
   // files list every property that differs from its default).
   properties[PROP_AUTH_PASSWORD] = g_param_spec_string(
-      "auth-password", "Auth password", "Password for auth-user (write-only). Default: empty", "",
-      static_cast<GParamFlags>(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
-                               GST_PARAM_MUTABLE_READY));
+      "auth-password", "Auth password",
+      "Password for auth-user (write-only). Default: empty",
+      "", static_cast<GParamFlags>(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+                                   GST_PARAM_MUTABLE_READY));
   properties[PROP_AUTH_EXEMPT_PATHS] = g_param_spec_string(
       "auth-exempt-paths", "Auth-exempt paths",
       "Comma-separated URL paths served without authentication, e.g. \"/snapshot\" "
@@ -1004,10 +1007,10 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
       "\"https://example.org\": sent as Access-Control-Allow-Origin on every response, and "
       "OPTIONS preflight requests are answered (without authentication). Empty = no CORS",
       "", rw_ready);
-  properties[PROP_STATS_PATH] =
-      g_param_spec_string("stats-path", "Stats path",
-                          "URL path of the statistics as JSON: totals and one entry per viewer",
-                          kDefaultStatsPath, rw_ready);
+  properties[PROP_STATS_PATH] = g_param_spec_string(
+      "stats-path", "Stats path",
+      "URL path of the statistics as JSON: totals and one entry per viewer", kDefaultStatsPath,
+      rw_ready);
   properties[PROP_METRICS_PATH] = g_param_spec_string(
       "metrics-path", "Metrics path",
       "URL path of the statistics in the Prometheus text format, labelled with the element name",
@@ -1063,8 +1066,8 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    * thread, with no lock of the element held.
    */
   signals[SIGNAL_CLIENT_ADDED] =
-      g_signal_new("client-added", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr, nullptr,
-                   nullptr, G_TYPE_NONE, 1, G_TYPE_STRING);
+      g_signal_new("client-added", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr,
+                   nullptr, nullptr, G_TYPE_NONE, 1, G_TYPE_STRING);
   /**
    * GstMjpegHttpSink::client-removed:
    * @sink: the sink
@@ -1107,8 +1110,6 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
   base_sink_class->set_caps = GST_DEBUG_FUNCPTR(gst_mjpeg_http_sink_set_caps);
 
   GST_DEBUG_CATEGORY_INIT(mjpeghttpsink_debug, "mjpeghttpsink", 0, "MJPEG HTTP sink");
-  gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_QUEUE_POLICY,
-                              static_cast<GstPluginAPIFlags>(0));
-  gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_AUTH_METHOD,
-                              static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_QUEUE_POLICY, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_AUTH_METHOD, static_cast<GstPluginAPIFlags>(0));
 }
