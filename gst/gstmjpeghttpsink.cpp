@@ -48,14 +48,13 @@
 #include "config.h"
 #endif
 
-#include "gstmjpeghttpsink.h"
-
 #include <atomic>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "engine.h"
+#include "gstmjpeghttpsink.h"
 #include "placeholder_jpeg.h"
 #include "stats.h"
 
@@ -371,13 +370,12 @@ static gboolean gst_mjpeg_http_sink_configure_source_loss(GstMjpegHttpSink *self
   hooks->source_changed = [self, timeout](bool online, int64_t lost_at_us) {
     GST_INFO_OBJECT(self, "source %s", online ? "back online" : "offline");
     GstStructure *details =
-        online ? gst_structure_new_empty("mjpeghttpsink-source-online")
-               : gst_structure_new("mjpeghttpsink-source-offline", "lost-at", G_TYPE_STRING,
-                                   lost_at_us > 0 ? mjpeghttp::format_iso8601(lost_at_us).c_str()
-                                                  : "",
-                                   "timeout-ms", G_TYPE_UINT, timeout, nullptr);
-    gst_element_post_message(GST_ELEMENT(self),
-                             gst_message_new_element(GST_OBJECT(self), details));
+        online
+            ? gst_structure_new_empty("mjpeghttpsink-source-online")
+            : gst_structure_new("mjpeghttpsink-source-offline", "lost-at", G_TYPE_STRING,
+                                lost_at_us > 0 ? mjpeghttp::format_iso8601(lost_at_us).c_str() : "",
+                                "timeout-ms", G_TYPE_UINT, timeout, nullptr);
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), details));
   };
   return TRUE;
 }
@@ -1111,5 +1109,6 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
 
   GST_DEBUG_CATEGORY_INIT(mjpeghttpsink_debug, "mjpeghttpsink", 0, "MJPEG HTTP sink");
   gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_QUEUE_POLICY, static_cast<GstPluginAPIFlags>(0));
-  gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_AUTH_METHOD, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_AUTH_METHOD,
+                              static_cast<GstPluginAPIFlags>(0));
 }

@@ -156,9 +156,8 @@ void ClientThread::serve(FrameQueue &queue) {
     FramePtr frame;
     FrameQueue::Event event = FrameQueue::Event::kFrame;
     const int wait_ms = final_frame_pending
-                            ? static_cast<int>(std::clamp<int64_t>(frame_gap_ms * 3 / 2,
-                                                                   kMinDualFinalWaitMs,
-                                                                   kMaxDualFinalWaitMs))
+                            ? static_cast<int>(std::clamp<int64_t>(
+                                  frame_gap_ms * 3 / 2, kMinDualFinalWaitMs, kMaxDualFinalWaitMs))
                             : idle_wait_ms;
     if (!(caught_up_after_stall && queue.take_newest(frame))) event = queue.pop(frame, wait_ms);
     caught_up_after_stall = false;

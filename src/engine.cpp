@@ -143,11 +143,10 @@ void Engine::on_source_lost(int64_t lost_at_us) {
   if (hooks_.make_placeholder) picture = hooks_.make_placeholder(width, height, lost_at_us);
   {
     std::lock_guard<std::mutex> lock(publish_mutex_);
-    if (!picture.empty())
-      placeholder_ = std::make_shared<const std::string>(std::move(picture));
+    if (!picture.empty()) placeholder_ = std::make_shared<const std::string>(std::move(picture));
   }
-  log(LogLevel::kInfo, "no frame for " + std::to_string(config_.source_timeout_ms) +
-                           " ms: the source is offline");
+  log(LogLevel::kInfo,
+      "no frame for " + std::to_string(config_.source_timeout_ms) + " ms: the source is offline");
   if (hooks_.source_changed) hooks_.source_changed(false, lost_at_us);
 }
 

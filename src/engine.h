@@ -24,12 +24,12 @@
 #include "client_thread.h"
 #include "dispatcher.h"
 #include "fanout_thread.h"
-#include "latest_frame.h"
 #include "http_server.h"
-#include "server_registry.h"
+#include "latest_frame.h"
 #include "log.h"
 #include "multipart.h"
 #include "rate_meter.h"
+#include "server_registry.h"
 #include "source_watch.h"
 
 namespace mjpeghttp {
@@ -60,8 +60,7 @@ struct EngineHooks {
   // The JPEG viewers get about once a second while the source is offline,
   // `width`x`height` like the last frame, `lost_at_us` as in SourceWatch.
   // Called on the source-watch thread; empty: the last frame is sent again.
-  std::function<std::string(unsigned width, unsigned height, int64_t lost_at_us)>
-      make_placeholder;
+  std::function<std::string(unsigned width, unsigned height, int64_t lost_at_us)> make_placeholder;
   // The source went offline (`online` false) or came back, on the
   // source-watch thread.
   std::function<void(bool online, int64_t lost_at_us)> source_changed;

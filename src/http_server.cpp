@@ -65,8 +65,7 @@ std::string describe_conflict(const ServerConfig &running, const ServerConfig &w
   if (running.access.user != wanted.access.user ||
       running.access.password != wanted.access.password)
     return "its auth-user or auth-password differs";
-  if (running.access.method != wanted.access.method)
-    return "its auth-method differs";
+  if (running.access.method != wanted.access.method) return "its auth-method differs";
   if (running.access.exempt_paths != wanted.access.exempt_paths)
     return "its auth-exempt-paths differ";
   if (running.access.allow_origin != wanted.access.allow_origin)
@@ -110,9 +109,9 @@ enum class RouteKind {
   kServerMetrics,
   kListing,
   kStreamsJson,
-  kMountHealth,  // 200 while the source is online, 503 while offline
+  kMountHealth,   // 200 while the source is online, 503 while offline
   kServerHealth,  // every mount's
-  kMountState,   // ustreamer's /state
+  kMountState,    // ustreamer's /state
   kServerState,
 };
 
@@ -484,8 +483,8 @@ void HttpServer::on_request(SoupServer *, SoupServerMessage *msg, const char *pa
 
 bool HttpServer::apply_mjpg_streamer_action(SoupServerMessage *msg, GHashTable *query,
                                             Route *route) {
-  const char *action = query ? static_cast<const char *>(g_hash_table_lookup(query, "action"))
-                             : nullptr;
+  const char *action =
+      query ? static_cast<const char *>(g_hash_table_lookup(query, "action")) : nullptr;
   if (!action) return true;
   // mjpg-streamer's URLs (what OctoPrint, Mainsail, crowsnest and Home
   // Assistant are set up with) name the endpoint in the query of the page
@@ -665,8 +664,8 @@ void HttpServer::serve_health(SoupServerMessage *msg, const std::vector<MountSna
   }
   if (mounts.empty()) body = "no stream\n";
   serve_document(msg, "text/plain; charset=utf-8", body, head_only);
-  soup_server_message_set_status(
-      msg, all_online ? SOUP_STATUS_OK : SOUP_STATUS_SERVICE_UNAVAILABLE, nullptr);
+  soup_server_message_set_status(msg, all_online ? SOUP_STATUS_OK : SOUP_STATUS_SERVICE_UNAVAILABLE,
+                                 nullptr);
 }
 
 // Parses ?fps=N: a positive number up to FrameRateLimiter::kMaxFps.
@@ -768,7 +767,8 @@ struct HttpServer::SnapshotWait {
 void HttpServer::serve_snapshot(SoupServerMessage *msg, const std::shared_ptr<Mount> &mount,
                                 bool head_only, GHashTable *query) {
   StreamService &service = *mount->service;
-  const char *wait = query ? static_cast<const char *>(g_hash_table_lookup(query, "wait")) : nullptr;
+  const char *wait =
+      query ? static_cast<const char *>(g_hash_table_lookup(query, "wait")) : nullptr;
   const bool wait_next = wait && strcmp(wait, "next") == 0;
   if (query && g_hash_table_contains(query, "wait") && !wait_next) {
     reply_text(msg, SOUP_STATUS_BAD_REQUEST, "wait must be \"next\"");
@@ -784,8 +784,12 @@ void HttpServer::serve_snapshot(SoupServerMessage *msg, const std::shared_ptr<Mo
     answer_snapshot(msg, frame, service.source_online(), head_only);
     return;
   }
-  auto *entry = new SnapshotWait{static_cast<SoupServerMessage *>(g_object_ref(msg)), mount,
-                                 frame ? frame->sequence : 0, !wait_next, head_only, nullptr};
+  auto *entry = new SnapshotWait{static_cast<SoupServerMessage *>(g_object_ref(msg)),
+                                 mount,
+                                 frame ? frame->sequence : 0,
+                                 !wait_next,
+                                 head_only,
+                                 nullptr};
   soup_server_message_pause(msg);
   const unsigned timeout_ms = service.source_timeout_ms();
   // A first-frame wait ends with the placeholder, at most source-timeout
@@ -857,8 +861,7 @@ void HttpServer::finish_snapshot_wait(SnapshotWait *wait) {
   } else {
     // The frame waited for; out of time, the placeholder while the source is
     // offline, or the latest frame, whatever it is.
-    answer_snapshot(wait->msg, service->latest_frame(), service->source_online(),
-                    wait->head_only);
+    answer_snapshot(wait->msg, service->latest_frame(), service->source_online(), wait->head_only);
   }
   soup_server_message_unpause(wait->msg);
   g_object_unref(wait->msg);

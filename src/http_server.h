@@ -12,11 +12,11 @@
 #include <gio/gio.h>
 #include <libsoup/soup.h>
 
-#include <condition_variable>
 #include <atomic>
+#include <condition_variable>
 #include <deque>
-#include <list>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -165,8 +165,8 @@ class HttpServer {
   bool apply_mjpg_streamer_action(SoupServerMessage *msg, GHashTable *query, Route *route);
   void serve_stream(SoupServerMessage *msg, const std::shared_ptr<Mount> &mount, bool head_only,
                     GHashTable *query);
-  void serve_snapshot(SoupServerMessage *msg, const std::shared_ptr<Mount> &mount,
-                      bool head_only, GHashTable *query);
+  void serve_snapshot(SoupServerMessage *msg, const std::shared_ptr<Mount> &mount, bool head_only,
+                      GHashTable *query);
   // Answers a /snapshot request with `frame` (503 when null).
   static void answer_snapshot(SoupServerMessage *msg, const FramePtr &frame, bool online,
                               bool head_only);
