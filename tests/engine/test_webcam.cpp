@@ -286,6 +286,62 @@ void test_dual_final_frames() {
   g_assert_true(contains(fetch(port, "/state").body, "\"dual_final_frames\":true"));
 }
 
+void test_health_and_state_of_several_mounts() {
+  std::atomic<int> released{0};
+  auto config_for = [](unsigned port, const std::string &mount) {
+    mjpeghttp::EngineConfig config;
+    config.server.listen.address = "127.0.0.1";
+    config.server.listen.port = port;
+    config.mount.mount = mount;
+    return config;
+  };
+  // Elements share a server by the port they are configured with, so both
+  // name the one a first engine alone picked.
+  unsigned port = 0;
+  {
+    mjpeghttp::Engine probe(config_for(0, "/"), {});
+    std::string error;
+    g_assert_true(probe.start(&error));
+    port = probe.bound_port();
+  }
+  auto engine_a =
+      std::make_unique<mjpeghttp::Engine>(config_for(port, "/a"), mjpeghttp::EngineHooks{});
+  auto engine_b =
+      std::make_unique<mjpeghttp::Engine>(config_for(port, "/b"), mjpeghttp::EngineHooks{});
+  mjpeghttp::Engine &a = *engine_a, &b = *engine_b;
+  std::string error;
+  g_assert_true(a.start(&error));
+  g_assert_true(b.start(&error));
+  auto publish = [&released](mjpeghttp::Engine &engine, uint64_t seed) {
+    auto *payload = new std::string(make_jpeg_like(seed, 1500));
+    engine.publish({{payload->data(), payload->size()}}, kBaseTime, [payload, &released] {
+      delete payload;
+      released.fetch_add(1);
+    });
+  };
+  publish(a, 1);
+  g_assert_cmpint(fetch(port, "/a/healthz").head.status, ==, 200);
+  g_assert_cmpint(fetch(port, "/b/healthz").head.status, ==, 503);
+  Reply server = fetch(port, "/healthz");
+  g_assert_cmpint(server.head.status, ==, 503);
+  g_assert_true(contains(server.body, "/a online"));
+  g_assert_true(contains(server.body, "/b offline"));
+  Reply state = fetch(port, "/state");
+  g_assert_true(contains(state.body, "\"streams\":{\"/a\":"));
+  g_assert_true(contains(state.body, "\"/b\":{"));
+  g_assert_true(contains(fetch(port, "/b/state").body, "\"online\":false"));
+  // mjpg-streamer's URLs belong to a mount; the listing at / has none.
+  g_assert_cmpint(fetch(port, "/a/?action=snapshot").head.status, ==, 200);
+  g_assert_cmpint(fetch(port, "/?action=stream").head.status, ==, 404);
+
+  publish(b, 2);
+  g_assert_cmpint(fetch(port, "/healthz").head.status, ==, 200);
+  // The engines hold their latest frame until they go.
+  engine_b.reset();
+  engine_a.reset();
+  g_assert_cmpint(released.load(), ==, 2);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -297,5 +353,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/webcam/snapshot-wait-next", test_snapshot_wait_next);
   g_test_add_func("/webcam/advance-headers-per-viewer", test_advance_headers_per_viewer);
   g_test_add_func("/webcam/dual-final-frames", test_dual_final_frames);
+  g_test_add_func("/webcam/health-and-state-of-several-mounts",
+                  test_health_and_state_of_several_mounts);
   return g_test_run();
 }
