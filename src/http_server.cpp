@@ -491,7 +491,8 @@ bool HttpServer::apply_mjpg_streamer_action(SoupServerMessage *msg, GHashTable *
   // path. Answering them with the page would look like success to those
   // clients, which would then show nothing.
   const MjpgStreamerAction wanted = parse_mjpg_streamer_action(action);
-  if (route->kind != RouteKind::kPage) {
+  // "/cam1?action=stream" too: redirecting it to "/cam1/" would drop the query.
+  if (route->kind != RouteKind::kPage && route->kind != RouteKind::kRedirectToPage) {
     if (route->kind == RouteKind::kListing) {
       reply_text(msg, SOUP_STATUS_NOT_FOUND, "No stream is served at /: use a mount's own path");
       return false;

@@ -332,6 +332,7 @@ void test_health_and_state_of_several_mounts() {
   g_assert_true(contains(fetch(port, "/b/state").body, "\"online\":false"));
   // mjpg-streamer's URLs belong to a mount; the listing at / has none.
   g_assert_cmpint(fetch(port, "/a/?action=snapshot").head.status, ==, 200);
+  g_assert_cmpint(fetch(port, "/a?action=snapshot").head.status, ==, 200);
   g_assert_cmpint(fetch(port, "/?action=stream").head.status, ==, 404);
 
   publish(b, 2);
