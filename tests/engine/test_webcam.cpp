@@ -5,6 +5,7 @@
 
 #include "engine_fixture.h"
 #include "multipart.h"
+#include "placeholder_picture.h"
 #include "raw_viewer.h"
 
 using enginetest::await;
@@ -343,6 +344,29 @@ void test_health_and_state_of_several_mounts() {
   g_assert_cmpint(released.load(), ==, 2);
 }
 
+size_t ink_pixels(const mjpeghttp::GreyPicture &picture) {
+  size_t ink = 0;
+  for (uint8_t pixel : picture.pixels)
+    if (pixel > 128) ink++;
+  return ink;
+}
+
+void test_no_signal_picture() {
+  // 2026-12-02 12:34:56 UTC.
+  const int64_t lost_at = INT64_C(1796214896) * 1000000;
+  assert_text_eq(mjpeghttp::no_signal_time_line(lost_at), "SINCE 2026-12-02 12:34:56 UTC");
+  const mjpeghttp::GreyPicture without_time = mjpeghttp::draw_no_signal(320, 240, 0);
+  const mjpeghttp::GreyPicture with_time = mjpeghttp::draw_no_signal(320, 240, lost_at);
+  g_assert_cmpuint(with_time.width, ==, 320);
+  g_assert_cmpuint(with_time.height, ==, 240);
+  g_assert_cmpuint(with_time.pixels.size(), ==, 320 * 240);
+  // "NO SIGNAL" is drawn, and the time line adds ink of its own.
+  g_assert_cmpuint(ink_pixels(without_time), >, 500);
+  g_assert_cmpuint(ink_pixels(with_time), >, ink_pixels(without_time) + 200);
+  // A tiny size still makes a picture.
+  g_assert_cmpuint(mjpeghttp::draw_no_signal(1, 1, lost_at).pixels.size(), ==, 16 * 16);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -356,5 +380,6 @@ int main(int argc, char **argv) {
   g_test_add_func("/webcam/dual-final-frames", test_dual_final_frames);
   g_test_add_func("/webcam/health-and-state-of-several-mounts",
                   test_health_and_state_of_several_mounts);
+  g_test_add_func("/webcam/no-signal-picture", test_no_signal_picture);
   return g_test_run();
 }
