@@ -92,6 +92,11 @@ void set_cors_headers(SoupServerMessage *msg, const AccessConfig &config) {
   // A specific origin makes the response differ by requesting origin, so
   // caches must not hand it to another one.
   if (config.allow_origin != "*") soup_message_headers_replace(headers, "Vary", "Origin");
+  // Scripts on another origin see only the safelisted response headers
+  // unless these are named: a dashboard reads the frame's time, its age and
+  // whether the camera is online from a snapshot.
+  soup_message_headers_replace(headers, "Access-Control-Expose-Headers",
+                               "X-Timestamp, X-Frame-Age, X-Source-Online");
 }
 
 void reply_cors_preflight(SoupServerMessage *msg) {

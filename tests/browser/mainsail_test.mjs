@@ -115,6 +115,8 @@ async function main() {
   }, camera + "/?action=snapshot");
   check(snapshot.status === 200 && snapshot.width === WIDTH && snapshot.height === HEIGHT,
         "the snapshot: " + JSON.stringify(snapshot));
+  // Readable across origins only because the element exposes it.
+  check(snapshot.online === "1", "X-Source-Online across origins: " + snapshot.online);
   log(`fetch() of /?action=snapshot: ${snapshot.width}x${snapshot.height}`);
 }
 
