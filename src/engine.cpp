@@ -125,7 +125,7 @@ void Engine::publish(std::vector<iovec> chunks, int64_t timestamp_us,
     queue_rate_.tick(frame->published_us / 1000);
     // The replaced frame is dropped after the lock.
     previous = latest_.replace(frame);
-    source_.frame_arrived();
+    source_.frame_arrived(frame->published_us);
   }
   fanout_.submit(std::move(frame));
   if (lease_) lease_->server().frame_published();

@@ -25,10 +25,10 @@ void SourceWatch::stop() {
   thread_.join();
 }
 
-void SourceWatch::frame_arrived() {
+void SourceWatch::frame_arrived(int64_t now_us) {
   // The time first, then the state: the watch thread never takes a frame
   // that is already counted for one that is late.
-  last_frame_us_.store(g_get_monotonic_time(), std::memory_order_release);
+  last_frame_us_.store(now_us, std::memory_order_release);
   if (online_.exchange(true, std::memory_order_acq_rel)) return;
   // Under the lock, so the wake-up cannot fall between the watch thread's
   // check and its wait.

@@ -42,8 +42,9 @@ class SourceWatch {
   void start(unsigned timeout_ms, Hooks hooks);
   void stop();
 
-  // Costs one atomic store; takes the lock only when the state flips.
-  void frame_arrived();
+  // At `now_us` (monotonic). Costs one atomic store; takes the lock only
+  // when the state flips.
+  void frame_arrived(int64_t now_us);
   bool online() const { return online_.load(std::memory_order_acquire); }
   // Monotonic time of the last frame in microseconds, 0 before the first.
   int64_t last_frame_us() const { return last_frame_us_.load(std::memory_order_acquire); }
