@@ -18,6 +18,8 @@ GType gst_mjpeg_http_sink_queue_policy_get_type(void);
 // Why a viewer left: the client-removed-with-reason signal's argument.
 #define GST_TYPE_MJPEG_HTTP_SINK_LEAVE_REASON (gst_mjpeg_http_sink_leave_reason_get_type())
 GType gst_mjpeg_http_sink_leave_reason_get_type(void);
+#define GST_TYPE_MJPEG_HTTP_SINK_AUTH_METHOD (gst_mjpeg_http_sink_auth_method_get_type())
+GType gst_mjpeg_http_sink_auth_method_get_type(void);
 
 GST_ELEMENT_REGISTER_DECLARE(mjpeghttpsink);
 

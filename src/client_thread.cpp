@@ -34,6 +34,12 @@ constexpr int kIdleCheckMs = 1000;
 // as a client that only half-closed is taken for one that left.
 constexpr int kPeerCheckMs = 1000;
 
+// Bounds of the wait after which ?dual_final_frames=1 sends a frame again:
+// never sooner than a fast camera's next frame, never later than an idle
+// resend would.
+constexpr int64_t kMinDualFinalWaitMs = 20;
+constexpr int64_t kMaxDualFinalWaitMs = 1000;
+
 int64_t monotonic_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
@@ -153,12 +159,30 @@ LeaveReason ClientThread::serve(FrameQueue &queue) {
                                ? std::min<int>(static_cast<int>(env_.idle_resend_ms), kIdleCheckMs)
                                : kIdleCheckMs;
   bool caught_up_after_stall = false;
+  // ?dual_final_frames=1: a new frame was written and the one after it is
+  // not due yet; if it does not come in time, the frame goes out again.
+  bool final_frame_pending = false;
+  int64_t last_new_frame_ms = 0;
+  int64_t frame_gap_ms = kMaxDualFinalWaitMs;
   for (;;) {
     FramePtr frame;
     FrameQueue::Event event = FrameQueue::Event::kFrame;
-    if (!(caught_up_after_stall && queue.take_newest(frame))) event = queue.pop(frame, idle_wait_ms);
+    const int wait_ms = final_frame_pending
+                            ? static_cast<int>(std::clamp<int64_t>(
+                                  frame_gap_ms * 3 / 2, kMinDualFinalWaitMs, kMaxDualFinalWaitMs))
+                            : idle_wait_ms;
+    if (!(caught_up_after_stall && queue.take_newest(frame))) event = queue.pop(frame, wait_ms);
     caught_up_after_stall = false;
     if (event == FrameQueue::Event::kFrame && peer_left_unnoticed()) return LeaveReason::kClosed;
+    if (event == FrameQueue::Event::kIdle && final_frame_pending) {
+      final_frame_pending = false;
+      FramePtr last = newest_frame();
+      if (last) {
+        WriteResult result = write_frame(*last, false, false);
+        if (result != WriteResult::kDone) return reason_for(result);
+      }
+      continue;
+    }
     switch (event) {
       case FrameQueue::Event::kIdle:
         // Looked at before any resend: the first write after a hang-up
@@ -186,6 +210,12 @@ LeaveReason ClientThread::serve(FrameQueue &queue) {
         WriteResult result = write_frame(*frame, !sent_any, false);
         if (result != WriteResult::kDone) return reason_for(result);
         sent_any = true;
+        if (info_.dual_final_frames) {
+          // The source's own pace tells when a frame is late: 1.5 gaps.
+          if (last_new_frame_ms > 0) frame_gap_ms = last_write_ms_ - last_new_frame_ms;
+          last_new_frame_ms = last_write_ms_;
+          final_frame_pending = true;
+        }
         frame.reset();
         if (waited_ms_ >= StallPacer::kStallMs) {
           StallPacer::Result paced =

@@ -45,6 +45,15 @@ gboolean requires_auth(SoupAuthDomain *, SoupServerMessage *msg, gpointer data) 
   return !path_is_exempt(path ? path : "", exemptions->paths);
 }
 
+// Both methods guard every path and let the filter exempt what the exempt
+// list and CORS preflights need: one rule, whichever method is asked for.
+void guard_all_but_exempt(SoupAuthDomain *domain, const AccessConfig &config) {
+  soup_auth_domain_add_path(domain, "/");
+  soup_auth_domain_set_filter(domain, &requires_auth,
+                              new Exemptions{config.exempt_paths, config.cors_enabled()},
+                              [](gpointer data) { delete static_cast<Exemptions *>(data); });
+}
+
 // A header list as a browser sends it in Access-Control-Request-Headers:
 // tokens, commas and blanks only, so echoing it cannot inject anything.
 bool is_header_list(const char *text) {
@@ -60,14 +69,39 @@ bool is_header_list(const char *text) {
 SoupAuthDomain *new_basic_auth_domain(const AccessConfig &config) {
   if (!config.auth_required()) return nullptr;
   SoupAuthDomain *domain = soup_auth_domain_basic_new("realm", kAuthRealm, nullptr);
-  soup_auth_domain_add_path(domain, "/");
+  guard_all_but_exempt(domain, config);
   soup_auth_domain_basic_set_auth_callback(
       domain, &check_password, new Credentials{config.user, config.password},
       [](gpointer data) { delete static_cast<Credentials *>(data); });
-  soup_auth_domain_set_filter(domain, &requires_auth,
-                              new Exemptions{config.exempt_paths, config.cors_enabled()},
-                              [](gpointer data) { delete static_cast<Exemptions *>(data); });
   return domain;
+}
+
+namespace {
+
+// libsoup asks for the hash of "user:realm:password" of the user the client
+// names, and compares it with the client's response itself.
+char *digest_password(SoupAuthDomain *, SoupServerMessage *, const char *user, gpointer data) {
+  const auto *expected = static_cast<const Credentials *>(data);
+  if (!secrets_equal(user ? user : "", expected->user)) return nullptr;
+  return soup_auth_domain_digest_encode_password(expected->user.c_str(), kAuthRealm,
+                                                 expected->password.c_str());
+}
+
+SoupAuthDomain *new_digest_auth_domain(const AccessConfig &config) {
+  SoupAuthDomain *domain = soup_auth_domain_digest_new("realm", kAuthRealm, nullptr);
+  guard_all_but_exempt(domain, config);
+  soup_auth_domain_digest_set_auth_callback(
+      domain, &digest_password, new Credentials{config.user, config.password},
+      [](gpointer data) { delete static_cast<Credentials *>(data); });
+  return domain;
+}
+
+}  // namespace
+
+SoupAuthDomain *new_auth_domain(const AccessConfig &config) {
+  if (!config.auth_required()) return nullptr;
+  return config.method == AuthMethod::kDigest ? new_digest_auth_domain(config)
+                                              : new_basic_auth_domain(config);
 }
 
 void set_cors_headers(SoupServerMessage *msg, const AccessConfig &config) {
@@ -77,6 +111,11 @@ void set_cors_headers(SoupServerMessage *msg, const AccessConfig &config) {
   // A specific origin makes the response differ by requesting origin, so
   // caches must not hand it to another one.
   if (config.allow_origin != "*") soup_message_headers_replace(headers, "Vary", "Origin");
+  // Scripts on another origin see only the safelisted response headers
+  // unless these are named: a dashboard reads the frame's time, its age and
+  // whether the camera is online from a snapshot.
+  soup_message_headers_replace(headers, "Access-Control-Expose-Headers",
+                               "X-Timestamp, X-Frame-Age, X-Source-Online");
 }
 
 void reply_cors_preflight(SoupServerMessage *msg) {

@@ -10,10 +10,16 @@
 
 namespace mjpeghttp {
 
+// How credentials travel: Basic (the password itself, so only over HTTPS
+// on an open network) or Digest (RFC 2617 through libsoup's digest domain:
+// a hash, for clients such as Home Assistant's MJPEG camera that offer it).
+enum class AuthMethod { kBasic, kDigest };
+
 struct AccessConfig {
   // Basic authentication is required when `user` is not empty.
   std::string user;
   std::string password;
+  AuthMethod method = AuthMethod::kBasic;
   // Paths served without authentication, each with what lies under it at a
   // '/' boundary (e.g. "/cam1" covers "/cam1/snapshot", not "/cam10").
   std::vector<std::string> exempt_paths;
@@ -31,6 +37,10 @@ constexpr const char *kAuthRealm = "mjpeghttpsink";
 // when no authentication is configured. The caller adds it to its server and
 // unrefs it.
 SoupAuthDomain *new_basic_auth_domain(const AccessConfig &config);
+
+// The domain for `config.method` (see new_basic_auth_domain); a client using
+// the other method gets 401.
+SoupAuthDomain *new_auth_domain(const AccessConfig &config);
 
 // Adds Access-Control-Allow-Origin (and Vary: Origin when the allowed origin
 // is not "*") to the response, when CORS is enabled.

@@ -6,7 +6,9 @@
 #include "listing_page.h"
 #include "multipart.h"
 #include "rate_limiter.h"
+#include "source_watch.h"
 #include "viewer_page.h"
+#include "webcam_compat.h"
 
 namespace mjpeghttp {
 
@@ -63,6 +65,7 @@ std::string describe_conflict(const ServerConfig &running, const ServerConfig &w
   if (running.access.user != wanted.access.user ||
       running.access.password != wanted.access.password)
     return "its auth-user or auth-password differs";
+  if (running.access.method != wanted.access.method) return "its auth-method differs";
   if (running.access.exempt_paths != wanted.access.exempt_paths)
     return "its auth-exempt-paths differ";
   if (running.access.allow_origin != wanted.access.allow_origin)
@@ -106,6 +109,10 @@ enum class RouteKind {
   kServerMetrics,
   kListing,
   kStreamsJson,
+  kMountHealth,   // 200 while the source is online, 503 while offline
+  kServerHealth,  // every mount's
+  kMountState,    // ustreamer's /state
+  kServerState,
 };
 
 struct HttpServer::Mount {
@@ -129,6 +136,10 @@ struct HttpServer::Route {
         return "the server's statistics";
       case RouteKind::kServerMetrics:
         return "the server's metrics";
+      case RouteKind::kServerHealth:
+        return "the server's health check";
+      case RouteKind::kServerState:
+        return "the server's state";
       default:
         return "the server's list of streams";
     }
@@ -141,6 +152,8 @@ struct HttpServer::PendingViewer {
   std::shared_ptr<Mount> mount;
   bool adopted = false;
   double max_fps = 0;
+  std::optional<bool> advance_headers;
+  bool dual_final_frames = false;
 
   static void release_unadopted(gpointer data, GClosure *) {
     auto *pending = static_cast<PendingViewer *>(data);
@@ -274,6 +287,8 @@ void HttpServer::remove_mount(StreamService *service) {
     for (auto it = mounts_.begin(); it != mounts_.end(); ++it) {
       if ((*it)->service != service) continue;
       (*it)->service = nullptr;
+      // Held snapshot requests must not outlive their mount's engine.
+      answer_snapshot_waits(it->get());
       mounts_.erase(it);
       break;
     }
@@ -320,6 +335,8 @@ bool HttpServer::build_routes(const std::vector<std::shared_ptr<Mount>> &mounts,
     add("/stats", RouteKind::kServerStats, nullptr);
     add("/metrics", RouteKind::kServerMetrics, nullptr);
   }
+  add(kHealthPath, RouteKind::kServerHealth, root);
+  add(kStatePath, RouteKind::kServerState, root);
   for (const auto &mount : mounts) {
     if (mount == root) continue;
     const MountConfig &c = mount->config;
@@ -329,6 +346,8 @@ bool HttpServer::build_routes(const std::vector<std::shared_ptr<Mount>> &mounts,
     add(c.at(c.snapshot_path), RouteKind::kSnapshot, mount);
     add(c.at(c.stats_path), RouteKind::kMountStats, mount);
     add(c.at(c.metrics_path), RouteKind::kMountMetrics, mount);
+    add(c.at(kHealthPath), RouteKind::kMountHealth, mount);
+    add(c.at(kStatePath), RouteKind::kMountState, mount);
   }
   return clean;
 }
@@ -339,7 +358,7 @@ void HttpServer::run() {
   g_main_context_push_thread_default(context_);
   server_ = soup_server_new("server-header", "gst-mjpeg-http ", "tls-certificate",
                             config_.tls_certificate.get(), nullptr);
-  if (SoupAuthDomain *auth = new_basic_auth_domain(config_.access)) {
+  if (SoupAuthDomain *auth = new_auth_domain(config_.access)) {
     soup_server_add_auth_domain(server_, auth);
     g_object_unref(auth);
   }
@@ -396,6 +415,7 @@ void HttpServer::run() {
 
   g_source_destroy(tick);
   g_source_unref(tick);
+  while (!snapshot_waits_.empty()) finish_snapshot_wait(snapshot_waits_.front());
   gate_.reset();
   soup_server_disconnect(server_);
   g_object_unref(server_);
@@ -461,6 +481,39 @@ void HttpServer::on_request(SoupServer *, SoupServerMessage *msg, const char *pa
   static_cast<HttpServer *>(self)->handle(msg, path ? path : "", query);
 }
 
+bool HttpServer::apply_mjpg_streamer_action(SoupServerMessage *msg, GHashTable *query,
+                                            Route *route) {
+  const char *action =
+      query ? static_cast<const char *>(g_hash_table_lookup(query, "action")) : nullptr;
+  if (!action) return true;
+  // mjpg-streamer's URLs (what OctoPrint, Mainsail, crowsnest and Home
+  // Assistant are set up with) name the endpoint in the query of the page
+  // path. Answering them with the page would look like success to those
+  // clients, which would then show nothing.
+  const MjpgStreamerAction wanted = parse_mjpg_streamer_action(action);
+  // "/cam1?action=stream" too: redirecting it to "/cam1/" would drop the query.
+  if (route->kind != RouteKind::kPage && route->kind != RouteKind::kRedirectToPage) {
+    if (route->kind == RouteKind::kListing) {
+      reply_text(msg, SOUP_STATUS_NOT_FOUND, "No stream is served at /: use a mount's own path");
+      return false;
+    }
+    return true;  // other endpoints have no action parameter; it is ignored
+  }
+  switch (wanted) {
+    case MjpgStreamerAction::kStream:
+      route->kind = RouteKind::kStream;
+      return true;
+    case MjpgStreamerAction::kSnapshot:
+      route->kind = RouteKind::kSnapshot;
+      return true;
+    case MjpgStreamerAction::kUnknown:
+      break;
+  }
+  reply_text(msg, SOUP_STATUS_BAD_REQUEST,
+             "Unknown action: this server answers ?action=stream and ?action=snapshot");
+  return false;
+}
+
 void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTable *query) {
   set_common_headers(msg);
   const char *method = soup_server_message_get_method(msg);
@@ -473,7 +526,7 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
     return;
   }
   // A copy: the handlers below must not depend on the table staying put.
-  const Route route = found->second;
+  Route route = found->second;
   if (config_.access.cors_enabled() && strcmp(method, SOUP_METHOD_OPTIONS) == 0) {
     reply_cors_preflight(msg);
     return;
@@ -485,6 +538,7 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
     reply_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Method not allowed");
     return;
   }
+  if (!apply_mjpg_streamer_action(msg, query, &route)) return;
   const char *json = "application/json";
   const char *prometheus = "text/plain; version=0.0.4; charset=utf-8";
   const char *html = "text/html; charset=utf-8";
@@ -493,7 +547,7 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
       serve_stream(msg, route.mount, head_only, query);
       break;
     case RouteKind::kSnapshot:
-      serve_snapshot(msg, *route.mount, head_only);
+      serve_snapshot(msg, route.mount, head_only, query);
       break;
     case RouteKind::kPage:
       serve_document(msg, html, render_viewer_page(route.mount->config), head_only);
@@ -531,6 +585,18 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
       break;
     case RouteKind::kListing:
       serve_document(msg, html, render_listing_page(snapshot_mounts()), head_only);
+      break;
+    case RouteKind::kMountHealth:
+      serve_health(msg, {snapshot_mount(*route.mount)}, head_only);
+      break;
+    case RouteKind::kServerHealth:
+      serve_health(msg, snapshot_mounts(), head_only);
+      break;
+    case RouteKind::kMountState:
+      serve_document(msg, json, render_state_json(snapshot_mount(*route.mount)), head_only);
+      break;
+    case RouteKind::kServerState:
+      serve_document(msg, json, render_server_state_json(snapshot_mounts()), head_only);
       break;
     case RouteKind::kStreamsJson: {
       // A browser following a link gets the page; scripts and tools (which
@@ -587,6 +653,22 @@ void HttpServer::serve_document(SoupServerMessage *msg, const char *content_type
   soup_server_message_set_response(msg, content_type, SOUP_MEMORY_COPY, body.data(), body.size());
 }
 
+// For load balancers, systemd and uptime checks: the status says it all, the
+// body says which mount is offline.
+void HttpServer::serve_health(SoupServerMessage *msg, const std::vector<MountSnapshot> &mounts,
+                              bool head_only) {
+  bool all_online = !mounts.empty();
+  std::string body;
+  for (const MountSnapshot &mount : mounts) {
+    all_online = all_online && mount.stats.source_online;
+    body += mount.mount + (mount.stats.source_online ? " online\n" : " offline\n");
+  }
+  if (mounts.empty()) body = "no stream\n";
+  serve_document(msg, "text/plain; charset=utf-8", body, head_only);
+  soup_server_message_set_status(msg, all_online ? SOUP_STATUS_OK : SOUP_STATUS_SERVICE_UNAVAILABLE,
+                                 nullptr);
+}
+
 // Parses ?fps=N: a number from FrameRateLimiter::kMinFps to kMaxFps.
 static bool parse_fps(const char *text, double *fps) {
   if (!text || !*text) return false;
@@ -605,6 +687,14 @@ void HttpServer::serve_stream(SoupServerMessage *msg, const std::shared_ptr<Moun
   const char *fps_text = query ? static_cast<const char *>(g_hash_table_lookup(query, "fps")) : nullptr;
   if (query && g_hash_table_contains(query, "fps") && !parse_fps(fps_text, &max_fps)) {
     reply_text(msg, SOUP_STATUS_BAD_REQUEST, "fps must be a number from 0.01 to 1000");
+    return;
+  }
+  bool advance_valid = true, dual_valid = true;
+  const bool advance_asked = query && g_hash_table_contains(query, "advance_headers");
+  const bool advance = query_flag(query, "advance_headers", false, &advance_valid);
+  const bool dual_final_frames = query_flag(query, "dual_final_frames", false, &dual_valid);
+  if (!advance_valid || !dual_valid) {
+    reply_text(msg, SOUP_STATUS_BAD_REQUEST, "advance_headers and dual_final_frames take 0 or 1");
     return;
   }
   if (!head_only && !service.reserve_viewer()) {
@@ -626,7 +716,9 @@ void HttpServer::serve_stream(SoupServerMessage *msg, const std::shared_ptr<Moun
     return;
   }
 
-  auto *pending = new PendingViewer{mount, false, max_fps};
+  auto *pending = new PendingViewer{mount, false, max_fps, std::nullopt, false};
+  if (advance_asked) pending->advance_headers = advance;
+  pending->dual_final_frames = dual_final_frames;
   g_signal_connect_data(
       msg, "wrote-headers",
       G_CALLBACK(+[](SoupServerMessage *m, gpointer data) {
@@ -647,6 +739,8 @@ void HttpServer::serve_stream(SoupServerMessage *msg, const std::shared_ptr<Moun
         if (agent) info.user_agent = agent;
         info.connected_us = g_get_real_time();
         info.max_fps = pend->max_fps;
+        info.advance_headers = pend->advance_headers;
+        info.dual_final_frames = pend->dual_final_frames;
         // The viewer writes to the socket's fd directly and keeps its own
         // reference to the socket, whatever becomes of the stream object
         // (libsoup hands back its own wrapper around the connection).
@@ -660,8 +754,124 @@ void HttpServer::serve_stream(SoupServerMessage *msg, const std::shared_ptr<Moun
       pending, &PendingViewer::release_unadopted, (GConnectFlags)0);
 }
 
-void HttpServer::serve_snapshot(SoupServerMessage *msg, Mount &mount, bool head_only) {
-  FramePtr frame = mount.service->latest_frame();
+// A /snapshot request held (paused) until its frame comes or its time is up.
+struct HttpServer::SnapshotWait {
+  SoupServerMessage *msg;  // a reference
+  std::shared_ptr<Mount> mount;
+  uint64_t after_sequence;  // answered by a frame newer than this
+  // Before the first frame, the placeholder (sent once the source-timeout
+  // has passed since the start) answers too; ?wait=next wants the source's.
+  bool placeholder_answers;
+  bool head_only;
+  GSource *timer;
+};
+
+void HttpServer::serve_snapshot(SoupServerMessage *msg, const std::shared_ptr<Mount> &mount,
+                                bool head_only, GHashTable *query) {
+  StreamService &service = *mount->service;
+  const char *wait =
+      query ? static_cast<const char *>(g_hash_table_lookup(query, "wait")) : nullptr;
+  const bool wait_next = wait && strcmp(wait, "next") == 0;
+  if (query && g_hash_table_contains(query, "wait") && !wait_next) {
+    reply_text(msg, SOUP_STATUS_BAD_REQUEST, "wait must be \"next\"");
+    return;
+  }
+  FramePtr frame = service.latest_frame();
+  // Before the first frame a snapshot waits for it rather than failing:
+  // clients (Home Assistant, timelapse tools) ask right after the camera
+  // starts. With source-timeout off nothing says how long a source may take
+  // to start, so that case keeps the immediate 503.
+  const bool wait_first = !frame && service.source_timeout_ms() > 0;
+  if (!wait_next && !wait_first) {
+    answer_snapshot(msg, frame, service.source_online(), head_only);
+    return;
+  }
+  auto *entry = new SnapshotWait{static_cast<SoupServerMessage *>(g_object_ref(msg)),
+                                 mount,
+                                 frame ? frame->sequence : 0,
+                                 !wait_next,
+                                 head_only,
+                                 nullptr};
+  soup_server_message_pause(msg);
+  const unsigned timeout_ms = service.source_timeout_ms();
+  // A first-frame wait ends with the placeholder, at most source-timeout
+  // after the start; the extra tick only bounds a placeholder that never
+  // comes (none could be made).
+  const unsigned limit_ms = wait_next ? (timeout_ms > 0 ? timeout_ms : kNextFrameWaitMs)
+                                      : timeout_ms + SourceWatch::kTickMs;
+  entry->timer = g_timeout_source_new(limit_ms);
+  struct TimerData {
+    HttpServer *server;
+    SnapshotWait *wait;
+  };
+  g_source_set_callback(
+      entry->timer,
+      [](gpointer data) -> gboolean {
+        auto *timer = static_cast<TimerData *>(data);
+        timer->server->finish_snapshot_wait(timer->wait);
+        return G_SOURCE_REMOVE;
+      },
+      new TimerData{this, entry}, [](gpointer data) { delete static_cast<TimerData *>(data); });
+  g_source_attach(entry->timer, context_);
+  snapshot_waits_.push_back(entry);
+  snapshot_wait_count_.fetch_add(1);
+  // A frame published between reading the latest one and counting this wait
+  // found no wait to wake: look again now that it is counted.
+  answer_snapshot_waits(nullptr);
+}
+
+void HttpServer::frame_published() {
+  if (snapshot_wait_count_.load() == 0) return;
+  if (snapshot_wake_queued_.exchange(true)) return;
+  GSource *wake = g_idle_source_new();
+  g_source_set_callback(
+      wake,
+      [](gpointer self) -> gboolean {
+        auto *server = static_cast<HttpServer *>(self);
+        server->snapshot_wake_queued_.store(false);
+        server->answer_snapshot_waits(nullptr);
+        return G_SOURCE_REMOVE;
+      },
+      this, nullptr);
+  g_source_attach(wake, context_);
+  g_source_unref(wake);
+}
+
+void HttpServer::answer_snapshot_waits(const Mount *removed) {
+  for (auto it = snapshot_waits_.begin(); it != snapshot_waits_.end();) {
+    SnapshotWait *wait = *it++;
+    if (wait->mount.get() == removed) {
+      finish_snapshot_wait(wait);
+      continue;
+    }
+    if (!wait->mount->service) continue;
+    FramePtr latest = wait->mount->service->latest_frame();
+    if (latest && (wait->placeholder_answers || !latest->placeholder) &&
+        latest->sequence > wait->after_sequence)
+      finish_snapshot_wait(wait);
+  }
+}
+
+void HttpServer::finish_snapshot_wait(SnapshotWait *wait) {
+  snapshot_waits_.remove(wait);
+  snapshot_wait_count_.fetch_sub(1);
+  g_source_destroy(wait->timer);
+  g_source_unref(wait->timer);
+  StreamService *service = wait->mount->service;
+  if (!service) {
+    reply_unavailable(wait->msg, "The stream stopped", "1");
+  } else {
+    // The frame waited for; out of time, the placeholder while the source is
+    // offline, or the latest frame, whatever it is.
+    answer_snapshot(wait->msg, service->latest_frame(), service->source_online(), wait->head_only);
+  }
+  soup_server_message_unpause(wait->msg);
+  g_object_unref(wait->msg);
+  delete wait;
+}
+
+void HttpServer::answer_snapshot(SoupServerMessage *msg, const FramePtr &frame, bool online,
+                                 bool head_only) {
   if (!frame) {
     reply_unavailable(msg, "No frame yet", "1");
     return;
@@ -672,6 +882,14 @@ void HttpServer::serve_snapshot(SoupServerMessage *msg, Mount &mount, bool head_
   set_no_cache(headers);
   soup_message_headers_replace(headers, "X-Timestamp",
                                format_timestamp(frame->timestamp_us).c_str());
+  soup_message_headers_replace(headers, "X-Source-Online", online ? "1" : "0");
+  // Not printf: an application's setlocale() could print a decimal comma.
+  char age[G_ASCII_DTOSTR_BUF_SIZE];
+  const double age_seconds =
+      static_cast<double>(std::max<int64_t>(0, g_get_monotonic_time() - frame->published_us)) /
+      G_USEC_PER_SEC;
+  soup_message_headers_replace(headers, "X-Frame-Age",
+                               g_ascii_formatd(age, sizeof age, "%.3f", age_seconds));
   SoupMessageBody *body = soup_server_message_get_response_body(msg);
   if (head_only) {
     soup_message_headers_set_content_length(headers, frame->size);

@@ -67,6 +67,11 @@ class Exposition {
       sample(name, i, g_ascii_formatd(number, sizeof number, "%.3f", mounts_[i].stats.*field));
     }
   }
+  void gauge(const char *name, const char *help, bool StatsSnapshot::*field) {
+    family(name, help, "gauge");
+    for (size_t i = 0; i < mounts_.size(); i++)
+      sample(name, i, mounts_[i].stats.*field ? "1" : "0");
+  }
   const std::string &text() const { return text_; }
 
  private:
@@ -114,6 +119,12 @@ std::string render_metrics_text(const std::vector<MountSnapshot> &mounts) {
   out.gauge("viewers", "Stream viewers connected now.", &StatsSnapshot::viewers_now);
   out.counter_by_reason("viewers_left_total",
                         "Stream viewers that left since the server started, by why they left.");
+  out.gauge("source_online",
+            "1 while the source sends frames, 0 once none came for source-timeout (or none yet).",
+            &StatsSnapshot::source_online);
+  out.gauge("last_frame_age_seconds",
+            "Seconds since the source's last frame; -1 before the first one.",
+            &StatsSnapshot::last_frame_age_seconds);
   return out.text();
 }
 

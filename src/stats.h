@@ -24,6 +24,9 @@ struct ViewerSnapshot {
   uint64_t frames_dropped = 0;
   uint64_t bytes_sent = 0;
   size_t queue_depth = 0;
+  // ustreamer's per-viewer stream options, as the viewer asked for them.
+  bool advance_headers = false;
+  bool dual_final_frames = false;
 };
 
 struct StatsSnapshot {
@@ -42,6 +45,12 @@ struct StatsSnapshot {
   // count. Once no viewer comes or goes, viewers_total == viewers_now + the
   // sum of these.
   std::array<uint64_t, kLeaveReasonsWhileServing> viewers_left{};
+  // The source: online while frames arrive (see source-timeout).
+  bool source_online = false;
+  double last_frame_age_seconds = -1;  // -1 before the first frame
+  unsigned width = 0, height = 0;      // 0 while unknown
+  double captured_fps = 0;             // frames from the source per second
+  double queued_fps = 0;               // frames handed to the viewers per second
   std::vector<ViewerSnapshot> viewers;
 };
 
@@ -65,6 +74,11 @@ std::string render_server_stats_json(const std::vector<MountSnapshot> &mounts,
                                      double uptime_seconds);
 // The list of streams: each mount's paths and a few live figures.
 std::string render_streams_json(const std::vector<MountSnapshot> &mounts);
+// ustreamer's /state document (state_json.cpp) for one mount, or for the
+// whole server: the first mount's (the root mount's if there is one), with
+// every mount's under "streams".
+std::string render_state_json(const MountSnapshot &mount);
+std::string render_server_state_json(const std::vector<MountSnapshot> &mounts);
 // Every mount's metrics, each sample labelled with its element and mount.
 std::string render_metrics_text(const std::vector<MountSnapshot> &mounts);
 

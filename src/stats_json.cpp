@@ -73,6 +73,15 @@ void add_mount(JsonBuilder *builder, const MountSnapshot &mount, bool with_viewe
   add_paths(builder, mount);
   add_double(builder, "uptime_seconds", mount.stats.uptime_seconds, 1000);
   add_counters(builder, mount.stats);
+  json_builder_set_member_name(builder, "source_online");
+  json_builder_add_boolean_value(builder, mount.stats.source_online);
+  // -1 (no frame yet) as it is: the rounding below is for positive values.
+  if (mount.stats.last_frame_age_seconds < 0) {
+    json_builder_set_member_name(builder, "last_frame_age_seconds");
+    json_builder_add_int_value(builder, -1);
+  } else {
+    add_double(builder, "last_frame_age_seconds", mount.stats.last_frame_age_seconds, 1000);
+  }
   if (with_viewers) {
     json_builder_set_member_name(builder, "viewers");
     json_builder_begin_array(builder);

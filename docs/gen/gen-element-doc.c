@@ -24,13 +24,23 @@ typedef struct {
 
 static const Endpoint endpoints[] = {
     {NULL, "/", "The viewer page: the live stream, a snapshot button, full screen and live "
-                "statistics. Self-contained HTML, no external resources."},
+                "statistics. Self-contained HTML, no external resources. With "
+                "`?action=stream` or `?action=snapshot` (mjpg-streamer's URLs) it serves the "
+                "stream or the snapshot instead; another action is 400."},
     {"stream-path", NULL,
      "The MJPEG stream (`multipart/x-mixed-replace`). A new viewer gets the latest frame at "
-     "once. `?fps=N` caps that viewer's rate. 503 with `Retry-After` beyond max-clients."},
+     "once. `?fps=N` caps that viewer's rate; `?advance_headers=0|1` and "
+     "`?dual_final_frames=0|1` are ustreamer's per-viewer options. 503 with `Retry-After` "
+     "beyond max-clients."},
     {"snapshot-path", NULL,
-     "The latest frame as one JPEG (`image/jpeg`, `X-Timestamp`); 503 with `Retry-After: 1` "
-     "before the first frame."},
+     "The latest frame as one JPEG (`image/jpeg`, `X-Timestamp`, `X-Frame-Age`, "
+     "`X-Source-Online`); the placeholder while the source is offline. Before the first frame "
+     "it waits up to source-timeout for one (503 with `Retry-After: 1` when source-timeout is "
+     "0). `?wait=next` answers the next frame after the request."},
+    {NULL, "/state", "ustreamer's state document (JSON): the source's resolution, online and "
+                     "captured fps, the stream's clients."},
+    {NULL, "/healthz", "200 while the source sends frames, 503 while it is offline (see "
+                       "source-timeout)."},
     {"stats-path", NULL,
      "Statistics as JSON: uptime, frame and byte counters, viewers now and in total, viewers "
      "that left by reason (`viewers_left`), and one "
@@ -55,6 +65,10 @@ static const BusMessage bus_messages[] = {
      "id (guint64), address (string), user-agent (string), reason (string: a "
      "GstMjpegHttpSinkLeaveReason nick)",
      "a viewer left, was cut off, or the server stopped"},
+    {"mjpeghttpsink-source-offline", "lost-at (string, ISO 8601; empty when no frame came), "
+                                     "timeout-ms (guint)",
+     "no frame for source-timeout: viewers get the placeholder"},
+    {"mjpeghttpsink-source-online", "(none)", "frames came back after an offline message"},
 };
 
 /* What GObject cannot say about a signal: its arguments' names and meaning. */

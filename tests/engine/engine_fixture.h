@@ -16,10 +16,9 @@ namespace enginetest {
 
 class EngineFixture {
  public:
-  explicit EngineFixture(mjpeghttp::EngineConfig config = {}) {
+  explicit EngineFixture(mjpeghttp::EngineConfig config = {}, mjpeghttp::EngineHooks hooks = {}) {
     config.server.listen.address = "127.0.0.1";
     config.server.listen.port = 0;
-    mjpeghttp::EngineHooks hooks;
     hooks.client_added = [this](const mjpeghttp::ClientInfo &) { added.fetch_add(1); };
     hooks.client_removed = [this](const mjpeghttp::ClientInfo &info) {
       left_for[static_cast<size_t>(info.reason)].fetch_add(1);
