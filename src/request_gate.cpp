@@ -93,7 +93,6 @@ constexpr int kAcceptBatch = 64;
 // from GIO's threads (they wake at once: their sockets are shut down).
 constexpr gint64 kHandshakeWindDownUs = 5 * G_USEC_PER_SEC;
 
-
 }  // namespace
 
 struct RequestGate::Pending {
@@ -447,13 +446,14 @@ void RequestGate::on_handshaken(GObject *tls, GAsyncResult *result, gpointer dat
     free_pending(pending);
     return;
   }
+  // Over: from here on the socket is this thread's alone again.
+  pending->stage = Pending::Stage::kTlsHead;
   if (!done) {
     gate->log(LogLevel::kDebug, std::string("TLS handshake failed: ") + err->message);
     g_error_free(err);
     gate->drop(pending);
     return;
   }
-  pending->stage = Pending::Stage::kTlsHead;
   pending->readable = g_pollable_input_stream_create_source(
       G_POLLABLE_INPUT_STREAM(g_io_stream_get_input_stream(pending->tls)), nullptr);
   g_source_set_callback(pending->readable, G_SOURCE_FUNC(&RequestGate::on_tls_readable), pending,
