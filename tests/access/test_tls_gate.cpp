@@ -222,7 +222,8 @@ GST_START_TEST(test_stop_closes_handshakes) {
   pipeline.stop();
   // Stopping is synchronous: nothing of the server may be left.
   const int after = element_test::count_open_fds();
-  fail_unless(after == fds_stopped + clients,
+  // At most: something GLib opened lazily before the count may have closed.
+  fail_unless(after <= fds_stopped + clients,
               "%d descriptors open after the stop, expected %d (%d of them the clients')", after,
               fds_stopped + clients, clients);
   std::vector<long long> ended_us;
