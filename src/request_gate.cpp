@@ -143,7 +143,7 @@ RequestGate::~RequestGate() {
   // for the cancelled ones here, so none is left holding its connection.
   GMainContext *context = g_main_context_get_thread_default();
   const gint64 deadline = g_get_monotonic_time() + kHandshakeWindDownUs;
-  while (handshakes_running_ > 0 && g_get_monotonic_time() < deadline) {
+  while (!abandoned_.empty() && g_get_monotonic_time() < deadline) {
     // The timer only bounds each wait: the callbacks come from GIO's threads.
     GSource *tick = g_timeout_source_new(50);
     g_source_set_callback(
@@ -153,9 +153,11 @@ RequestGate::~RequestGate() {
     g_source_destroy(tick);
     g_source_unref(tick);
   }
-  if (handshakes_running_ > 0)
-    log(LogLevel::kWarning, std::to_string(handshakes_running_) +
+  if (!abandoned_.empty())
+    log(LogLevel::kWarning, std::to_string(abandoned_.size()) +
                                 " TLS handshakes did not stop in time; their memory is lost");
+  // Should one still come back, it must not reach this gate.
+  for (Pending *pending : abandoned_) pending->gate = nullptr;
   if (certificate_) g_object_unref(certificate_);
 }
 
@@ -433,7 +435,6 @@ void RequestGate::start_handshake(Pending *pending) {
   }
   pending->cancellable = g_cancellable_new();
   pending->stage = Pending::Stage::kHandshake;
-  handshakes_running_++;
   g_tls_connection_handshake_async(G_TLS_CONNECTION(pending->tls), G_PRIORITY_DEFAULT,
                                    pending->cancellable, &RequestGate::on_handshaken, pending);
 }
@@ -443,8 +444,9 @@ void RequestGate::on_handshaken(GObject *tls, GAsyncResult *result, gpointer dat
   GError *err = nullptr;
   const bool done = g_tls_connection_handshake_finish(G_TLS_CONNECTION(tls), result, &err);
   RequestGate *gate = pending->gate;
-  gate->handshakes_running_--;
   if (pending->abandoned) {
+    if (gate)
+      gate->abandoned_.erase(std::find(gate->abandoned_.begin(), gate->abandoned_.end(), pending));
     g_clear_error(&err);
     g_socket_close(pending->socket, nullptr);
     free_pending(pending);
@@ -634,6 +636,7 @@ void RequestGate::drop(Pending *pending) {
     g_cancellable_cancel(pending->cancellable);
     shutdown(g_socket_get_fd(pending->socket), SHUT_RDWR);
     pending->abandoned = true;
+    abandoned_.push_back(pending);
   } else {
     g_socket_close(pending->socket, nullptr);
   }

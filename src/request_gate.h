@@ -118,8 +118,9 @@ class RequestGate {
   // Accepts that failed in the current burst (0: not in one).
   unsigned failed_accepts_ = 0;
   std::vector<Pending *> pending_;
-  // Handshakes still running on GIO's threads, whose callbacks will come.
-  unsigned handshakes_running_ = 0;
+  // Connections dropped while their handshake ran on a GIO thread; each is
+  // freed by its handshake's callback.
+  std::vector<Pending *> abandoned_;
   // One peek buffer for the whole server: the gate runs on one thread.
   std::vector<char> scratch_;
 };
