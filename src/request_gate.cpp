@@ -1,9 +1,7 @@
 #include "request_gate.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -183,6 +181,8 @@ void RequestGate::log(LogLevel level, const std::string &text) const {
 
 void RequestGate::add_listener(GSocket *listening) {
   listening_ = G_SOCKET(g_object_ref(listening));
+  // Accepting must return at once when the backlog is empty.
+  g_socket_set_blocking(listening_, FALSE);
   watch_listener();
 }
 
@@ -200,42 +200,44 @@ gboolean RequestGate::on_acceptable(GSocket *, GIOCondition, gpointer self) {
 }
 
 bool RequestGate::accept_waiting() {
-  const int listen_fd = g_socket_get_fd(listening_);
   for (int i = 0; i < kAcceptBatch; i++) {
-    const int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) {
-      if (failed_accepts_ > 0) {
-        log(LogLevel::kInfo, "accepting connections again, after " +
-                                 std::to_string(failed_accepts_) + " failed attempts");
-        failed_accepts_ = 0;
-        accept_pause_ms_ = kFirstAcceptPauseMs;
-      }
-      adopt(fd);
+    GError *err = nullptr;
+    GSocket *socket = g_socket_accept(listening_, nullptr, &err);
+    if (socket) {
+      adopt(socket);
       continue;
     }
-    const int error = errno;
-    if (error == EAGAIN || error == EWOULDBLOCK) return true;
-    // A connection that was reset while it waited in the backlog, a signal:
-    // the next one may be fine.
-    if (error == EINTR || error == ECONNABORTED || error == EPROTO || error == EPERM) continue;
-    pause_accepting(error);
-    return false;
+    const bool drained = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+    if (!drained) {
+      pause_accepting(err->message);
+    } else if (failed_accepts_ > 0) {
+      // The burst is over once the backlog is empty: a descriptor freed now
+      // and then while the shortage lasts does not end it.
+      log(LogLevel::kInfo, "accepting connections again, after " + std::to_string(failed_accepts_) +
+                               " failed attempts");
+      failed_accepts_ = 0;
+      accept_pause_ms_ = kFirstAcceptPauseMs;
+    }
+    g_error_free(err);
+    return drained;
   }
   return true;
 }
 
-void RequestGate::pause_accepting(int error) {
+void RequestGate::pause_accepting(const char *reason) {
   // Without a descriptor to take it, the waiting connection stays in the
   // backlog and the listening socket stays readable: retrying at once would
   // spin. Connections closing give descriptors back, so look again soon,
   // then less and less often while the shortage lasts.
   if (failed_accepts_ == 0)
-    log(LogLevel::kWarning, std::string("cannot accept connections: ") + g_strerror(error) +
+    log(LogLevel::kWarning, std::string("cannot accept connections: ") + reason +
                                 "; pausing accepting until this passes");
   failed_accepts_++;
-  g_source_destroy(listen_source_);
-  g_source_unref(listen_source_);
-  listen_source_ = nullptr;
+  if (listen_source_) {
+    g_source_destroy(listen_source_);
+    g_source_unref(listen_source_);
+    listen_source_ = nullptr;
+  }
   accept_pause_ = g_timeout_source_new(accept_pause_ms_);
   g_source_set_callback(accept_pause_, &RequestGate::on_accept_pause_over, this, nullptr);
   g_source_attach(accept_pause_, g_main_context_get_thread_default());
@@ -246,19 +248,13 @@ gboolean RequestGate::on_accept_pause_over(gpointer self) {
   auto *gate = static_cast<RequestGate *>(self);
   g_source_unref(gate->accept_pause_);
   gate->accept_pause_ = nullptr;
-  gate->watch_listener();
+  // Try at once rather than on readability: with the backlog already empty
+  // this ends the burst now, not at the next connect.
+  if (gate->accept_waiting()) gate->watch_listener();
   return G_SOURCE_REMOVE;
 }
 
-void RequestGate::adopt(int fd) {
-  GError *err = nullptr;
-  GSocket *socket = g_socket_new_from_fd(fd, &err);
-  if (!socket) {
-    log(LogLevel::kDebug, std::string("cannot take a connection: ") + err->message);
-    g_error_free(err);
-    close(fd);
-    return;
-  }
+void RequestGate::adopt(GSocket *socket) {
   auto *pending = new Pending();
   pending->gate = this;
   pending->connection = g_socket_connection_factory_create_connection(socket);

@@ -78,8 +78,8 @@ class RequestGate {
   void watch_listener();
   // Accepts what is waiting; false when accepting pauses.
   bool accept_waiting();
-  void pause_accepting(int error);
-  void adopt(int fd);
+  void pause_accepting(const char *reason);
+  void adopt(GSocket *socket);
   // Looks at what arrived; true while the connection must still wait.
   bool inspect(Pending *pending);
   // Waits for the client's whole first TLS record, then starts the
