@@ -32,8 +32,8 @@ void set_no_cache(SoupMessageHeaders *headers) {
 void reply_text(SoupServerMessage *msg, guint status, const char *text) {
   soup_server_message_set_status(msg, status, nullptr);
   std::string body = std::string(text) + "\n";
-  soup_server_message_set_response(msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY,
-                                   body.data(), body.size());
+  soup_server_message_set_response(msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, body.data(),
+                                   body.size());
 }
 
 void reply_unavailable(SoupServerMessage *msg, const char *why, const char *retry_after) {
@@ -55,8 +55,8 @@ std::string describe_conflict(const ServerConfig &running, const ServerConfig &w
   if (running_tls != wanted_tls)
     return running_tls ? "it serves HTTPS, and this element's settings ask for plain HTTP"
                        : "it serves plain HTTP, and this element's settings ask for HTTPS";
-  if (running_tls && !g_tls_certificate_is_same(running.tls_certificate.get(),
-                                                wanted.tls_certificate.get()))
+  if (running_tls &&
+      !g_tls_certificate_is_same(running.tls_certificate.get(), wanted.tls_certificate.get()))
     return "it serves HTTPS with another certificate";
   if (running.request_timeout_ms != wanted.request_timeout_ms)
     return "its request-timeout is " + std::to_string(running.request_timeout_ms / 1000) +
@@ -68,8 +68,7 @@ std::string describe_conflict(const ServerConfig &running, const ServerConfig &w
   if (running.access.method != wanted.access.method) return "its auth-method differs";
   if (running.access.exempt_paths != wanted.access.exempt_paths)
     return "its auth-exempt-paths differ";
-  if (running.access.allow_origin != wanted.access.allow_origin)
-    return "its allow-origin differs";
+  if (running.access.allow_origin != wanted.access.allow_origin) return "its allow-origin differs";
   if (running.listen.is_unix() && running.listen.unix_socket_mode != wanted.listen.unix_socket_mode)
     return "its unix-socket-mode differs";
   return "";
@@ -271,8 +270,8 @@ bool HttpServer::add_mount(const MountConfig &config, StreamService *service, st
     auto routes = std::make_unique<Routes>();
     std::string clash;
     if (!build_routes(candidate, candidate.back().get(), routes.get(), &clash)) {
-      *error = "cannot serve mount " + config.mount + " on " + config_.listen.describe() + ": " +
-               clash;
+      *error =
+          "cannot serve mount " + config.mount + " on " + config_.listen.describe() + ": " + clash;
       return;
     }
     mounts_ = std::move(candidate);
@@ -366,26 +365,11 @@ void HttpServer::run() {
   g_signal_connect(server_, "request-started", G_CALLBACK(&HttpServer::on_request_started), this);
   g_signal_connect(server_, "request-read", G_CALLBACK(&HttpServer::on_request_read), this);
 
-  GError *err = nullptr;
-  std::string error;
-  if (config_.tls_certificate) {
-    // The gate peeks at plain HTTP heads; over HTTPS the bytes on the socket
-    // are TLS records, so libsoup accepts the connections (and runs the
-    // handshake) itself. The request-started timer still bounds slow heads.
-    if (!soup_server_listen_socket(server_, listener_.socket(), SOUP_SERVER_LISTEN_HTTPS, &err))
-      error = err ? err->message : "unknown error";
-    g_clear_error(&err);
-  } else {
-    gate_ = std::make_unique<RequestGate>(server_, config_.request_timeout_ms, log_);
-    if (!gate_->add_listener(listener_.socket(), &error)) gate_.reset();
-  }
-  if (!error.empty()) {
-    g_object_unref(server_);
-    server_ = nullptr;
-    g_main_context_pop_thread_default(context_);
-    report_ready("Could not listen on " + config_.listen.describe() + ": " + error);
-    return;
-  }
+  // Plain HTTP and HTTPS alike: the gate accepts, runs any TLS handshake
+  // and checks the head before libsoup sees the connection.
+  gate_ = std::make_unique<RequestGate>(server_, config_.request_timeout_ms,
+                                        config_.tls_certificate.get(), log_);
+  gate_->add_listener(listener_.socket());
 
   GSource *tick = g_timeout_source_new_seconds(1);
   g_source_set_callback(
@@ -441,15 +425,11 @@ void destroy_request_timer(gpointer source) {
 gboolean on_request_timed_out(gpointer msg_pointer) {
   auto *msg = static_cast<SoupServerMessage *>(msg_pointer);
   // Shutting the socket down makes libsoup's own read fail, so libsoup
-  // closes and frees the connection through its usual path.
-  // libsoup knows the socket of connections it accepted itself (HTTPS);
-  // those the request gate handed over are found through the gate.
-  GSocket *socket = soup_server_message_get_socket(msg);
-  GSocket *gated =
-      socket ? nullptr : RequestGate::socket_of(soup_server_message_get_remote_address(msg));
-  if (!socket) socket = gated;
+  // closes and frees the connection through its usual path. Every
+  // connection came through the request gate, which knows its socket.
+  GSocket *socket = RequestGate::socket_of(soup_server_message_get_remote_address(msg));
   if (socket) g_socket_shutdown(socket, TRUE, TRUE, nullptr);
-  if (gated) g_object_unref(gated);
+  if (socket) g_object_unref(socket);
   return G_SOURCE_REMOVE;
 }
 
@@ -573,12 +553,12 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
       break;
     }
     case RouteKind::kServerStats:
-      serve_document(msg, json,
-                     render_server_stats_json(
-                         snapshot_mounts(),
-                         static_cast<double>(g_get_monotonic_time() - started_monotonic_us_) /
-                             G_USEC_PER_SEC),
-                     head_only);
+      serve_document(
+          msg, json,
+          render_server_stats_json(
+              snapshot_mounts(),
+              static_cast<double>(g_get_monotonic_time() - started_monotonic_us_) / G_USEC_PER_SEC),
+          head_only);
       break;
     case RouteKind::kServerMetrics:
       serve_document(msg, prometheus, render_metrics_text(snapshot_mounts()), head_only);
@@ -601,10 +581,9 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
     case RouteKind::kStreamsJson: {
       // A browser following a link gets the page; scripts and tools (which
       // send */* or ask for JSON) get the list as data.
-      const char *accept = soup_message_headers_get_one(
-          soup_server_message_get_request_headers(msg), "Accept");
-      soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Vary",
-                                   "Accept");
+      const char *accept =
+          soup_message_headers_get_one(soup_server_message_get_request_headers(msg), "Accept");
+      soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Vary", "Accept");
       if (accept && strstr(accept, "text/html"))
         serve_document(msg, html, render_listing_page(snapshot_mounts()), head_only);
       else
@@ -684,7 +663,8 @@ void HttpServer::serve_stream(SoupServerMessage *msg, const std::shared_ptr<Moun
                               bool head_only, GHashTable *query) {
   StreamService &service = *mount->service;
   double max_fps = 0;
-  const char *fps_text = query ? static_cast<const char *>(g_hash_table_lookup(query, "fps")) : nullptr;
+  const char *fps_text =
+      query ? static_cast<const char *>(g_hash_table_lookup(query, "fps")) : nullptr;
   if (query && g_hash_table_contains(query, "fps") && !parse_fps(fps_text, &max_fps)) {
     reply_text(msg, SOUP_STATUS_BAD_REQUEST, "fps must be a number from 0.01 to 1000");
     return;
@@ -720,8 +700,7 @@ void HttpServer::serve_stream(SoupServerMessage *msg, const std::shared_ptr<Moun
   if (advance_asked) pending->advance_headers = advance;
   pending->dual_final_frames = dual_final_frames;
   g_signal_connect_data(
-      msg, "wrote-headers",
-      G_CALLBACK(+[](SoupServerMessage *m, gpointer data) {
+      msg, "wrote-headers", G_CALLBACK(+[](SoupServerMessage *m, gpointer data) {
         auto *pend = static_cast<PendingViewer *>(data);
         if (pend->adopted) return;
         pend->adopted = true;
@@ -734,8 +713,8 @@ void HttpServer::serve_stream(SoupServerMessage *msg, const std::shared_ptr<Moun
         }
         ClientInfo info;
         info.address = format_socket_address(soup_server_message_get_remote_address(m));
-        const char *agent = soup_message_headers_get_one(
-            soup_server_message_get_request_headers(m), "User-Agent");
+        const char *agent =
+            soup_message_headers_get_one(soup_server_message_get_request_headers(m), "User-Agent");
         if (agent) info.user_agent = agent;
         info.connected_us = g_get_real_time();
         info.max_fps = pend->max_fps;
@@ -745,9 +724,6 @@ void HttpServer::serve_stream(SoupServerMessage *msg, const std::shared_ptr<Moun
         // reference to the socket, whatever becomes of the stream object
         // (libsoup hands back its own wrapper around the connection).
         GSocket *socket = RequestGate::socket_of(soup_server_message_get_remote_address(m));
-        // Connections libsoup accepted itself (HTTPS) are not the gate's.
-        if (!socket && soup_server_message_get_socket(m))
-          socket = G_SOCKET(g_object_ref(soup_server_message_get_socket(m)));
         GIOStream *connection = soup_server_message_steal_connection(m);
         pend->mount->service->adopt_viewer(connection, socket, std::move(info));
       }),

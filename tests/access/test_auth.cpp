@@ -21,8 +21,8 @@ const char *const kUser = "alice";
 const char *const kPassword = "s3cret-Passw0rd";
 
 void require_auth(SinkPipeline &pipeline, const char *exempt = "") {
-  g_object_set(pipeline.sink(), "auth-user", kUser, "auth-password", kPassword,
-               "auth-exempt-paths", exempt, nullptr);
+  g_object_set(pipeline.sink(), "auth-user", kUser, "auth-password", kPassword, "auth-exempt-paths",
+               exempt, nullptr);
 }
 
 std::string url(int port, const std::string &path) {
@@ -31,8 +31,8 @@ std::string url(int port, const std::string &path) {
 
 std::string request(const std::string &method, const std::string &path, int port,
                     const std::string &authorization) {
-  std::string text = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-                     "\r\n";
+  std::string text =
+      method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n";
   if (!authorization.empty()) text += "Authorization: " + authorization + "\r\n";
   return text + "\r\n";
 }
@@ -42,7 +42,8 @@ std::string request(const std::string &method, const std::string &path, int port
 // the stream (no JPEG, no boundary) anywhere in the bytes.
 void check_refused(int port, const std::string &method, const std::string &path,
                    const std::string &authorization, const std::string &boundary) {
-  const std::string raw = raw_exchange("127.0.0.1", port, request(method, path, port, authorization));
+  const std::string raw =
+      raw_exchange("127.0.0.1", port, request(method, path, port, authorization));
   const element_test::HttpHead head = parse_response(raw);
   fail_unless_equals_int(head.status, 401);
   const std::string challenge = head.header("WWW-Authenticate");
@@ -145,13 +146,13 @@ GST_START_TEST(test_right_credentials_stream) {
 
   // curl's own Basic auth, on the snapshot.
   ProcessResult curl = run_process({"curl", "-sS", "--max-time", "20", "-u",
-                                    std::string(kUser) + ":" + kPassword, "-o", "/dev/null",
-                                    "-w", "%{http_code} %{size_download}",
-                                    url(port, "/snapshot")});
+                                    std::string(kUser) + ":" + kPassword, "-o", "/dev/null", "-w",
+                                    "%{http_code} %{size_download}", url(port, "/snapshot")});
   fail_unless(curl.ran, "curl: %s", curl.err.c_str());
   fail_unless_equals_int(curl.exit_status, 0);
   const std::string expected = "200 " + std::to_string(frames[1].size());
-  fail_unless(curl.out == expected, "curl: '%s', expected '%s'", curl.out.c_str(), expected.c_str());
+  fail_unless(curl.out == expected, "curl: '%s', expected '%s'", curl.out.c_str(),
+              expected.c_str());
 }
 GST_END_TEST;
 

@@ -22,8 +22,8 @@ namespace {
 
 void serve_tls(SinkPipeline &pipeline, const TlsFiles &files) {
   fail_unless(files.error().empty(), "cannot make TLS files: %s", files.error().c_str());
-  g_object_set(pipeline.sink(), "tls-certificate-file", files.certificate().c_str(),
-               "tls-key-file", files.key().c_str(), nullptr);
+  g_object_set(pipeline.sink(), "tls-certificate-file", files.certificate().c_str(), "tls-key-file",
+               files.key().c_str(), nullptr);
 }
 
 std::string https_url(int port, const std::string &path) {
@@ -152,8 +152,8 @@ GST_START_TEST(test_stream_over_tls_with_curl_until_eos) {
   const int port = pipeline.port();
   const std::string output = files.scratch("stream.bin");
 
-  BackgroundProcess curl({"curl", "-sS", "--max-time", "30", "--cacert", files.certificate(),
-                          "-o", output, https_url(port, "/stream")});
+  BackgroundProcess curl({"curl", "-sS", "--max-time", "30", "--cacert", files.certificate(), "-o",
+                          output, https_url(port, "/stream")});
   fail_unless(pipeline.await_num_clients(1), "curl did not become a viewer");
   fail_unless(element_test::await_condition([&] { return pipeline.stat("frames-sent") >= 1; }));
   for (size_t i = 1; i < frames.size(); i++) fail_unless(pipeline.push_jpeg(frames[i]));
@@ -185,9 +185,9 @@ GST_START_TEST(test_snapshot_over_tls) {
   const int port = pipeline.port();
 
   const std::string output = files.scratch("snapshot.jpg");
-  ProcessResult curl = run_process({"curl", "-sS", "--max-time", "20", "--cacert",
-                                    files.certificate(), "-u", "bob:pw", "-o", output, "-w",
-                                    "%{http_code}", https_url(port, "/snapshot")});
+  ProcessResult curl =
+      run_process({"curl", "-sS", "--max-time", "20", "--cacert", files.certificate(), "-u",
+                   "bob:pw", "-o", output, "-w", "%{http_code}", https_url(port, "/snapshot")});
   fail_unless(curl.ran, "curl: %s", curl.err.c_str());
   fail_unless_equals_int(curl.exit_status, 0);
   fail_unless_equals_string(curl.out.c_str(), "200");
@@ -219,8 +219,8 @@ GST_START_TEST(test_no_plain_http_and_certificate_checked) {
   SoupReply untrusted = soup_request(https_url(port, "/snapshot"));
   fail_if(untrusted.sent, "an untrusted certificate was accepted");
   // Plain HTTP on the HTTPS port gets no answer, and no picture.
-  const std::string raw = raw_exchange("127.0.0.1", port,
-                                       "GET /snapshot HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  const std::string raw =
+      raw_exchange("127.0.0.1", port, "GET /snapshot HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   fail_if(raw.rfind("HTTP/", 0) == 0, "plain HTTP was answered");
   fail_if(contains_jpeg_start(raw));
 }
@@ -279,14 +279,22 @@ GST_START_TEST(test_bad_tls_settings_are_clear_errors) {
     std::vector<std::string> mentions;
   };
   const Case cases[] = {
-      {files.missing(), files.key(), GST_RESOURCE_ERROR_OPEN_READ,
+      {files.missing(),
+       files.key(),
+       GST_RESOURCE_ERROR_OPEN_READ,
        {files.missing(), "No such file"}},
-      {files.certificate(), files.missing(), GST_RESOURCE_ERROR_OPEN_READ,
+      {files.certificate(),
+       files.missing(),
+       GST_RESOURCE_ERROR_OPEN_READ,
        {files.missing(), "No such file"}},
       {files.not_pem(), files.key(), GST_RESOURCE_ERROR_SETTINGS, {files.not_pem(), "certificate"}},
-      {files.certificate(), files.not_pem(), GST_RESOURCE_ERROR_SETTINGS,
+      {files.certificate(),
+       files.not_pem(),
+       GST_RESOURCE_ERROR_SETTINGS,
        {files.not_pem(), "private key"}},
-      {files.certificate(), files.other_key(), GST_RESOURCE_ERROR_SETTINGS,
+      {files.certificate(),
+       files.other_key(),
+       GST_RESOURCE_ERROR_SETTINGS,
        {files.other_key(), files.certificate(), "does not match"}},
       {files.certificate(), "", GST_RESOURCE_ERROR_SETTINGS, {files.certificate(), "tls-key-file"}},
       {"", files.key(), GST_RESOURCE_ERROR_SETTINGS, {files.key(), "tls-certificate-file"}},
