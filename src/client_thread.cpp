@@ -127,6 +127,9 @@ void ClientThread::serve(FrameQueue &queue) {
   // Read after attaching: every frame published from here on reaches the
   // queue, and anything the queue repeats is skipped by its sequence.
   FramePtr first = env_.latest ? env_.latest->get() : attachment.latest;
+  // The newest frame this viewer has had in hand (written, or skipped on
+  // purpose). A newer published one is still on its way to the queue.
+  uint64_t newest_taken = first ? first->sequence : 0;
   if (first) {
     rate_limiter.admit(first->timestamp_us);
     if (write_frame(*first, true, attachment.ended) != WriteResult::kDone) return;
@@ -141,10 +144,16 @@ void ClientThread::serve(FrameQueue &queue) {
                                ? std::min<int>(static_cast<int>(env_.idle_resend_ms), kIdleCheckMs)
                                : kIdleCheckMs;
   bool caught_up_after_stall = false;
+  // After a stall: the newest frame published by the time the viewer could
+  // take frames again. Until a frame after it goes out without another
+  // stall, the viewer is still taking what piled up meanwhile.
+  bool taking_backlog = false;
+  uint64_t backlog_end = 0;
   for (;;) {
     FramePtr frame;
     FrameQueue::Event event = FrameQueue::Event::kFrame;
-    if (!(caught_up_after_stall && queue.take_newest(frame))) event = queue.pop(frame, idle_wait_ms);
+    if (!(caught_up_after_stall && queue.take_newest(frame)))
+      event = queue.pop(frame, idle_wait_ms);
     caught_up_after_stall = false;
     switch (event) {
       case FrameQueue::Event::kIdle:
@@ -155,12 +164,19 @@ void ClientThread::serve(FrameQueue &queue) {
         if (env_.idle_resend_ms > 0 && sent_any &&
             monotonic_ms() - last_write_ms_ >= static_cast<int64_t>(env_.idle_resend_ms)) {
           FramePtr last = newest_frame();
+          // A frame newer than any this viewer has taken is already on its
+          // way to the queue (the latest is set before the fan-out runs):
+          // sending it now would make the viewer skip the ones before it.
+          // That happens when the source resumes just as the wait ends,
+          // e.g. after a busy machine held the source back for a second.
+          if (last && last->sequence > newest_taken) break;
           if (last && write_frame(*last, false, false) != WriteResult::kDone) return;
         } else if (peer_has_left()) {
           return;
         }
         break;
       case FrameQueue::Event::kFrame:
+        newest_taken = std::max(newest_taken, frame->sequence);
         // Already sent (the viewer started with it): never twice, never back.
         if (frame->sequence != 0 && frame->sequence <= last_sequence_) break;
         // Skipped, not queued: the viewer's cap never delays a frame.
@@ -173,7 +189,18 @@ void ClientThread::serve(FrameQueue &queue) {
           if (pacer_.wait_until_ready(env_.stop_fd, &queue, env_.client_timeout_ms) !=
               StallPacer::Result::kReady)
             return;
-          caught_up_after_stall = true;
+          // One stall is a pause (this thread or the viewer's kept off a
+          // busy CPU, a network hiccup): the frames queued meanwhile, as many
+          // as max-queued-frames allows, go out in order, so a viewer that
+          // reads fast again loses none. A viewer that stalls again before
+          // it has taken them cannot keep up: it gets the freshest frame
+          // instead of a backlog that grows staler with every stall.
+          caught_up_after_stall = taking_backlog;
+          taking_backlog = true;
+          FramePtr newest = newest_frame();
+          backlog_end = newest ? newest->sequence : last_sequence_;
+        } else if (taking_backlog && last_sequence_ > backlog_end) {
+          taking_backlog = false;
         }
         break;
       case FrameQueue::Event::kEnd: {
