@@ -193,9 +193,12 @@ void ClientThread::serve(FrameQueue &queue) {
           // busy CPU, a network hiccup): the frames queued meanwhile, as many
           // as max-queued-frames allows, go out in order, so a viewer that
           // reads fast again loses none. A viewer that stalls again before
-          // it has taken them cannot keep up: it gets the freshest frame
-          // instead of a backlog that grows staler with every stall.
-          caught_up_after_stall = taking_backlog;
+          // it has taken them, with its queue at least half full, falls
+          // further behind rather than catching up: it gets the freshest
+          // frame instead of a backlog that grows staler with every stall.
+          // (A busy machine can stall a fast viewer twice in a row; it is
+          // still only a few frames behind.)
+          caught_up_after_stall = taking_backlog && queue.depth() * 2 >= env_.queue_capacity;
           taking_backlog = true;
           FramePtr newest = newest_frame();
           backlog_end = newest ? newest->sequence : last_sequence_;
