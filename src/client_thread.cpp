@@ -144,6 +144,9 @@ LeaveReason ClientThread::serve(FrameQueue &queue) {
   // Read after attaching: every frame published from here on reaches the
   // queue, and anything the queue repeats is skipped by its sequence.
   FramePtr first = env_.latest ? env_.latest->get() : attachment.latest;
+  // The newest frame this viewer has had in hand (written, or skipped on
+  // purpose). A newer published one is still on its way to the queue.
+  uint64_t newest_taken = first ? first->sequence : 0;
   if (first) {
     rate_limiter.admit(first->timestamp_us);
     WriteResult result = write_frame(*first, true, attachment.ended);
@@ -164,6 +167,11 @@ LeaveReason ClientThread::serve(FrameQueue &queue) {
   bool final_frame_pending = false;
   int64_t last_new_frame_ms = 0;
   int64_t frame_gap_ms = kMaxDualFinalWaitMs;
+  // After a stall: the newest frame published by the time the viewer could
+  // take frames again. Until a frame after it goes out without another
+  // stall, the viewer is still taking what piled up meanwhile.
+  bool taking_backlog = false;
+  uint64_t backlog_end = 0;
   for (;;) {
     FramePtr frame;
     FrameQueue::Event event = FrameQueue::Event::kFrame;
@@ -195,6 +203,12 @@ LeaveReason ClientThread::serve(FrameQueue &queue) {
         if (env_.idle_resend_ms > 0 && sent_any &&
             monotonic_ms() - last_write_ms_ >= static_cast<int64_t>(env_.idle_resend_ms)) {
           FramePtr last = newest_frame();
+          // A frame newer than any this viewer has taken is already on its
+          // way to the queue (the latest is set before the fan-out runs):
+          // sending it now would make the viewer skip the ones before it.
+          // That happens when the source resumes just as the wait ends,
+          // e.g. after a busy machine held the source back for a second.
+          if (last && last->sequence > newest_taken) break;
           if (last) {
             WriteResult result = write_frame(*last, false, false);
             if (result != WriteResult::kDone) return reason_for(result);
@@ -202,6 +216,7 @@ LeaveReason ClientThread::serve(FrameQueue &queue) {
         }
         break;
       case FrameQueue::Event::kFrame: {
+        newest_taken = std::max(newest_taken, frame->sequence);
         // Already sent (the viewer started with it): never twice, never back.
         if (frame->sequence != 0 && frame->sequence <= last_sequence_) break;
         // Skipped, not queued: the viewer's cap never delays a frame.
@@ -221,7 +236,21 @@ LeaveReason ClientThread::serve(FrameQueue &queue) {
           StallPacer::Result paced =
               pacer_.wait_until_ready(env_.stop_fd, &queue, env_.client_timeout_ms);
           if (paced != StallPacer::Result::kReady) return reason_for(paced);
-          caught_up_after_stall = true;
+          // One stall is a pause (this thread or the viewer's kept off a
+          // busy CPU, a network hiccup): the frames queued meanwhile, as many
+          // as max-queued-frames allows, go out in order, so a viewer that
+          // reads fast again loses none. A viewer that stalls again before
+          // it has taken them, with its queue at least half full, falls
+          // further behind rather than catching up: it gets the freshest
+          // frame instead of a backlog that grows staler with every stall.
+          // (A busy machine can stall a fast viewer twice in a row; it is
+          // still only a few frames behind.)
+          caught_up_after_stall = taking_backlog && queue.depth() * 2 >= env_.queue_capacity;
+          taking_backlog = true;
+          FramePtr newest = newest_frame();
+          backlog_end = newest ? newest->sequence : last_sequence_;
+        } else if (taking_backlog && last_sequence_ > backlog_end) {
+          taking_backlog = false;
         }
         break;
       }
