@@ -140,12 +140,9 @@ void ClientThread::serve(FrameQueue &queue) {
   const int idle_wait_ms = env_.idle_resend_ms > 0
                                ? std::min<int>(static_cast<int>(env_.idle_resend_ms), kIdleCheckMs)
                                : kIdleCheckMs;
-  bool caught_up_after_stall = false;
   for (;;) {
     FramePtr frame;
-    FrameQueue::Event event = FrameQueue::Event::kFrame;
-    if (!(caught_up_after_stall && queue.take_newest(frame))) event = queue.pop(frame, idle_wait_ms);
-    caught_up_after_stall = false;
+    FrameQueue::Event event = queue.pop(frame, idle_wait_ms);
     switch (event) {
       case FrameQueue::Event::kIdle:
         // Browsers that show a frame only once the next part begins (Chrome)
@@ -165,16 +162,21 @@ void ClientThread::serve(FrameQueue &queue) {
         if (frame->sequence != 0 && frame->sequence <= last_sequence_) break;
         // Skipped, not queued: the viewer's cap never delays a frame.
         if (!rate_limiter.admit(frame->timestamp_us)) break;
-        waited_ms_ = 0;
-        if (write_frame(*frame, !sent_any, false) != WriteResult::kDone) return;
-        sent_any = true;
-        frame.reset();
-        if (waited_ms_ >= StallPacer::kStallMs) {
+        // The viewer has not yet received the last frame: sending this one
+        // now would queue it behind that one on the viewer's link, and it
+        // would arrive a whole frame-transfer old. Wait until the viewer has
+        // taken everything, then send the newest frame there is. A fast
+        // viewer has by the time its next frame comes: one ioctl, no wait.
+        if (!pacer_.viewer_has_everything()) {
           if (pacer_.wait_until_ready(env_.stop_fd, &queue, env_.client_timeout_ms) !=
               StallPacer::Result::kReady)
             return;
-          caught_up_after_stall = true;
+          FramePtr newer;
+          if (queue.take_newest(newer)) frame = std::move(newer);
         }
+        if (write_frame(*frame, !sent_any, false) != WriteResult::kDone) return;
+        sent_any = true;
+        frame.reset();
         break;
       case FrameQueue::Event::kEnd: {
         // Every part is already followed by a boundary line, so the only
@@ -258,9 +260,7 @@ ClientThread::WriteResult ClientThread::write_all(iovec *iov, size_t count,
     if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return WriteResult::kPeerGone;
 
     pollfd fds[2] = {{fd_, POLLOUT, 0}, {env_.stop_fd, POLLIN, 0}};
-    const int64_t wait_start = monotonic_ms();
     int rc = poll(fds, env_.stop_fd >= 0 ? 2 : 1, kPollSliceMs);
-    waited_ms_ += monotonic_ms() - wait_start;
     if (rc < 0 && errno != EINTR) return WriteResult::kPeerGone;
     if (env_.stop_fd >= 0 && (fds[1].revents & POLLIN)) return WriteResult::kStopped;
     if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) return WriteResult::kPeerGone;

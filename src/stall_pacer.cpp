@@ -20,7 +20,7 @@ namespace mjpeghttp {
 namespace {
 
 // How often a paced viewer's progress is looked at. Each look is one
-// getsockopt; only stalled viewers pay it.
+// getsockopt; only viewers that have not received their last frame pay it.
 constexpr int kSampleIntervalMs = 10;
 // Never hold a viewer back longer than this on an estimate alone.
 constexpr int64_t kMaxEstimatedWaitMs = 2000;
@@ -61,6 +61,11 @@ StallPacer::Sample StallPacer::sample() {
   }
   if (info.tcpi_snd_mss > 0) result.mss = info.tcpi_snd_mss;
   return result;
+}
+
+bool StallPacer::viewer_has_everything() const {
+  int queued = 0;
+  return ioctl(fd_, SIOCOUTQ, &queued) != 0 || queued <= 0;
 }
 
 void StallPacer::sample_window() {

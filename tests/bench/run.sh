@@ -12,7 +12,9 @@
 # BENCH_SOURCE (head: a snapshot of the committed HEAD, the default; tree: the
 # working tree as it is), BENCH_REV (another commit to snapshot instead of
 # HEAD; give each its own BENCH_BUILD_DIR).
-# BENCH_FLOOR=0 skips the kernel-floor rows (see below).
+# BENCH_FLOOR=0 skips the kernel-floor rows (see below). BENCH_SERVERS
+# (space separated: mjpeg tcp floor, default all) runs only some servers,
+# for trying a change; a reference run keeps them side by side.
 # BENCH_SHAPED_MEASURE (seconds, default 30): the window of the shaped_links
 # case, whose slowest viewer gets one frame in 1.6 s. That case needs root
 # (a network namespace shaped with tc htb, see shaped_link.sh) and is
@@ -58,6 +60,11 @@ readonly ALL_CASES=(
   "slow64k_2of10 10 2 30 paced 65536"
   "shaped_links 8 0 30 paced"
 )
+
+server_selected() {
+  [ -z "${BENCH_SERVERS:-}" ] && return 0
+  [[ " $BENCH_SERVERS " == *" $1 "* ]]
+}
 
 selected() {
   [ -z "${BENCH_CASES:-}" ] && return 0
@@ -193,6 +200,7 @@ for spec in "${ALL_CASES[@]}"; do
   selected "$name" || continue
   if [ "$name" = shaped_links ]; then
     for server in mjpeg tcp; do
+      server_selected "$server" || continue
       run_shaped_case "$name" "$viewers" "$rate" "$connects" "$server"
     done
     continue
@@ -200,6 +208,7 @@ for spec in "${ALL_CASES[@]}"; do
   servers=(mjpeg tcp)
   [ "${BENCH_FLOOR:-1}" != 0 ] && [[ "$floor_cases" == *" $name "* ]] && servers+=(floor)
   for server in "${servers[@]}"; do
+    server_selected "$server" || continue
     run_case "$name" "$viewers" "$slow" "$rate" "$connects" "$server" "${rcvbuf:-16384}"
   done
 done

@@ -16,7 +16,10 @@ readonly SHAPED_VIEWERS=(
 )
 # A real link's MTU rather than loopback's 64 KiB, so segments, windows and
 # the shaper's packets are the size they are on a network (header overhead:
-# about 4.5% of the link's rate).
+# about 4.5% of the link's rate). One segment per packet, too: loopback
+# otherwise hands the shaper 64 KiB GSO packets, each let through whole
+# once the class has any tokens, so two-thirds of a frame would cross the
+# "link" at once and the shaper would repay it later.
 readonly SHAPED_MTU=1500
 
 shaped_netns=""
@@ -48,7 +51,7 @@ shaped_link_up() {
   errors=$(mktemp)
   if ! {
     ip netns add "$shaped_netns" &&
-      ip -n "$shaped_netns" link set lo mtu "$SHAPED_MTU" &&
+      ip -n "$shaped_netns" link set lo mtu "$SHAPED_MTU" gso_max_size "$SHAPED_MTU" gso_max_segs 1 &&
       ip -n "$shaped_netns" link set lo up
   } 2>"$errors"; then
     shaped_skip_reason="cannot create a network namespace: $(head -c 300 "$errors")"
