@@ -140,6 +140,9 @@ void ClientThread::serve(FrameQueue &queue) {
   const int idle_wait_ms = env_.idle_resend_ms > 0
                                ? std::min<int>(static_cast<int>(env_.idle_resend_ms), kIdleCheckMs)
                                : kIdleCheckMs;
+  // When the write of the last frame began: the time the viewer took to
+  // receive it tells a viewer that cannot keep up from one briefly late.
+  int64_t last_frame_started_ms = monotonic_ms();
   for (;;) {
     FramePtr frame;
     FrameQueue::Event event = queue.pop(frame, idle_wait_ms);
@@ -165,15 +168,22 @@ void ClientThread::serve(FrameQueue &queue) {
         // The viewer has not yet received the last frame: sending this one
         // now would queue it behind that one on the viewer's link, and it
         // would arrive a whole frame-transfer old. Wait until the viewer has
-        // taken everything, then send the newest frame there is. A fast
-        // viewer has by the time its next frame comes: one ioctl, no wait.
+        // taken everything. A fast viewer has by the time its next frame
+        // comes: one ioctl, no wait.
         if (!pacer_.viewer_has_everything()) {
           if (pacer_.wait_until_ready(env_.stop_fd, &queue, env_.client_timeout_ms) !=
               StallPacer::Result::kReady)
             return;
+          // A viewer that took this long for one frame cannot keep up: it
+          // gets the newest frame. One that was only briefly late (its
+          // reader kept off the CPU for a moment) goes on in order and
+          // loses nothing its queue still holds.
           FramePtr newer;
-          if (queue.take_newest(newer)) frame = std::move(newer);
+          if (monotonic_ms() - last_frame_started_ms >= StallPacer::kStallMs &&
+              queue.take_newest(newer))
+            frame = std::move(newer);
         }
+        last_frame_started_ms = monotonic_ms();
         if (write_frame(*frame, !sent_any, false) != WriteResult::kDone) return;
         sent_any = true;
         frame.reset();

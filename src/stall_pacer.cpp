@@ -3,8 +3,8 @@
 // <linux/tcp.h>, not <netinet/tcp.h>: glibc's struct tcp_info stops before
 // tcpi_snd_wnd. The two headers cannot be included together.
 #include <linux/sockios.h>
-#include <netinet/in.h>
 #include <linux/tcp.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -59,7 +59,6 @@ StallPacer::Sample StallPacer::sample() {
     result.has_window = true;
     result.window = info.tcpi_snd_wnd;
   }
-  if (info.tcpi_snd_mss > 0) result.mss = info.tcpi_snd_mss;
   return result;
 }
 
@@ -105,22 +104,22 @@ StallPacer::Result StallPacer::wait_until_ready(int stop_fd, const FrameQueue *q
   }
 
   // Phase 2: the viewer still holds what its window lacks. Wait until it has
-  // read that at the rate it has been reading, or its window reopens.
+  // read all of that at the rate it has been reading, or its window is whole
+  // again. No slack: a frame sent while the viewer still holds even a part
+  // of the last one waits behind it, and a frame sent a little late is only
+  // as old as the time it takes, since it is the newest there is.
   update_read_rate(now);
   const uint64_t held = held_bytes(now);
-  // Loopback's MSS is tens of kilobytes, so the slack is bounded by the
-  // window as well.
-  const uint64_t slack = std::min<uint64_t>(2ull * now.mss, max_window_ / 8);
-  if (!now.has_window || read_rate_ <= 0 || held <= slack) return Result::kReady;
+  if (!now.has_window || read_rate_ <= 0 || held == 0) return Result::kReady;
   const int64_t wait_ms = std::min<int64_t>(
-      static_cast<int64_t>(static_cast<double>(held - slack) / read_rate_), kMaxEstimatedWaitMs);
+      static_cast<int64_t>(static_cast<double>(held) / read_rate_), kMaxEstimatedWaitMs);
   const int64_t deadline = monotonic_ms() + wait_ms;
   while (monotonic_ms() < deadline) {
     Result result = pause();
     if (result != Result::kReady) return result;
     Sample next = sample();
     if (!next.valid) return Result::kPeerGone;
-    if (next.has_window && held_bytes(next) <= slack) break;
+    if (next.has_window && held_bytes(next) == 0) break;
   }
   return Result::kReady;
 }
@@ -137,7 +136,8 @@ void StallPacer::update_read_rate(const Sample &s) {
   constexpr int64_t kMinSpanMs = 100;
   if (consumed_at_ms_ >= 0 && now - consumed_at_ms_ < kMinSpanMs) return;
   if (consumed_at_ms_ >= 0 && consumed > consumed_) {
-    const double rate = static_cast<double>(consumed - consumed_) / static_cast<double>(now - consumed_at_ms_);
+    const double rate =
+        static_cast<double>(consumed - consumed_) / static_cast<double>(now - consumed_at_ms_);
     read_rate_ = read_rate_ > 0 ? 0.5 * read_rate_ + 0.5 * rate : rate;
   }
   consumed_ = consumed;

@@ -33,6 +33,11 @@ class StallPacer {
   // tell): the viewer has the last frame and needs no pacing.
   bool viewer_has_everything() const;
 
+  // A viewer that took this long to receive one frame (from the start of its
+  // write until the pacer found it ready) cannot keep up with the stream:
+  // it skips to the newest frame.
+  static constexpr int64_t kStallMs = 150;
+
   // Blocks until the viewer can take a new frame. Wakes early on `stop_fd`
   // or when `queue` says to stop; gives up after `timeout_ms` without
   // progress (0 = never).
@@ -49,7 +54,6 @@ class StallPacer {
     uint32_t queued = 0;      // unsent plus unacknowledged bytes
     uint64_t bytes_acked = 0;
     uint32_t window = 0;
-    uint32_t mss = 1448;
   };
 
   Sample sample();
