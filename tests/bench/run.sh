@@ -185,7 +185,7 @@ run_shaped_case() {
   run_in=(ip netns exec "$shaped_netns")
   # shellcheck disable=SC2207  # words by design: "--link P:R" pairs
   case_client_args=($(shaped_link_client_args))
-  case_row_extra="{\"link_rates_bps\": $(shaped_link_rates_json), \"link_mtu\": $SHAPED_MTU}"
+  case_row_extra="{\"link_rates_bps\": $(shaped_link_rates_json), \"link_mtu\": \"$SHAPED_MTU\"}"
   run_case "$name" "$viewers" 0 "$rate" "$connects" "$server"
   shaped_link_stats >"$out/$name.$server/tc-classes.txt" 2>&1 || true
   run_in=()
