@@ -21,7 +21,11 @@ namespace {
 
 // How often a paced viewer's progress is looked at. Each look is one
 // getsockopt; only viewers that have not received their last frame pay it.
+// The first looks come sooner: a viewer that was only a moment late (its
+// reader off the CPU, a delayed ACK) is let go within a millisecond or two
+// of catching up instead of losing up to a whole interval per frame.
 constexpr int kSampleIntervalMs = 10;
+constexpr int kFirstSampleIntervalMs = 1;
 // Never hold a viewer back longer than this on an estimate alone.
 constexpr int64_t kMaxEstimatedWaitMs = 2000;
 // Unsent bytes the kernel may keep per viewer before a write reports EAGAIN.
@@ -79,9 +83,11 @@ StallPacer::Result StallPacer::wait_until_ready(int stop_fd, const FrameQueue *q
   if (first.has_window) max_window_ = std::max(max_window_, first.window);
 
   // Sleeps one interval unless asked to stop; also notices a dead peer.
+  int interval_ms = kFirstSampleIntervalMs;
   auto pause = [&]() -> Result {
     pollfd fds[2] = {{fd_, 0, 0}, {stop_fd, POLLIN, 0}};
-    poll(fds, stop_fd >= 0 ? 2 : 1, kSampleIntervalMs);
+    poll(fds, stop_fd >= 0 ? 2 : 1, interval_ms);
+    interval_ms = std::min(2 * interval_ms, kSampleIntervalMs);
     if (stop_fd >= 0 && (fds[1].revents & POLLIN)) return Result::kStopped;
     if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) return Result::kPeerGone;
     if (queue && queue->stop_requested()) return Result::kStopped;
