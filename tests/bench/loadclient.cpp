@@ -655,8 +655,10 @@ std::string number(double value) {
 }
 
 std::string triple(const std::vector<double> &values) {
-  return "{\"min\": " + number(percentile(values, 0)) + ", \"median\": " +
-         number(percentile(values, 0.5)) + ", \"max\": " + number(percentile(values, 1)) + "}";
+  // p10 beside min and max: how fairly the viewers were served, not only the worst one.
+  return "{\"min\": " + number(percentile(values, 0)) + ", \"p10\": " +
+         number(percentile(values, 0.1)) + ", \"median\": " + number(percentile(values, 0.5)) +
+         ", \"max\": " + number(percentile(values, 1)) + "}";
 }
 
 std::string latency_json(const std::vector<uint32_t> &samples_us) {

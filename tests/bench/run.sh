@@ -15,6 +15,9 @@
 # BENCH_FLOOR=0 skips the kernel-floor rows (see below). BENCH_SERVERS
 # (space separated: mjpeg tcp floor, default all) runs only some servers,
 # for trying a change; a reference run keeps them side by side.
+# BENCH_COPY_BODIES=1: the load client reads every byte (--copy-bodies)
+# instead of dropping bodies in the kernel, like a real viewer; its own CPU
+# then competes with the servers'.
 # BENCH_SHAPED_MEASURE (seconds, default 30): the window of the shaped_links
 # case, whose slowest viewer gets one frame in 1.6 s. That case needs root
 # (a network namespace shaped with tc htb, see shaped_link.sh) and is
@@ -123,6 +126,8 @@ log "loopback ceiling: $(cat "$out/ceiling.json")"
 # (JSON object), set around one run_case call.
 case_client_args=()
 case_row_extra="{}"
+copy_args=()
+[ "${BENCH_COPY_BODIES:-0}" = 1 ] && copy_args=(--copy-bodies)
 
 run_case() {
   local name=$1 viewers=$2 slow=$3 rate=$4 connects=$5 server=$6 rcvbuf=${7:-16384}
@@ -136,7 +141,7 @@ run_case() {
   timeout $((${warmup%.*} + ${measure%.*} + 30)) "${run_in[@]}" "$build_dir/bench/loadclient" \
     --port "$server_port" $(client_mode_args "$server") \
     --viewers "$viewers" --connect-rate "$connects" --slow "$slow" --slow-rate 100000 --slow-rcvbuf "$rcvbuf" \
-    "${case_client_args[@]}" --warmup "$warmup" --measure "$measure" \
+    "${case_client_args[@]}" "${copy_args[@]}" --warmup "$warmup" --measure "$measure" \
     --server-pid "$feeder_pid" --server-tid "$server_tid" --counter-file "$work/counter" \
     >"$work/client.json" 2>"$work/client.err" &
   client_pid=$!
@@ -151,11 +156,12 @@ run_case() {
   fi
   python3 - "$work/client.json" "$results" "$name" "$(server_label "$server")" "$rate" "$load" \
     "$frame_bytes" "$rcvbuf" "$case_row_extra" <<'PY'
-import json, sys
+import json, os, sys
 src, dst, name, server, rate, load, frame_bytes, rcvbuf, extra = sys.argv[1:]
 row = json.load(open(src))
 row.update({"case": name, "server": server, "rate": float(rate), "loadavg_before": float(load),
-            "frame_bytes": int(frame_bytes), "slow_rcvbuf": int(rcvbuf)})
+            "frame_bytes": int(frame_bytes), "slow_rcvbuf": int(rcvbuf),
+            "copy_bodies": os.environ.get("BENCH_COPY_BODIES", "0") == "1"})
 row.update(json.loads(extra))
 with open(dst, "a") as out:
     out.write(json.dumps(row) + "\n")
