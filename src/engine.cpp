@@ -171,6 +171,10 @@ void Engine::on_source_lost(int64_t lost_at_us) {
     std::lock_guard<std::mutex> lock(publish_mutex_);
     if (!picture.empty()) placeholder_ = std::make_shared<const std::string>(std::move(picture));
   }
+  // Published before the offline message goes out: an application (or a
+  // test) that asks for /snapshot on that message gets the placeholder, not
+  // the last frame marked offline.
+  publish_placeholder();
   log(LogLevel::kInfo,
       "no frame for " + std::to_string(config_.source_timeout_ms) + " ms: the source is offline");
   if (hooks_.source_changed) hooks_.source_changed(false, lost_at_us);

@@ -71,7 +71,6 @@ void SourceWatch::run() {
         const int64_t lost_at_us = last ? g_get_real_time() - (now - last) : 0;
         lock.unlock();
         if (hooks_.went_offline) hooks_.went_offline(lost_at_us);
-        if (hooks_.offline_tick) hooks_.offline_tick();
         lock.lock();
         next_tick_us = g_get_monotonic_time() + tick_us;
         continue;

@@ -23,7 +23,8 @@ class SourceWatch {
     // The source went silent (or sent nothing since start). `lost_at_us` is
     // the wall-clock time of its last frame, 0 when there was none.
     std::function<void(int64_t lost_at_us)> went_offline;
-    // Right after went_offline, then about every kTickMs while offline.
+    // About every kTickMs after went_offline while offline (went_offline
+    // sends the first placeholder itself, before it tells anyone).
     std::function<void()> offline_tick;
     // Frames came back after went_offline.
     std::function<void()> came_online;
