@@ -33,7 +33,7 @@ case "$relay_count" in '' | *[!0-9]*) die "--relays is a number, got '$relay_cou
 [ "$relay_count" -ge 1 ] && [ "$relay_count" -le 32 ] || die "--relays is 1..32"
 check_port $((front_port + 1 + relay_count))
 
-prepare
+prepare mjpeg-relay
 ensure_packages "${MJPEGHTTP_FRONT_PACKAGES[@]}"
 
 pids=()

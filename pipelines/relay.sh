@@ -47,7 +47,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-prepare
+prepare mjpeg-relay
 
 # With PORT 0 the relay prints the port it got ("serving http://...").
 if [ "$port" != 0 ]; then
