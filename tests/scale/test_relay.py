@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The relay (pipelines/embed/relay.c) against an origin the test controls
+"""The relay (pipelines/mjpeg-relay.c) against an origin the test controls
 (fake_upstream.py), with one viewer on the relay all along:
 
 - it relays whole frames, untouched (the origin's stamps come through), and
