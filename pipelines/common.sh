@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Sourced by the pipeline scripts: installs what is missing, builds the plugin,
 # points GStreamer at it, finds a camera and announces the URLs. Not run alone.
 

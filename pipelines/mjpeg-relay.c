@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Re-serves an MJPEG stream from another server (an origin mjpeghttpsink, or
  * any multipart/x-mixed-replace JPEG stream) without re-encoding it:
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A relay tree on this machine, to try scale-out (docs/scaling.md): an
 # origin serving a test picture, N relays re-serving it, and nginx in front
 # spreading viewers over the relays. Installs what is missing and builds

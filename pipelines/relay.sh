@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Re-serves an MJPEG stream from another server without re-encoding it: a
 # relay in a tree of servers behind nginx (docs/scaling.md). Keeps serving
 # the last frame while the upstream is away and reconnects on its own (with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Alone in its translation unit on purpose: GCC constructs all thread_locals of
 // one TU together on a thread's first use of any of them, so a neighbour here
 // would be built (and destroyed) on every GStreamer or GLib thread that happened

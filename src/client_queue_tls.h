@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The calling thread's own frame queue. Every client thread serves exactly one
 // viewer and keeps that viewer's queue in thread-local storage; the dispatcher
 // only ever sees the queue's address while the thread has it registered.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // One viewer of /stream, served by its own thread from the moment libsoup hands
 // over the connection until the viewer leaves, the stream ends or the engine
 // stops. The thread owns the connection and closes it; the engine joins the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // How a client thread puts bytes on its viewer's connection without
 // blocking: straight onto the socket with sendmsg, or, over HTTPS, through
 // the TLS stream libsoup handed over. Either way the caller waits for the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Fans every published frame out to the queues of all attached viewers. Keeps
 // the latest frame for new viewers and snapshots. publish() takes one short
 // lock, does O(viewers) pointer pushes and never performs I/O, so the

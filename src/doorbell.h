@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Wakes every thread waiting on it with one system call: the fan-out rings it
 // once per frame, after the frame is in every viewer's queue, instead of
 // signalling each viewer's condition variable in turn (one futex call per

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Writes a C++ source defining `const char NAME[]` (and NAME##Size) with the
 bytes of a text file, so a file edited as itself (HTML, CSS) is compiled into
 the binary.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The MJPEG server without GStreamer: a mount on an HTTP server (its own
 // thread, possibly shared with other engines listening on the same place), a
 // dispatcher and one client thread per viewer. The element owns one Engine

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Takes frames off the streaming thread: publish() only drops the frame into
 // a small mailbox and wakes one thread, which does the O(viewers) fan-out
 // through the Dispatcher. So the cost of rendering a buffer does not grow

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A JPEG frame shared, never copied, by every viewer: the bytes stay in the
 // producer's memory (for the element, the GstBuffer's memories) until the last
 // viewer that holds the frame drops it, at which point `release` runs.

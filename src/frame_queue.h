@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A viewer's bounded queue of frames. The dispatcher pushes (never blocking:
 // a full queue applies the policy instead of waiting) and the viewer's own
 // client thread pops. Each client thread owns exactly one, as a thread_local

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Text made safe to put into the generated pages' HTML (element content and
 // attribute values): element names and mounts come from the application.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Who may use the HTTP server and from which web origins: HTTP Basic
 // authentication (a libsoup auth domain) and CORS headers and preflight
 // answers. Used on the HTTP thread only.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The HTTP front: a SoupServer that lives on its own thread with its own
 // GMainContext (the application may run no main loop at all, and
 // g_main_context_invoke on the default context would run inline on the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Motion-JPEG frames often leave out their Huffman tables (DHT), relying on
 // the standard ones; browsers, Safari above all, and many decoders refuse
 // such frames. These helpers find where the tables are missing and splice

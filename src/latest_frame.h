@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The newest frame published, set by the streaming thread the moment it
 // publishes (before the fan-out runs) and read by the HTTP thread (/snapshot)
 // and by viewer threads (the frame a new viewer starts with, idle resends,

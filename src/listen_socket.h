@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Where a server listens, and the listening socket itself: a TCP address and
 // port, a unix domain socket path ("unix:/run/cam.sock"), or a socket some
 // other process already made to listen (systemd's socket activation, a

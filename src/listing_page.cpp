@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "listing_page.h"
 
 #include "html_text.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Prometheus text exposition format, version 0.0.4: for each metric a # HELP
 // and a # TYPE line, then its sample. Counters end in _total. Every sample is
 // labelled with its element's name and mount, so several sinks in one process

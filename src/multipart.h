@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Wire format of a multipart/x-mixed-replace MJPEG stream. Pure functions of
 // the boundary; safe from any thread.
 #pragma once

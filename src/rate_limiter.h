@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Caps one viewer's frame rate (/stream?fps=N) by skipping frames evenly:
 // frames are judged by their timestamps against a fixed schedule, so a 30 fps
 // source capped at 10 sends every third frame rather than bursts and gaps.

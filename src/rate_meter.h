@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Events per second over the last few seconds, from one writer thread and any
 // number of reader threads, without a lock: the writer counts into short time
 // buckets, a reader sums the recent ones. A reader racing a bucket's reuse may

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Accepts connections for the HTTP server and holds each one until its whole
 // request head (request line and headers) has arrived, then hands it to
 // libsoup. This gives the server what libsoup 3.2 lacks:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Lets several engines (several elements, in one pipeline or in several)
 // share one HTTP server when they listen on the same place. The server starts
 // with its first user and stops when its last one leaves; users come and go

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "stall_pacer.h"
 
 // <linux/tcp.h>, not <netinet/tcp.h>: glibc's struct tcp_info stops before

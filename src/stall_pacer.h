@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Keeps a slow viewer's frames fresh. Bounding the server's unsent bytes
 // (TCP_NOTSENT_LOWAT) is not enough: the viewer's own receive buffer holds
 // about one more frame, already acknowledged and so invisible to the sender's

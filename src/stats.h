@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A point-in-time copy of the engine's counters and of every viewer's, taken
 // without waiting on any viewer (atomics only). /stats, /metrics and the
 // element's get-stats all render this one snapshot, so they always agree on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The server's TLS identity: a certificate and its private key loaded from
 // PEM files at start, and proven to belong together before any viewer
 // connects. Called from the element's state change; no thread of its own

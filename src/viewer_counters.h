@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // One viewer's running totals. Written by the viewer's client thread (and its
 // queue, on the dispatcher's side), read lock-free by whoever asks for
 // statistics (HTTP thread, application thread). Owned by the ClientThread, so

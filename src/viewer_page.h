@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The page served at a mount ("/" or "/cam1/"): the live stream, a snapshot button, full screen and
 // live statistics. Self-contained (no external script, style or font), so it
 // works offline and behind strict networks. Edited as viewer_page.html and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The project's test command: installs what is missing (Debian 12), builds
 # with warnings as errors, runs every meson test and ends with one line
 #   N passed, N failed[, N skipped]

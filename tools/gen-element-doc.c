@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Writes docs/mjpeghttpsink.md from the element's own introspection: factory
  * metadata, pad templates and caps, every property the element adds (type,
  * range, default, flags, blurb), its enums, its signals with signatures, and

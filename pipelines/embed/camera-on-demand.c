@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Runs the camera only while someone watches. The sink serves all the time;
  * the capture branch starts when the first viewer arrives and stops a few
  * seconds after the last one leaves, so the camera's light is off and no CPU

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* An application that embeds mjpeghttpsink: serves a test picture, reports
  * viewers as they come and go, prints the sink's statistics every few
  * seconds, and on Ctrl-C ends the stream properly (EOS, so every viewer gets

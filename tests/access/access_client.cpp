@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "access_client.h"
 
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Clients for the access tests: libsoup with credentials, extra headers and
 // a trusted CA over any URL (HTTPS, IPv6), curl run as a child process, and a
 // raw socket to any loopback address. Each call is bounded in time.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // HTTP Basic authentication: without the right credentials a request gets
 // 401 with a Basic challenge and not one byte of video; with them the stream
 // and snapshot are served; exempt paths need none.

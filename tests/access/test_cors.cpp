@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // CORS: allow-origin adds Access-Control-Allow-Origin to every response and
 // answers preflight OPTIONS requests (without authentication, as browsers
 // send them without credentials); without it, nothing changes.

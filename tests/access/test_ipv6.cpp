@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // IPv6: address=::1 serves on the IPv6 loopback only, address=:: on both
 // stacks; viewers are reported as "[v6]:port" or, through the dual-stack
 // socket, as the plain IPv4 "a.b.c.d:port" they are. Skipped, saying so,

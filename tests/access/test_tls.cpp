@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // HTTPS: the stream and the snapshot over TLS to curl and libsoup (both
 // verifying the throwaway certificate), the TLS close at EOS, a TLS viewer
 // that stops reading, and clear errors for bad certificate settings.

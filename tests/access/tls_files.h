@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A throwaway TLS identity made at test time with openssl: a self-signed
 // certificate for 127.0.0.1, ::1 and localhost with its key, a second key
 // that does not match it, and a file that is not PEM at all. Everything

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Benchmark server process: hosts ONE server (this project's mjpeghttpsink,
 // or GStreamer's multipartmux ! tcpserversink) fed from an appsrc, so that the
 // runner can read that process's CPU time and peak RSS as the server's own.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Benchmark load client: N concurrent MJPEG viewers in one process, one
 // thread, non-blocking sockets on epoll. Measures one server process for one
 // case and prints the result as one JSON object on stdout.

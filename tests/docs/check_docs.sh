@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # check_docs.sh [--update] GENERATOR PAGE
 # Compares PAGE with what GENERATOR prints now (exit 1 with a diff when they
 # differ), or with --update rewrites PAGE.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Bounded waiting for a condition that another thread (the element's HTTP or
 // viewer threads, or a client thread of the test) makes true.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Real JPEG frames for the tests, encoded at test time by GStreamer itself,
 // and the GstBuffers that carry them into the element.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A plain POSIX-socket HTTP client for the element's server: one-shot
 // requests read until the server closes, and RawViewer, which reads an MJPEG
 // stream with its own minimal multipart parser (framing by Content-Length,

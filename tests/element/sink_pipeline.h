@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The element under test in a real pipeline: appsrc ! mjpeghttpsink, the sink
 // listening on an ephemeral loopback port. One instance per test; used from
 // the test's thread only.

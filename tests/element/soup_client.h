@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // libsoup 3 as the client: an independent HTTP and multipart implementation
 // to check the element's server against.
 #pragma once

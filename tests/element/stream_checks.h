@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Assertions on the wire format of the element's MJPEG stream, shared by the
 // tests that read it with different clients.
 #pragma once

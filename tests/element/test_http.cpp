@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The HTTP surface around the stream: /snapshot, the index page, HEAD,
 // 404/405, and max-clients refusing viewers with 503.
 #include <gst/check/gstcheck.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // State cycles with viewers attached leave nothing behind: no fd, no thread,
 // and, by GStreamer's own leaks tracer, no GstBuffer, GstMemory or GstObject.
 #include <gst/check/gstcheck.h>

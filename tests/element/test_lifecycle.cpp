@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The element's life: a port already in use, viewers coming and going
 // (signals, num-clients), and many start/stop cycles leaving no thread or
 // file descriptor behind.

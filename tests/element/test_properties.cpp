@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Properties, their defaults, ranges and flags, the queue-policy enum, the
 // signals, and current-port following the element's state.
 #include <gst/check/gstcheck.h>

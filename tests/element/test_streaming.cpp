@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The MJPEG stream itself: what viewers receive (libsoup and raw-socket
 // clients), byte for byte and in order; multi-memory buffers; the end of the
 // stream on EOS; buffers that are not JPEG.

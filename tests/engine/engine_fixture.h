@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // An Engine serving on an ephemeral loopback port, with counted viewer hooks
 // and frames published from memory whose release is counted.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A viewer speaking HTTP over a plain loopback socket, with no HTTP library
 // in between: the test sees the exact bytes the engine wrote. Every read is
 // bounded by a deadline. One thread per RawViewer.

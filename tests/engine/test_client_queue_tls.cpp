@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // this_thread_queue(): each thread has its own queue, stable for the life of
 // the thread. Both threads are kept alive together while their addresses are
 // compared, since a finished thread's storage may be reused by the next one.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Publishers, viewers arriving and leaving, and readers of the statistics,
 // all at once for a bounded time. Asserts what must hold under any
 // interleaving (order per publisher, each frame released exactly once,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Dispatcher: one frame object fanned out to every attached queue, released
 // once by whoever holds it last; latest(), attach/detach, end and shutdown.
 #include <glib.h>

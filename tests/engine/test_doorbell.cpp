@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The doorbell the fan-out rings once per frame for every waiting viewer.
 #include <glib.h>
 

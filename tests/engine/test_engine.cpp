@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The engine end to end without GStreamer: a real HTTP server on an
 // ephemeral loopback port, raw-socket viewers, frames published from memory.
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // FrameQueue: the bound, each full-queue policy, and how end/cancel reach a
 // client blocked in pop().
 #include <glib.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Wire format of the multipart stream: the exact bytes every viewer parses,
 // so each string is compared whole rather than searched for pieces.
 #include <glib.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Several engines on one server (one mount each), without GStreamer: each
 // mount serves its own frames, a mount can leave and come back while another
 // streams and while requests for it keep arriving, clashing settings are

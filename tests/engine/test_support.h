@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Helpers shared by the engine tests: bounded waiting and frames whose
 // release is counted. Header-only; each test program includes it once.
 #pragma once

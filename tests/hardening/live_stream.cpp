@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "live_stream.h"
 
 #include <gst/app/gstappsrc.h>

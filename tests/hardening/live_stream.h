@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The scene every hostile case plays in: appsrc ! mjpeghttpsink on an
 // ephemeral loopback port, a feeder thread pushing numbered JPEGs at 30 fps
 // like a camera, and well-behaved viewers connected throughout. After a case,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A loopback TCP client for clients that misbehave on purpose: non-blocking,
 // every wait bounded by a deadline, able to end badly (reset, half-close) and
 // to read while it writes, so a server that answers early and closes is still

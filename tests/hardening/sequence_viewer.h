@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A viewer of the live stream that knows how the source numbers its frames
 // (a sequence number in each JPEG's comment segment, see live_stream.h): on
 // its own thread it parses every part and notes any frame out of order or

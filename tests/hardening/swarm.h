@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Many raw clients at once, driven by one poll loop on the test's thread: a
 // burst of connections, a crowd of viewers, slowloris, silent sockets.
 #pragma once

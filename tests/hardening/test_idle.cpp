@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Clients that hold connections without finishing a request: slowloris,
 // connections that send nothing, a keep-alive connection left idle. The
 // element cuts each off after request-timeout (2 s here, to bound the test)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Limits and lifecycle under crowds: max-clients holding under a burst of
 // connections, hundreds of viewers accepted within a second (listen backlog),
 // and PLAYING->NULL with hundreds of viewers finishing quickly and joining

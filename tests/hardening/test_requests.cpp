@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Hostile and unusual requests against a live stream with well-behaved
 // viewers: garbage, oversized header blocks, pipelining, HTTP/1.0,
 // absolute-form targets, dot segments, huge query strings. Each case checks

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Slow viewers (issue 3): 8 viewers of a 30 fps stream of ~100 KB frames, 2
 // of them reading at 100 kB/s through a small receive buffer. The fast ones
 // must get every frame; the slow ones must get fresh frames (skipping the

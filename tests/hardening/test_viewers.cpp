@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Viewers that break the stream from their end: one that never reads, resets
 // in the middle of a frame, hangs up before its answer, half-closes, or comes
 // and goes a thousand times. None may raise SIGPIPE (live_stream.cpp restores

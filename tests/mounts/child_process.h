@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A client program run by a test (curl), its standard output collected as it
 // arrives, so the test can push frames while the client reads. The
 // destructor kills (by its pid) and reaps a child that has not exited.

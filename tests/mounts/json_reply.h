@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A JSON document served by the element (/stats, /streams, /cam1/stats),
 // fetched with the raw client and parsed with json-glib. Accessors fail the
 // test when a member is missing or of another type.

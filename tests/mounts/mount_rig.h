@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Pipelines of several mjpeghttpsink elements for the shared-server tests:
 // a Rig is one GstPipeline holding one or more cameras (appsrc ! sink, each
 // pair named by the test), so a test can build "two sinks in one pipeline"

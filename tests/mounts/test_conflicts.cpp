@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Elements that cannot share a server: the same mount twice, HTTPS next to
 // plain HTTP, another request-timeout, a path one mount serves that another
 // wants. Each is a RESOURCE/SETTINGS element error naming what clashes and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // listen-fd: a socket the test made to listen (as systemd or a parent
 // process would) is served through, across state cycles, and stays the
 // test's: still open and listening afterwards. Descriptors that are not a

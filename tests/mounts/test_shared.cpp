@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Several mjpeghttpsink elements on one port: each mount serves its own
 // frames (checked by content), the server's own documents (/streams, /,
 // /stats, /metrics) cover every mount, a mount leaves and comes back without

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // address=unix:PATH: curl --unix-socket and a raw AF_UNIX client get the
 // stream and the snapshot; the file has unix-socket-mode; a stale file is
 // replaced, a live socket and a regular file are left alone; the file goes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A strict reader of the Prometheus text exposition format (version 0.0.4),
 // enough to reject anything a scraper would reject: every line must be a
 // HELP, TYPE or sample line, names and labels well formed, values numbers,

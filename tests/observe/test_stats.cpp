@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Observability through real clients: /stats (JSON), /metrics (Prometheus
 // text), get-stats and the viewer bus messages, all read from a live element
 // while raw viewers watch it.

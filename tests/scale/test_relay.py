@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The relay (pipelines/mjpeg-relay.c) against an origin the test controls
 (fake_upstream.py), with one viewer on the relay all along:
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The tests' own reading of a JPEG's marker segments, independent of the
 // element's (src/jpeg_dht.cpp), so it can judge what the element served:
 // where the scan starts, which DHT segments there are, which Huffman tables

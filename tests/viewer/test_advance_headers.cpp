@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // advance-headers=true: each part's headers go out right after the previous
 // JPEG (Chrome shows part N only once part N+1 begins, so it then shows each
 // frame as soon as its bytes are in). The wire format, byte for byte, and a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // ffmpeg as the viewer of what the per-viewer options produce: it reads a
 // stream whose parts have no Content-Length (advance-headers), and decodes
 // frames that came without Huffman tables and were served with the standard

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // /stream?fps=N caps one viewer's rate, from a live 30 fps source: a viewer
 // capped at 10 gets every third frame, evenly spaced; a cap at or above the
 // source rate gets every frame; an uncapped viewer watching at the same time

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // idle-resend: while the source sends nothing, each viewer gets the latest
 // frame again every idle-resend ms (Chrome shows a part only once the next
 // one begins, so without this it would show the frame before the latest

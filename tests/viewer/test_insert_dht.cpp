@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // insert-dht: a JPEG without Huffman tables (as many USB cameras send;
 // browsers, Safari above all, refuse such frames) is served with the
 // standard tables inserted right before its scan, everything else byte for

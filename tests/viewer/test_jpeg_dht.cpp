@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // find_missing_dht / insert_chunk / standard_dht_segment on hand-made byte
 // sequences: where the engine splices the Huffman tables into a JPEG that
 // lacks them, on frames in any number of memories, and that odd or broken

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // X-Timestamp: the wall-clock time at which the buffer's running time is
 // reached on the pipeline clock. From a live source it is close to the
 // viewer's clock when the part arrives and increases part by part; with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "viewer_support.h"
 
 #include <gio/gio.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // What the per-viewer tests share beyond the element tests' support: a live
 // camera-like source, the receipt time of each part a viewer reads, the
 // X-Timestamp as a number, decoding a JPEG with jpegdec, and running a
