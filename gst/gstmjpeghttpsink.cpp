@@ -31,7 +31,9 @@
  *
  * Viewers coming and going are also posted on the bus as element messages
  * "mjpeghttpsink-client-added" and "mjpeghttpsink-client-removed" (fields
- * id, address, user-agent), so an application can react from its main loop.
+ * id, address, user-agent; the latter also reason, the nick of a
+ * #GstMjpegHttpSinkLeaveReason), so an application can react from its main
+ * loop.
  *
  * ## Example launch lines
  * |[
@@ -49,14 +51,15 @@
 #include "config.h"
 #endif
 
-#include "gstmjpeghttpsink.h"
-
 #include <atomic>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "engine.h"
+#include "gstmjpeghttpsink.h"
+#include "placeholder_jpeg.h"
+#include "stats.h"
 
 GST_DEBUG_CATEGORY_STATIC(mjpeghttpsink_debug);
 #define GST_CAT_DEFAULT mjpeghttpsink_debug
@@ -80,6 +83,8 @@ constexpr guint kDefaultRequestTimeout = 10;
 constexpr guint kDefaultIdleResend = 1000;
 constexpr gboolean kDefaultAdvanceHeaders = FALSE;
 constexpr gboolean kDefaultInsertDht = TRUE;
+constexpr guint kDefaultSourceTimeout = 2000;
+constexpr guint kMaxSourceTimeout = 3600000;
 // How long EOS waits for viewers to receive their closing boundary before it
 // goes on downstream (gst-launch stops the pipeline as soon as EOS arrives).
 constexpr int kEosFlushMs = 2000;
@@ -112,13 +117,25 @@ enum {
   PROP_MOUNT,
   PROP_LISTEN_FD,
   PROP_UNIX_SOCKET_MODE,
+  PROP_SOURCE_TIMEOUT,
+  PROP_PLACEHOLDER_LOCATION,
+  PROP_AUTH_METHOD,
   N_PROPS
 };
 
-enum { SIGNAL_CLIENT_ADDED, SIGNAL_CLIENT_REMOVED, SIGNAL_GET_STATS, N_SIGNALS };
+enum {
+  SIGNAL_CLIENT_ADDED,
+  SIGNAL_CLIENT_REMOVED,
+  SIGNAL_CLIENT_REMOVED_WITH_REASON,
+  SIGNAL_GET_STATS,
+  N_SIGNALS
+};
 
 GParamSpec *properties[N_PROPS];
 guint signals[N_SIGNALS];
+// client-removed-with-reason's detail for each reason (its nick), so a
+// handler can connect to "client-removed-with-reason::timeout" alone.
+GQuark leave_reason_details[mjpeghttp::kLeaveReasonCount];
 
 // What the properties write; copied into the engine's configuration once,
 // in start(), so a running engine never sees a half-changed setting.
@@ -147,6 +164,9 @@ struct Settings {
   std::string mount = kDefaultMount;
   gint listen_fd = kDefaultListenFd;
   guint unix_socket_mode = kDefaultUnixSocketMode;
+  guint source_timeout = kDefaultSourceTimeout;
+  std::string placeholder_location;  // empty = the generated picture
+  mjpeghttp::AuthMethod auth_method = mjpeghttp::AuthMethod::kBasic;
 };
 
 // A GstBuffer lent to the engine: a reference and one read-only mapping per
@@ -210,6 +230,57 @@ GType gst_mjpeg_http_sink_queue_policy_get_type(void) {
   return type;
 }
 
+GType gst_mjpeg_http_sink_leave_reason_get_type(void) {
+  using mjpeghttp::leave_reason_name;
+  using mjpeghttp::LeaveReason;
+  static GType type = 0;
+  // The nicks are the engine's names, the words /stats and /metrics use.
+  static const GEnumValue values[] = {
+      {static_cast<gint>(LeaveReason::kClosed), "The viewer closed its connection",
+       leave_reason_name(LeaveReason::kClosed)},
+      {static_cast<gint>(LeaveReason::kWriteError),
+       "Writing to the viewer failed (network or TLS error)",
+       leave_reason_name(LeaveReason::kWriteError)},
+      {static_cast<gint>(LeaveReason::kTimeout),
+       "The viewer accepted no data for client-timeout seconds",
+       leave_reason_name(LeaveReason::kTimeout)},
+      {static_cast<gint>(LeaveReason::kQueueDisconnect),
+       "The viewer's queue filled up with queue-policy=disconnect",
+       leave_reason_name(LeaveReason::kQueueDisconnect)},
+      {static_cast<gint>(LeaveReason::kEndOfStream), "The stream ended (EOS) and was closed",
+       leave_reason_name(LeaveReason::kEndOfStream)},
+      {static_cast<gint>(LeaveReason::kStopping), "The element stopped, and its server with it",
+       leave_reason_name(LeaveReason::kStopping)},
+      {static_cast<gint>(LeaveReason::kMountRemoved),
+       "The element stopped; its server goes on for the other mounts",
+       leave_reason_name(LeaveReason::kMountRemoved)},
+      {0, nullptr, nullptr},
+  };
+  static_assert(G_N_ELEMENTS(values) == mjpeghttp::kLeaveReasonCount + 1,
+                "one value per LeaveReason");
+  if (g_once_init_enter(&type)) {
+    GType t = g_enum_register_static("GstMjpegHttpSinkLeaveReason", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
+GType gst_mjpeg_http_sink_auth_method_get_type(void) {
+  static GType type = 0;
+  static const GEnumValue values[] = {
+      {static_cast<gint>(mjpeghttp::AuthMethod::kBasic),
+       "HTTP Basic: the password itself crosses the network (use HTTPS)", "basic"},
+      {static_cast<gint>(mjpeghttp::AuthMethod::kDigest),
+       "HTTP Digest (RFC 2617): only a hash of the password crosses the network", "digest"},
+      {0, nullptr, nullptr},
+  };
+  if (g_once_init_enter(&type)) {
+    GType t = g_enum_register_static("GstMjpegHttpSinkAuthMethod", values);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
 static void log_from_engine(GstMjpegHttpSink *self, mjpeghttp::LogLevel level,
                             const std::string &text) {
   GstDebugLevel gst_level = GST_LEVEL_DEBUG;
@@ -250,6 +321,7 @@ static gboolean gst_mjpeg_http_sink_configure_access(GstMjpegHttpSink *self,
   }
   access.user = settings.auth_user;
   access.password = settings.auth_password;
+  access.method = settings.auth_method;
   access.exempt_paths = mjpeghttp::split_list(settings.auth_exempt_paths);
   for (const std::string &path : access.exempt_paths) {
     if (!valid_path(path)) {
@@ -305,11 +377,57 @@ static bool valid_paths(const Settings &settings) {
 // An element message an application can react to from its bus watch, on its
 // own main loop, instead of a signal handler on a viewer's thread.
 static void post_viewer_message(GstMjpegHttpSink *self, const char *name,
-                                const mjpeghttp::ClientInfo &info) {
+                                const mjpeghttp::ClientInfo &info, bool with_reason) {
   GstStructure *details = gst_structure_new(
       name, "id", G_TYPE_UINT64, static_cast<guint64>(info.id), "address", G_TYPE_STRING,
       info.address.c_str(), "user-agent", G_TYPE_STRING, info.user_agent.c_str(), nullptr);
+  if (with_reason)
+    gst_structure_set(details, "reason", G_TYPE_STRING, mjpeghttp::leave_reason_name(info.reason),
+                      nullptr);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), details));
+}
+
+// Camera loss: how long a silence takes, what viewers see meanwhile, and how
+// the application hears of it. FALSE (with an element error) when the
+// placeholder file cannot be used.
+static gboolean gst_mjpeg_http_sink_configure_source_loss(GstMjpegHttpSink *self,
+                                                          const Settings &settings,
+                                                          mjpeghttp::EngineConfig *config,
+                                                          mjpeghttp::EngineHooks *hooks) {
+  config->source_timeout_ms = settings.source_timeout;
+  std::string file_jpeg;
+  if (!settings.placeholder_location.empty()) {
+    std::string error;
+    file_jpeg = read_placeholder_file(settings.placeholder_location, &error);
+    if (file_jpeg.empty()) {
+      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
+                        ("Cannot use placeholder-location: %s", error.c_str()),
+                        ("placeholder-location='%s'", settings.placeholder_location.c_str()));
+      return FALSE;
+    }
+  }
+  hooks->make_placeholder = [self, file_jpeg](unsigned width, unsigned height,
+                                              int64_t lost_at_us) -> std::string {
+    if (!file_jpeg.empty()) return file_jpeg;
+    std::string error;
+    std::string jpeg = make_no_signal_jpeg(width, height, lost_at_us, &error);
+    // Viewers then get the last frame again instead: worth one warning.
+    if (jpeg.empty()) GST_WARNING_OBJECT(self, "no placeholder picture: %s", error.c_str());
+    return jpeg;
+  };
+  // The application hears of it from its bus watch, on its own main loop.
+  const guint timeout = settings.source_timeout;
+  hooks->source_changed = [self, timeout](bool online, int64_t lost_at_us) {
+    GST_INFO_OBJECT(self, "source %s", online ? "back online" : "offline");
+    GstStructure *details =
+        online
+            ? gst_structure_new_empty("mjpeghttpsink-source-online")
+            : gst_structure_new("mjpeghttpsink-source-offline", "lost-at", G_TYPE_STRING,
+                                lost_at_us > 0 ? mjpeghttp::format_iso8601(lost_at_us).c_str() : "",
+                                "timeout-ms", G_TYPE_UINT, timeout, nullptr);
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), details));
+  };
+  return TRUE;
 }
 
 // The server runs from READY->PAUSED to PAUSED->READY, as tcpserversink's
@@ -374,13 +492,17 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
                      info.user_agent.c_str());
     g_signal_emit(self, signals[SIGNAL_CLIENT_ADDED], 0, info.address.c_str());
     g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_NUM_CLIENTS]);
-    post_viewer_message(self, "mjpeghttpsink-client-added", info);
+    post_viewer_message(self, "mjpeghttpsink-client-added", info, false);
   };
   hooks.client_removed = [self](const mjpeghttp::ClientInfo &info) {
-    GST_DEBUG_OBJECT(self, "viewer %s left", info.address.c_str());
+    GST_DEBUG_OBJECT(self, "viewer %s left (%s)", info.address.c_str(),
+                     mjpeghttp::leave_reason_name(info.reason));
     g_signal_emit(self, signals[SIGNAL_CLIENT_REMOVED], 0, info.address.c_str());
+    g_signal_emit(self, signals[SIGNAL_CLIENT_REMOVED_WITH_REASON],
+                  leave_reason_details[static_cast<size_t>(info.reason)], info.address.c_str(),
+                  static_cast<gint>(info.reason));
     g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_NUM_CLIENTS]);
-    post_viewer_message(self, "mjpeghttpsink-client-removed", info);
+    post_viewer_message(self, "mjpeghttpsink-client-removed", info, true);
   };
   hooks.log = [self](mjpeghttp::LogLevel level, const std::string &text) {
     log_from_engine(self, level, text);
@@ -388,6 +510,7 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
   hooks.server_log = [](mjpeghttp::LogLevel level, const std::string &text) {
     log_from_engine(nullptr, level, text);
   };
+  if (!gst_mjpeg_http_sink_configure_source_loss(self, settings, &config, &hooks)) return FALSE;
 
   auto *engine = new mjpeghttp::Engine(std::move(config), std::move(hooks));
   std::string error;
@@ -524,6 +647,19 @@ static GstFlowReturn gst_mjpeg_http_sink_render(GstBaseSink *sink, GstBuffer *bu
   return GST_FLOW_OK;
 }
 
+// The picture size for /state and for the placeholder, when the caps say it.
+static gboolean gst_mjpeg_http_sink_set_caps(GstBaseSink *sink, GstCaps *caps) {
+  GstMjpegHttpSink *self = GST_MJPEG_HTTP_SINK(sink);
+  const GstStructure *structure = gst_caps_get_structure(caps, 0);
+  gint width = 0, height = 0;
+  if (!gst_structure_get_int(structure, "width", &width) ||
+      !gst_structure_get_int(structure, "height", &height))
+    width = height = 0;
+  if (self->priv->engine)
+    self->priv->engine->set_resolution(static_cast<unsigned>(width), static_cast<unsigned>(height));
+  return TRUE;
+}
+
 static gboolean gst_mjpeg_http_sink_event(GstBaseSink *sink, GstEvent *event) {
   GstMjpegHttpSink *self = GST_MJPEG_HTTP_SINK(sink);
   mjpeghttp::Engine *engine = self->priv->engine;
@@ -589,6 +725,12 @@ static GstStructure *gst_mjpeg_http_sink_get_stats(GstMjpegHttpSink *self) {
     gst_value_array_append_and_take_value(&viewers, &entry);
   }
   gst_structure_take_value(result, "viewers", &viewers);
+  GstStructure *left = gst_structure_new_empty("mjpeghttpsink-viewers-left");
+  for (size_t i = 0; i < stats.viewers_left.size(); i++)
+    gst_structure_set(left, mjpeghttp::leave_reason_name(static_cast<mjpeghttp::LeaveReason>(i)),
+                      G_TYPE_UINT64, static_cast<guint64>(stats.viewers_left[i]), nullptr);
+  gst_structure_set(result, "viewers-left", GST_TYPE_STRUCTURE, left, nullptr);
+  gst_structure_free(left);
   return result;
 }
 
@@ -683,6 +825,15 @@ static void gst_mjpeg_http_sink_set_property(GObject *object, guint prop_id, con
       break;
     case PROP_ALLOW_ORIGIN:
       s.allow_origin = string_or_empty(value);
+      break;
+    case PROP_SOURCE_TIMEOUT:
+      s.source_timeout = g_value_get_uint(value);
+      break;
+    case PROP_PLACEHOLDER_LOCATION:
+      s.placeholder_location = string_or_empty(value);
+      break;
+    case PROP_AUTH_METHOD:
+      s.auth_method = static_cast<mjpeghttp::AuthMethod>(g_value_get_enum(value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -781,6 +932,15 @@ static void gst_mjpeg_http_sink_get_property(GObject *object, guint prop_id, GVa
     case PROP_ALLOW_ORIGIN:
       g_value_set_string(value, s.allow_origin.c_str());
       break;
+    case PROP_SOURCE_TIMEOUT:
+      g_value_set_uint(value, s.source_timeout);
+      break;
+    case PROP_PLACEHOLDER_LOCATION:
+      g_value_set_string(value, s.placeholder_location.c_str());
+      break;
+    case PROP_AUTH_METHOD:
+      g_value_set_enum(value, static_cast<gint>(s.auth_method));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -875,7 +1035,7 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
       0, G_MAXUINT64, 0, ro);
   properties[PROP_AUTH_USER] = g_param_spec_string(
       "auth-user", "Auth user",
-      "User name every request must present with HTTP Basic authentication (realm "
+      "User name every request must present with HTTP authentication (auth-method; realm "
       "\"mjpeghttpsink\"), except on auth-exempt-paths; wrong or missing credentials get 401. "
       "Empty = no authentication. Use HTTPS too, or the password crosses the network in clear",
       "", rw_ready);
@@ -932,6 +1092,27 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
       "Permissions of the socket file when address is unix:PATH (who may connect: a reverse "
       "proxy usually runs as another user sharing a group; 0660 = owner and group)",
       0, 0777, kDefaultUnixSocketMode, rw_ready);
+  properties[PROP_SOURCE_TIMEOUT] = g_param_spec_uint(
+      "source-timeout", "Source timeout",
+      "Milliseconds without a frame after which the source counts as offline: viewers get a "
+      "placeholder picture about once a second, /snapshot answers it with X-Source-Online: 0, "
+      "/healthz answers 503, /state says online: false, and a "
+      "\"mjpeghttpsink-source-offline\" element message is posted (\"-online\" when frames "
+      "return). Before the first frame the source is offline too, and /snapshot waits this "
+      "long for it. 0 = off (never offline once a frame came)",
+      0, kMaxSourceTimeout, kDefaultSourceTimeout, rw_ready);
+  properties[PROP_PLACEHOLDER_LOCATION] = g_param_spec_string(
+      "placeholder-location", "Placeholder location",
+      "JPEG file shown while the source is offline, read when the element goes to PAUSED. "
+      "Empty = a generated \"NO SIGNAL\" picture the size of the last frame, with the time the "
+      "signal was lost",
+      "", rw_ready);
+  properties[PROP_AUTH_METHOD] = g_param_spec_enum(
+      "auth-method", "Auth method",
+      "How auth-user and auth-password are checked: basic or digest (through libsoup's digest "
+      "domain). A client that uses the other method gets 401",
+      GST_TYPE_MJPEG_HTTP_SINK_AUTH_METHOD, static_cast<gint>(mjpeghttp::AuthMethod::kBasic),
+      rw_ready);
   g_object_class_install_properties(gobject_class, N_PROPS, properties);
 
   /**
@@ -958,13 +1139,34 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
       g_signal_new("client-removed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr,
                    nullptr, nullptr, G_TYPE_NONE, 1, G_TYPE_STRING);
   /**
+   * GstMjpegHttpSink::client-removed-with-reason:
+   * @sink: the sink
+   * @address: the viewer's "host:port"
+   * @reason: why the viewer left
+   *
+   * Emitted right after #GstMjpegHttpSink::client-removed, for the same
+   * viewer, on the same thread, with why it left. Its detail is the
+   * reason's nick: connect to "client-removed-with-reason::timeout" to
+   * hear only of viewers cut off by #GstMjpegHttpSink:client-timeout.
+   */
+  signals[SIGNAL_CLIENT_REMOVED_WITH_REASON] = g_signal_new(
+      "client-removed-with-reason", G_TYPE_FROM_CLASS(klass),
+      static_cast<GSignalFlags>(G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED), 0, nullptr, nullptr,
+      nullptr, G_TYPE_NONE, 2, G_TYPE_STRING, GST_TYPE_MJPEG_HTTP_SINK_LEAVE_REASON);
+  for (size_t i = 0; i < mjpeghttp::kLeaveReasonCount; i++)
+    leave_reason_details[i] = g_quark_from_static_string(
+        mjpeghttp::leave_reason_name(static_cast<mjpeghttp::LeaveReason>(i)));
+  /**
    * GstMjpegHttpSink::get-stats:
    * @sink: the sink
    *
    * Returns: (transfer full): a #GstStructure "mjpeghttpsink-stats" with
    * uptime (gdouble, seconds), frames-in, frames-rejected, frames-published,
    * frames-overflowed, frames-sent, frames-dropped, bytes-served, viewers-total (guint64),
-   * num-clients (guint) and viewers: a #GstValueArray with one
+   * num-clients (guint), viewers-left: a #GstStructure with one guint64
+   * per reason a viewer can leave while the server runs (closed,
+   * write-error, timeout, queue-disconnect, eos), and viewers: a
+   * #GstValueArray with one
    * #GstStructure "mjpeghttpsink-viewer" per viewer (id, address,
    * user-agent, connected-since as ISO 8601, connected-seconds, fps,
    * frames-sent, frames-dropped, bytes-sent, queue-depth). The same numbers
@@ -984,7 +1186,12 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
   element_class->change_state = GST_DEBUG_FUNCPTR(gst_mjpeg_http_sink_change_state);
   base_sink_class->render = GST_DEBUG_FUNCPTR(gst_mjpeg_http_sink_render);
   base_sink_class->event = GST_DEBUG_FUNCPTR(gst_mjpeg_http_sink_event);
+  base_sink_class->set_caps = GST_DEBUG_FUNCPTR(gst_mjpeg_http_sink_set_caps);
 
   GST_DEBUG_CATEGORY_INIT(mjpeghttpsink_debug, "mjpeghttpsink", 0, "MJPEG HTTP sink");
   gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_QUEUE_POLICY, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_LEAVE_REASON,
+                              static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_AUTH_METHOD,
+                              static_cast<GstPluginAPIFlags>(0));
 }

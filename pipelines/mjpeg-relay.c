@@ -381,7 +381,12 @@ int main(int argc, char **argv) {
     g_free(relay.upstream);
     return EXIT_FAILURE;
   }
-  g_object_set(relay.sink, "address", address, "port", port, "async", FALSE, "sync", FALSE, NULL);
+  /* source-timeout=0: while the relay reconnects its viewers keep the last
+   * frame (see above) rather than a "no signal" picture of the relay's own;
+   * the origin's placeholder, when its camera is lost, passes through as
+   * frames. */
+  g_object_set(relay.sink, "address", address, "port", port, "async", FALSE, "sync", FALSE,
+               "source-timeout", 0u, NULL);
   relay.pipeline = gst_pipeline_new("relay");
   gst_bin_add(GST_BIN(relay.pipeline), relay.sink);
 

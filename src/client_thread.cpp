@@ -24,8 +24,22 @@ namespace {
 constexpr int kPollSliceMs = 250;
 
 // A viewer that leaves while no frames flow (paused or stalled source) is only
-// noticed by looking at its socket; an idle thread does so this often.
+// noticed by looking at its socket; an idle thread wakes this often.
 constexpr int kIdleCheckMs = 1000;
+
+// A viewer offered frames but written none for this long (a low ?fps cap
+// skips them) has its socket looked at for a hang-up: with no write to fail,
+// nothing else would notice, and it would keep its descriptor, thread and
+// max-clients slot in CLOSE-WAIT for as long as its cap holds frames back.
+// No shorter than the silence a viewer of a live stream already tolerates,
+// as a client that only half-closed is taken for one that left.
+constexpr int kPeerCheckMs = 1000;
+
+// Bounds of the wait after which ?dual_final_frames=1 sends a frame again:
+// never sooner than a fast camera's next frame, never later than an idle
+// resend would.
+constexpr int64_t kMinDualFinalWaitMs = 20;
+constexpr int64_t kMaxDualFinalWaitMs = 1000;
 
 int64_t monotonic_ms() {
   using namespace std::chrono;
@@ -96,10 +110,12 @@ void ClientThread::run() {
   FrameQueue &queue = this_thread_queue();
   queue.reset(env_.queue_capacity, env_.queue_policy, &counters_);
   queue_ = &queue;
+  // Without a socket there is nothing to serve (never announced).
+  LeaveReason reason = LeaveReason::kWriteError;
   if (fd_ >= 0) {
     StallPacer::bound_unsent_bytes(fd_);
     pacer_.sample_window();
-    serve(queue);
+    reason = serve(queue);
   }
   env_.dispatcher->detach(&queue);
   // Drop queued frames now: their buffers must go back before the thread's
@@ -107,13 +123,14 @@ void ClientThread::run() {
   queue.reset(1, QueuePolicy::kDropOldest);
   queue_ = nullptr;
   close_connection();
+  info_.reason = reason;
   if (on_finished_) on_finished_(info_);
   finished_.store(true, std::memory_order_release);
 }
 
-void ClientThread::serve(FrameQueue &queue) {
+LeaveReason ClientThread::serve(FrameQueue &queue) {
   Dispatcher::Attachment attachment = env_.dispatcher->attach(&queue);
-  if (!attachment.accepted) return;
+  if (!attachment.accepted) return stop_reason();
   // Announced only once attached: from here on the viewer receives every
   // frame, so an application that waits for client-added and then pushes
   // frames knows the viewer gets all of them.
@@ -128,72 +145,169 @@ void ClientThread::serve(FrameQueue &queue) {
   // Read after attaching: every frame published from here on reaches the
   // queue, and anything the queue repeats is skipped by its sequence.
   FramePtr first = env_.latest ? env_.latest->get() : attachment.latest;
+  // The newest frame this viewer has had in hand (written, or skipped on
+  // purpose). A newer published one is still on its way to the queue.
+  uint64_t newest_taken = first ? first->sequence : 0;
   if (first) {
     rate_limiter.admit(first->timestamp_us);
-    if (write_frame(*first, true, attachment.ended) != WriteResult::kDone) return;
+    WriteResult result = write_frame(*first, true, attachment.ended);
+    if (result != WriteResult::kDone) return reason_for(result);
     sent_any = true;
-    if (attachment.ended) return;
+    if (attachment.ended) return LeaveReason::kEndOfStream;
   } else if (attachment.ended) {
-    write_bytes(env_.format->bare_closing());
-    return;
+    WriteResult result = write_bytes(env_.format->bare_closing());
+    return result == WriteResult::kDone ? LeaveReason::kEndOfStream : reason_for(result);
   }
 
   const int idle_wait_ms = env_.idle_resend_ms > 0
                                ? std::min<int>(static_cast<int>(env_.idle_resend_ms), kIdleCheckMs)
                                : kIdleCheckMs;
   bool caught_up_after_stall = false;
+  // ?dual_final_frames=1: a new frame was written and the one after it is
+  // not due yet; if it does not come in time, the frame goes out again.
+  bool final_frame_pending = false;
+  int64_t last_new_frame_ms = 0;
+  int64_t frame_gap_ms = kMaxDualFinalWaitMs;
+  // After a stall: the newest frame published by the time the viewer could
+  // take frames again. Until a frame after it goes out without another
+  // stall, the viewer is still taking what piled up meanwhile.
+  bool taking_backlog = false;
+  uint64_t backlog_end = 0;
   for (;;) {
     FramePtr frame;
     FrameQueue::Event event = FrameQueue::Event::kFrame;
-    if (!(caught_up_after_stall && queue.take_newest(frame))) event = queue.pop(frame, idle_wait_ms);
+    const int wait_ms = final_frame_pending
+                            ? static_cast<int>(std::clamp<int64_t>(
+                                  frame_gap_ms * 3 / 2, kMinDualFinalWaitMs, kMaxDualFinalWaitMs))
+                            : idle_wait_ms;
+    if (!(caught_up_after_stall && queue.take_newest(frame))) event = queue.pop(frame, wait_ms);
     caught_up_after_stall = false;
+    if (event == FrameQueue::Event::kFrame && peer_left_unnoticed()) return LeaveReason::kClosed;
+    if (event == FrameQueue::Event::kIdle && final_frame_pending) {
+      final_frame_pending = false;
+      FramePtr last = newest_frame();
+      if (last) {
+        WriteResult result = write_frame(*last, false, false);
+        if (result != WriteResult::kDone) return reason_for(result);
+      }
+      continue;
+    }
     switch (event) {
       case FrameQueue::Event::kIdle:
+        // Looked at before any resend: the first write after a hang-up
+        // still succeeds, so a write would notice only a second later.
+        if (peer_has_left()) return LeaveReason::kClosed;
+        last_peer_check_ms_ = monotonic_ms();
         // Browsers that show a frame only once the next part begins (Chrome)
         // would keep showing the one before the latest while the source is
-        // idle; sending the latest again makes them show it. It also finds
-        // out whether a viewer has gone, as the write fails.
+        // idle; sending the latest again makes them show it.
         if (env_.idle_resend_ms > 0 && sent_any &&
             monotonic_ms() - last_write_ms_ >= static_cast<int64_t>(env_.idle_resend_ms)) {
           FramePtr last = newest_frame();
-          if (last && write_frame(*last, false, false) != WriteResult::kDone) return;
-        } else if (peer_has_left()) {
-          return;
+          // A frame newer than any this viewer has taken is already on its
+          // way to the queue (the latest is set before the fan-out runs):
+          // sending it now would make the viewer skip the ones before it.
+          // That happens when the source resumes just as the wait ends,
+          // e.g. after a busy machine held the source back for a second.
+          if (last && last->sequence > newest_taken) break;
+          if (last) {
+            WriteResult result = write_frame(*last, false, false);
+            if (result != WriteResult::kDone) return reason_for(result);
+          }
         }
         break;
-      case FrameQueue::Event::kFrame:
+      case FrameQueue::Event::kFrame: {
+        newest_taken = std::max(newest_taken, frame->sequence);
         // Already sent (the viewer started with it): never twice, never back.
         if (frame->sequence != 0 && frame->sequence <= last_sequence_) break;
         // Skipped, not queued: the viewer's cap never delays a frame.
         if (!rate_limiter.admit(frame->timestamp_us)) break;
         waited_ms_ = 0;
-        if (write_frame(*frame, !sent_any, false) != WriteResult::kDone) return;
+        WriteResult result = write_frame(*frame, !sent_any, false);
+        if (result != WriteResult::kDone) return reason_for(result);
         sent_any = true;
+        if (info_.dual_final_frames) {
+          // The source's own pace tells when a frame is late: 1.5 gaps.
+          if (last_new_frame_ms > 0) frame_gap_ms = last_write_ms_ - last_new_frame_ms;
+          last_new_frame_ms = last_write_ms_;
+          final_frame_pending = true;
+        }
         frame.reset();
         if (waited_ms_ >= StallPacer::kStallMs) {
-          if (pacer_.wait_until_ready(env_.stop_fd, &queue, env_.client_timeout_ms) !=
-              StallPacer::Result::kReady)
-            return;
-          caught_up_after_stall = true;
+          StallPacer::Result paced =
+              pacer_.wait_until_ready(env_.stop_fd, &queue, env_.client_timeout_ms);
+          if (paced != StallPacer::Result::kReady) return reason_for(paced);
+          // One stall is a pause (this thread or the viewer's kept off a
+          // busy CPU, a network hiccup): the frames queued meanwhile, as many
+          // as max-queued-frames allows, go out in order, so a viewer that
+          // reads fast again loses none. A viewer that stalls again before
+          // it has taken them, with its queue at least half full, falls
+          // further behind rather than catching up: it gets the freshest
+          // frame instead of a backlog that grows staler with every stall.
+          // (A busy machine can stall a fast viewer twice in a row; it is
+          // still only a few frames behind.)
+          caught_up_after_stall = taking_backlog && queue.depth() * 2 >= env_.queue_capacity;
+          taking_backlog = true;
+          FramePtr newest = newest_frame();
+          backlog_end = newest ? newest->sequence : last_sequence_;
+        } else if (taking_backlog && last_sequence_ > backlog_end) {
+          taking_backlog = false;
         }
         break;
+      }
       case FrameQueue::Event::kEnd: {
         // Every part is already followed by a boundary line, so the only
         // well-formed way to close is one more part ending in the close
         // delimiter: repeat the latest frame. (A bare "--b--" after "--b"
         // would be a malformed, header-less part to every parser.)
         FramePtr last = newest_frame();
-        if (last)
-          write_frame(*last, !sent_any, true);
-        else
-          write_bytes(env_.format->bare_closing());
-        return;
+        WriteResult result =
+            last ? write_frame(*last, !sent_any, true) : write_bytes(env_.format->bare_closing());
+        // A viewer gone before its closing part did not see the end.
+        return result == WriteResult::kDone ? LeaveReason::kEndOfStream : reason_for(result);
       }
       case FrameQueue::Event::kCancel:
       case FrameQueue::Event::kOverflow:
-        return;
+        return stop_reason();
     }
   }
+}
+
+LeaveReason ClientThread::reason_for(WriteResult result) const {
+  switch (result) {
+    case WriteResult::kPeerClosed:
+      return LeaveReason::kClosed;
+    case WriteResult::kTimedOut:
+      return LeaveReason::kTimeout;
+    case WriteResult::kStopped:
+      return stop_reason();
+    case WriteResult::kFailed:
+    case WriteResult::kDone:
+      break;
+  }
+  return LeaveReason::kWriteError;
+}
+
+LeaveReason ClientThread::reason_for(StallPacer::Result result) const {
+  switch (result) {
+    case StallPacer::Result::kTimedOut:
+      return LeaveReason::kTimeout;
+    case StallPacer::Result::kStopped:
+      return stop_reason();
+    case StallPacer::Result::kPeerGone:
+    case StallPacer::Result::kReady:
+      break;
+  }
+  // The pacer sees the socket hung up or in error: the same as a write that
+  // finds it so.
+  return reason_for(write_failure(pending_socket_error()));
+}
+
+LeaveReason ClientThread::stop_reason() const {
+  // Overflow first: the disconnect policy may have fired just before the
+  // engine stopped, and it is what ended this viewer's stream.
+  if (queue_ && queue_->overflowed()) return LeaveReason::kQueueDisconnect;
+  return env_.stop_reason ? env_.stop_reason->load() : LeaveReason::kStopping;
 }
 
 ClientThread::WriteResult ClientThread::write_frame(const Frame &frame, bool opening,
@@ -256,15 +370,16 @@ ClientThread::WriteResult ClientThread::write_all(iovec *iov, size_t count,
       continue;
     }
     if (sent < 0 && errno == EINTR) continue;
-    if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return WriteResult::kPeerGone;
+    if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return write_failure(errno);
 
     pollfd fds[2] = {{fd_, POLLOUT, 0}, {env_.stop_fd, POLLIN, 0}};
     const int64_t wait_start = monotonic_ms();
     int rc = poll(fds, env_.stop_fd >= 0 ? 2 : 1, kPollSliceMs);
     waited_ms_ += monotonic_ms() - wait_start;
-    if (rc < 0 && errno != EINTR) return WriteResult::kPeerGone;
+    if (rc < 0 && errno != EINTR) return WriteResult::kFailed;
     if (env_.stop_fd >= 0 && (fds[1].revents & POLLIN)) return WriteResult::kStopped;
-    if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) return WriteResult::kPeerGone;
+    if (fds[0].revents & POLLNVAL) return WriteResult::kFailed;
+    if (fds[0].revents & (POLLERR | POLLHUP)) return write_failure(pending_socket_error());
     if (queue && queue->stop_requested()) return WriteResult::kStopped;
     if (env_.client_timeout_ms > 0 &&
         monotonic_ms() - last_progress >= static_cast<int64_t>(env_.client_timeout_ms))
@@ -273,15 +388,41 @@ ClientThread::WriteResult ClientThread::write_all(iovec *iov, size_t count,
   return WriteResult::kDone;
 }
 
+ClientThread::WriteResult ClientThread::write_failure(int error) {
+  // A viewer that closes its end makes the next writes fail with one of
+  // these (a reset answers bytes sent after its FIN); anything else is the
+  // network or the TLS layer failing under a viewer that may still be there.
+  if (error == EPIPE || error == ECONNRESET || error == 0) return WriteResult::kPeerClosed;
+  return WriteResult::kFailed;
+}
+
+int ClientThread::pending_socket_error() const {
+  // A hang-up leaves no error behind (0, a close); a reset or a network
+  // failure leaves its errno in SO_ERROR.
+  int error = 0;
+  socklen_t size = sizeof error;
+  if (fd_ < 0 || getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &size) < 0) return EBADF;
+  return error;
+}
+
 FramePtr ClientThread::newest_frame() const {
   return env_.latest ? env_.latest->get() : env_.dispatcher->latest();
+}
+
+bool ClientThread::peer_left_unnoticed() {
+  const int64_t now = monotonic_ms();
+  // A viewer written to recently would have failed that write had it gone.
+  if (now - std::max(last_write_ms_, last_peer_check_ms_) < kPeerCheckMs) return false;
+  last_peer_check_ms_ = now;
+  return peer_has_left();
 }
 
 bool ClientThread::peer_has_left() const {
   // A viewer sends nothing after its request, so end-of-file or an error on
   // the read side means it closed the connection. (A client that only
-  // half-closes is treated the same while the source is idle; with frames
-  // flowing, only a failed write cuts a viewer off.)
+  // half-closes is treated the same while the source is idle or its cap
+  // holds frames back for kPeerCheckMs; while frames are written to it, only
+  // a failed write cuts a viewer off.)
   pollfd fd{fd_, POLLIN | POLLRDHUP, 0};
   if (poll(&fd, 1, 0) <= 0) return false;
   if (fd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) return true;

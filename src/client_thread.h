@@ -12,12 +12,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "connection_writer.h"
 #include "dispatcher.h"
 #include "frame_queue.h"
 #include "latest_frame.h"
+#include "leave_reason.h"
 #include "multipart.h"
 #include "stall_pacer.h"
 #include "viewer_counters.h"
@@ -30,8 +32,15 @@ struct ClientInfo {
   std::string user_agent;
   int64_t connected_us = 0;  // wall clock, microseconds since the epoch
   double max_fps = 0;        // the viewer's own cap (?fps=N); 0 = none
+  // ustreamer's ?advance_headers= (unset: the element's advance-headers).
+  std::optional<bool> advance_headers;
+  // ustreamer's ?dual_final_frames=1: the last frame before the source
+  // pauses is sent twice, so browsers that show a part one late show it.
+  bool dual_final_frames = false;
   // Set once the started hook ran; the finished hook runs either way.
   bool announced = false;
+  // Why the viewer left: set by its thread before the finished hook runs.
+  LeaveReason reason = LeaveReason::kClosed;
 };
 
 // What the engine shares with every client thread. Outlives all of them.
@@ -49,6 +58,9 @@ struct ClientEnvironment {
   unsigned idle_resend_ms = 1000;
   // Readable once the engine stops; wakes a thread blocked on a full socket.
   int stop_fd = -1;
+  // Why the engine cut its viewers off (kStopping or kMountRemoved): set
+  // before stop_fd is written and the queues are cancelled.
+  const std::atomic<LeaveReason> *stop_reason = nullptr;
   // The connection speaks TLS: bytes go through its stream, not the fd.
   bool tls = false;
 };
@@ -83,15 +95,30 @@ class ClientThread {
   static constexpr size_t kStackSize = 256 * 1024;
 
  private:
-  enum class WriteResult { kDone, kPeerGone, kTimedOut, kStopped };
+  // kPeerClosed: the viewer closed or reset the connection; kFailed: any
+  // other write error (network, TLS); kStopped: the engine stops or the
+  // disconnect policy fired (stop_reason() tells which).
+  enum class WriteResult { kDone, kPeerClosed, kFailed, kTimedOut, kStopped };
 
   static void *thread_main(void *self);
   void run();
-  void serve(FrameQueue &queue);
+  // Returns why the viewer leaves.
+  LeaveReason serve(FrameQueue &queue);
+  LeaveReason reason_for(WriteResult result) const;
+  LeaveReason reason_for(StallPacer::Result result) const;
+  // Why the thread was told to stop: its queue overflowed, or the engine.
+  LeaveReason stop_reason() const;
   WriteResult write_frame(const Frame &frame, bool opening, bool closing);
   WriteResult write_bytes(const std::string &bytes);
   WriteResult write_all(iovec *iov, size_t count, const FrameQueue *queue);
+  // What a write error (errno, or the socket's pending error) means.
+  static WriteResult write_failure(int error);
+  // The socket's pending error (SO_ERROR, cleared by reading it); 0 after a
+  // plain hang-up.
+  int pending_socket_error() const;
   bool peer_has_left() const;
+  // Looks for a hang-up when the viewer has been written nothing for a while.
+  bool peer_left_unnoticed();
   FramePtr newest_frame() const;
   void close_connection();
 
@@ -110,6 +137,8 @@ class ClientThread {
   int64_t waited_ms_ = 0;
   // When the last part was fully written (monotonic ms).
   int64_t last_write_ms_ = 0;
+  // When the socket was last looked at for a hang-up (monotonic ms).
+  int64_t last_peer_check_ms_ = 0;
   // Sequence of the newest frame written: a frame the fan-out delivers after
   // the viewer already started with it (or a newer one) is not sent again.
   uint64_t last_sequence_ = 0;

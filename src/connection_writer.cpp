@@ -34,6 +34,16 @@ class SocketWriter : public ConnectionWriter {
 // frames records), never onto the fd. The stream underneath is the GSocket
 // whose fd the caller polls, so "would block" here means that fd is full.
 class TlsWriter : public ConnectionWriter {
+  // The caller tells a viewer that closed its connection (EPIPE) from a
+  // write that failed under it (EIO: a TLS error, or the network).
+  static int errno_of(const GError *error) {
+    if (error && error->domain == G_IO_ERROR &&
+        (error->code == G_IO_ERROR_CONNECTION_CLOSED || error->code == G_IO_ERROR_NOT_CONNECTED ||
+         error->code == g_io_error_from_errno(ECONNRESET)))
+      return EPIPE;
+    return EIO;
+  }
+
  public:
   TlsWriter(GIOStream *connection, GSocket *socket)
       : output_(g_io_stream_get_output_stream(connection)), socket_(socket) {}
@@ -52,7 +62,6 @@ class TlsWriter : public ConnectionWriter {
     // it; the caller's retry with the same buffers completes it.
     GPollableReturn result = g_pollable_output_stream_writev_nonblocking(
         G_POLLABLE_OUTPUT_STREAM(output_), vectors_.data(), count, &written, nullptr, &error);
-    g_clear_error(&error);
     switch (result) {
       case G_POLLABLE_RETURN_OK:
         return static_cast<ssize_t>(written);
@@ -60,7 +69,8 @@ class TlsWriter : public ConnectionWriter {
         errno = EAGAIN;
         return -1;
       default:
-        errno = EPIPE;
+        errno = errno_of(error);
+        g_clear_error(&error);
         return -1;
     }
   }

@@ -8,8 +8,33 @@
 #include <cstdio>
 
 #include "jpeg_dht.h"
+#include "jpeg_size.h"
 
 namespace mjpeghttp {
+
+namespace {
+
+// Once per viewer, never per frame. A viewer cut off for being too slow is
+// what an operator looks for (a timeout or queue-disconnect policy at work);
+// a failed write is the network's or the viewer's doing, worth a note; a
+// viewer that closed, a stream that ended or a stop is routine.
+LogLevel level_of(LeaveReason reason) {
+  switch (reason) {
+    case LeaveReason::kTimeout:
+    case LeaveReason::kQueueDisconnect:
+      return LogLevel::kWarning;
+    case LeaveReason::kWriteError:
+      return LogLevel::kInfo;
+    case LeaveReason::kClosed:
+    case LeaveReason::kEndOfStream:
+    case LeaveReason::kStopping:
+    case LeaveReason::kMountRemoved:
+      break;
+  }
+  return LogLevel::kDebug;
+}
+
+}  // namespace
 
 std::string make_boundary() {
   char text[40];
@@ -21,6 +46,7 @@ Engine::Engine(EngineConfig config, EngineHooks hooks)
     : config_(std::move(config)),
       hooks_(std::move(hooks)),
       format_(make_boundary(), config_.headers_in_advance),
+      other_format_(format_.boundary(), !config_.headers_in_advance),
       fanout_(dispatcher_) {}
 
 Engine::~Engine() { stop(); }
@@ -55,6 +81,14 @@ bool Engine::start(std::string *error, ServerLease::Failure *failure) {
     return false;
   }
   fanout_.start();
+  SourceWatch::Hooks watch;
+  watch.went_offline = [this](int64_t lost_at_us) { on_source_lost(lost_at_us); };
+  watch.offline_tick = [this] { publish_placeholder(); };
+  watch.came_online = [this] {
+    log(LogLevel::kInfo, "the source is back online");
+    if (hooks_.source_changed) hooks_.source_changed(true, 0);
+  };
+  source_.start(config_.source_timeout_ms, std::move(watch));
   started_ = true;
   log(LogLevel::kInfo, "serving mount " + config_.mount.mount + " on " +
                            config_.server.listen.describe() + " (port " +
@@ -68,7 +102,11 @@ void Engine::stop() {
   // First no new viewers, then wake every viewer (waiting for a frame or for
   // a full socket), then join them all. The server stays up for the other
   // mounts on it, if any.
+  // First: its ticks publish placeholders, through the fan-out and the server.
+  source_.stop();
   lease_->server().remove_mount(this);
+  // Known before any viewer is cut off: each tells why it left.
+  stop_reason_.store(lease_->release() ? LeaveReason::kStopping : LeaveReason::kMountRemoved);
   lease_.reset();
   fanout_.stop();
   uint64_t one = 1;
@@ -102,12 +140,99 @@ void Engine::publish(std::vector<iovec> chunks, int64_t timestamp_us,
   frame->timestamp_us = timestamp_us;
   frame->release = std::move(release);
   frame->part_header = MultipartFormat::part_header(frame->size, timestamp_us);
-  // Numbered before any other thread can see the frame: it is immutable
-  // from here on.
-  frame->sequence = frames_published_.fetch_add(1) + 1;
-  // The replaced frame is dropped here, after the lock.
-  FramePtr previous = latest_.replace(frame);
+  frame->published_us = g_get_monotonic_time();
+  frames_published_.fetch_add(1);
+  capture_rate_.tick(frame->published_us / 1000);
+  FramePtr previous;
+  {
+    std::lock_guard<std::mutex> lock(publish_mutex_);
+    // Numbered before any other thread can see the frame: it is immutable
+    // from here on.
+    frame->sequence = next_sequence_.fetch_add(1) + 1;
+    queue_rate_.tick(frame->published_us / 1000);
+    // The replaced frame is dropped after the lock.
+    previous = latest_.replace(frame);
+    source_.frame_arrived(frame->published_us);
+  }
   fanout_.submit(std::move(frame));
+  if (lease_) lease_->server().frame_published();
+}
+
+void Engine::on_source_lost(int64_t lost_at_us) {
+  unsigned width = caps_width_.load(), height = caps_height_.load();
+  FramePtr last = latest_.get();
+  if ((width == 0 || height == 0) && !(last && read_jpeg_size(last->chunks, &width, &height))) {
+    // Nothing tells the size yet: a common camera size.
+    width = 640;
+    height = 480;
+  }
+  std::string picture;
+  if (hooks_.make_placeholder) picture = hooks_.make_placeholder(width, height, lost_at_us);
+  {
+    std::lock_guard<std::mutex> lock(publish_mutex_);
+    if (!picture.empty()) placeholder_ = std::make_shared<const std::string>(std::move(picture));
+  }
+  log(LogLevel::kInfo,
+      "no frame for " + std::to_string(config_.source_timeout_ms) + " ms: the source is offline");
+  if (hooks_.source_changed) hooks_.source_changed(false, lost_at_us);
+}
+
+void Engine::publish_placeholder() {
+  std::shared_ptr<const std::string> bytes;
+  FramePtr frame;
+  FramePtr previous;
+  {
+    std::lock_guard<std::mutex> lock(publish_mutex_);
+    // A frame that came back meanwhile wins.
+    if (source_.online()) return;
+    bytes = placeholder_;
+    FramePtr last = latest_.get();
+    if (!bytes && !last) return;
+    frame = std::make_shared<Frame>();
+    const int64_t now_wall = g_get_real_time();
+    if (bytes) {
+      frame->chunks.push_back({const_cast<char *>(bytes->data()), bytes->size()});
+      frame->size = bytes->size();
+      // The frame holds the bytes, however long a viewer keeps it.
+      frame->release = [bytes] {};
+    } else {
+      // No picture could be made: the last frame again, as a new part.
+      frame->chunks = last->chunks;
+      frame->size = last->size;
+      frame->release = [last] {};
+    }
+    frame->timestamp_us = now_wall;
+    frame->part_header = MultipartFormat::part_header(frame->size, now_wall);
+    frame->published_us = g_get_monotonic_time();
+    frame->placeholder = true;
+    frame->sequence = next_sequence_.fetch_add(1) + 1;
+    queue_rate_.tick(frame->published_us / 1000);
+    previous = latest_.replace(frame);
+  }
+  fanout_.submit(std::move(frame));
+  lease_->server().frame_published();
+}
+
+void Engine::set_resolution(unsigned width, unsigned height) {
+  caps_width_.store(width);
+  caps_height_.store(height);
+}
+
+void Engine::fill_source_stats(StatsSnapshot *snapshot) const {
+  const int64_t now_us = g_get_monotonic_time();
+  snapshot->source_online = source_.online();
+  const int64_t last = source_.last_frame_us();
+  snapshot->last_frame_age_seconds =
+      last ? static_cast<double>(now_us - last) / G_USEC_PER_SEC : -1;
+  snapshot->captured_fps = capture_rate_.rate(now_us / 1000, started_monotonic_us_ / 1000);
+  snapshot->queued_fps = queue_rate_.rate(now_us / 1000, started_monotonic_us_ / 1000);
+  snapshot->width = caps_width_.load();
+  snapshot->height = caps_height_.load();
+  if (snapshot->width == 0 || snapshot->height == 0) {
+    FramePtr latest = latest_.get();
+    if (!latest || !read_jpeg_size(latest->chunks, &snapshot->width, &snapshot->height))
+      snapshot->width = snapshot->height = 0;
+  }
 }
 
 FramePtr Engine::latest_frame() { return latest_.get(); }
@@ -147,6 +272,7 @@ EngineStats Engine::stats() const {
     stats.frames_sent = retired_.frames_sent;
     stats.frames_dropped = retired_.frames_dropped;
     stats.bytes_served = retired_.bytes_sent;
+    stats.viewers_left = viewers_left_;
     for (const auto &viewer : viewers_) {
       const ViewerCounters &counters = viewer->counters();
       stats.frames_sent += counters.frames_sent.load(std::memory_order_relaxed);
@@ -180,6 +306,9 @@ StatsSnapshot Engine::snapshot() const {
   snapshot.bytes_served = totals.bytes_served;
   snapshot.viewers_total = totals.viewers_total;
   snapshot.viewers_now = totals.viewers_now;
+  std::copy(totals.viewers_left.begin(), totals.viewers_left.begin() + kLeaveReasonsWhileServing,
+            snapshot.viewers_left.begin());
+  fill_source_stats(&snapshot);
   // Only atomics are read under the lock: a viewer stuck in a write never
   // holds viewers_mutex_, so this cannot wait on one.
   std::lock_guard<std::mutex> lock(viewers_mutex_);
@@ -199,6 +328,8 @@ StatsSnapshot Engine::snapshot() const {
     entry.frames_dropped = counters.frames_dropped.load(std::memory_order_relaxed);
     entry.bytes_sent = counters.bytes_sent.load(std::memory_order_relaxed);
     entry.queue_depth = counters.queue_depth.load(std::memory_order_relaxed);
+    entry.advance_headers = info.advance_headers.value_or(false);
+    entry.dual_final_frames = info.dual_final_frames;
     snapshot.viewers.push_back(std::move(entry));
   }
   return snapshot;
@@ -224,7 +355,11 @@ void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo inf
   info.id = next_viewer_id_.fetch_add(1);
   ClientEnvironment env;
   env.dispatcher = &dispatcher_;
-  env.format = &format_;
+  // ustreamer's ?advance_headers= picks this viewer's framing; without it
+  // the advance-headers property does.
+  const bool advance = info.advance_headers.value_or(config_.headers_in_advance);
+  info.advance_headers = advance;
+  env.format = advance == config_.headers_in_advance ? &format_ : &other_format_;
   env.queue_capacity = config_.max_queued_frames;
   env.queue_policy = config_.queue_policy;
   env.client_timeout_ms = config_.client_timeout_ms;
@@ -234,6 +369,7 @@ void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo inf
                            ? 0
                            : std::max(config_.idle_resend_ms, kMinIdleResendMs);
   env.stop_fd = stop_fd_;
+  env.stop_reason = &stop_reason_;
   env.latest = &latest_;
   env.tls = config_.server.tls_certificate != nullptr;
   auto viewer = std::make_unique<ClientThread>(
@@ -263,11 +399,15 @@ void Engine::on_viewer_finished(const ClientInfo &info) {
   {
     std::lock_guard<std::mutex> lock(viewers_mutex_);
     if (reserved_ > 0) reserved_--;
-    if (info.announced) active_.fetch_sub(1);
+    if (info.announced) {
+      active_.fetch_sub(1);
+      viewers_left_[static_cast<size_t>(info.reason)]++;
+    }
   }
   viewers_changed_.notify_all();
   if (!info.announced) return;
-  log(LogLevel::kDebug, "viewer " + std::to_string(info.id) + " " + info.address + " left");
+  log(level_of(info.reason), "viewer " + std::to_string(info.id) + " " + info.address +
+                                 " left: " + leave_reason_name(info.reason));
   if (hooks_.client_removed) hooks_.client_removed(info);
 }
 

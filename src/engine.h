@@ -11,6 +11,7 @@
 
 #include <sys/uio.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -25,11 +26,14 @@
 #include "client_thread.h"
 #include "dispatcher.h"
 #include "fanout_thread.h"
-#include "latest_frame.h"
 #include "http_server.h"
-#include "server_registry.h"
+#include "latest_frame.h"
+#include "leave_reason.h"
 #include "log.h"
 #include "multipart.h"
+#include "rate_meter.h"
+#include "server_registry.h"
+#include "source_watch.h"
 
 namespace mjpeghttp {
 
@@ -43,16 +47,27 @@ struct EngineConfig {
   unsigned idle_resend_ms = 1000;      // 0 = never; at least kMinIdleResendMs
   bool headers_in_advance = false;     // see MultipartFormat
   bool insert_dht = true;              // see jpeg_dht.h
+  // With no frame for this long the source counts as offline (placeholder
+  // pictures, /healthz 503); 0 = never offline once a frame came.
+  unsigned source_timeout_ms = 0;
 };
 
 struct EngineHooks {
-  // Called on the viewer's own thread with no engine lock held.
+  // Called on the viewer's own thread with no engine lock held. The removed
+  // hook's ClientInfo::reason says why the viewer left.
   ClientThread::Hook client_added;
   ClientThread::Hook client_removed;
   LogSink log;
   // For the server's own messages: it may outlive this engine (another
   // element still uses it), so this sink must not refer to the element.
   LogSink server_log;
+  // The JPEG viewers get about once a second while the source is offline,
+  // `width`x`height` like the last frame, `lost_at_us` as in SourceWatch.
+  // Called on the source-watch thread; empty: the last frame is sent again.
+  std::function<std::string(unsigned width, unsigned height, int64_t lost_at_us)> make_placeholder;
+  // The source went offline (`online` false) or came back, on the
+  // source-watch thread.
+  std::function<void(bool online, int64_t lost_at_us)> source_changed;
 };
 
 struct EngineStats {
@@ -67,6 +82,8 @@ struct EngineStats {
   uint64_t bytes_served = 0;
   uint64_t viewers_total = 0;
   size_t viewers_now = 0;
+  // Announced viewers that left, by LeaveReason.
+  std::array<uint64_t, kLeaveReasonCount> viewers_left{};
 };
 
 class Engine : private StreamService {
@@ -106,6 +123,9 @@ class Engine : private StreamService {
   // Every counter and every viewer's, now. Never waits on a viewer.
   StatsSnapshot snapshot() const;
   const MultipartFormat &format() const { return format_; }
+  // The picture size from the caps; 0 = read it from the frames.
+  void set_resolution(unsigned width, unsigned height);
+  bool source_online() const override { return source_.online(); }
 
  private:
   // StreamService, on the HTTP thread.
@@ -116,7 +136,12 @@ class Engine : private StreamService {
   std::string stream_content_type() override { return format_.content_type(); }
   void housekeeping() override { reap_finished(); }
   StatsSnapshot stats_snapshot() override { return snapshot(); }
+  unsigned source_timeout_ms() const override { return config_.source_timeout_ms; }
 
+  // While the source is offline: every viewer gets the placeholder.
+  void publish_placeholder();
+  void on_source_lost(int64_t lost_at_us);
+  void fill_source_stats(StatsSnapshot *snapshot) const;
   void reap_finished();
   // Adds a finished viewer's counters to retired_ (viewers_mutex_ held).
   void retire(const ClientThread &viewer);
@@ -127,13 +152,29 @@ class Engine : private StreamService {
   EngineConfig config_;
   EngineHooks hooks_;
   MultipartFormat format_;
+  // The same boundary with the other choice of advance headers, for viewers
+  // that ask for it.
+  MultipartFormat other_format_;
   Dispatcher dispatcher_;
   FanoutThread fanout_;
   // Set by publish() itself, so a snapshot or a new viewer right after a
   // frame was rendered gets that frame, even before the fan-out has run.
   LatestFrame latest_;
   std::unique_ptr<ServerLease> lease_;
+  SourceWatch source_;
+  // Orders sequence numbers and latest_ between the streaming thread and the
+  // placeholder ticks, so a placeholder never replaces a newer frame.
+  std::mutex publish_mutex_;
+  std::atomic<uint64_t> next_sequence_{0};
+  // Set on the source-watch thread when the source is lost.
+  std::shared_ptr<const std::string> placeholder_;
+  std::atomic<unsigned> caps_width_{0};
+  std::atomic<unsigned> caps_height_{0};
+  RateMeter capture_rate_;  // written by the streaming thread only
+  RateMeter queue_rate_;    // written under publish_mutex_
   int stop_fd_ = -1;
+  // What stop() tells its viewers: whether the server stopped with it.
+  std::atomic<LeaveReason> stop_reason_{LeaveReason::kStopping};
 
   std::atomic<uint64_t> frames_published_{0};
   std::atomic<uint64_t> viewers_total_{0};
@@ -149,6 +190,8 @@ class Engine : private StreamService {
   std::condition_variable viewers_changed_;
   std::list<std::unique_ptr<ClientThread>> viewers_;
   size_t reserved_ = 0;  // slots claimed: pending requests plus live viewers
+  // Announced viewers that left, by LeaveReason (viewers_mutex_).
+  std::array<uint64_t, kLeaveReasonCount> viewers_left_{};
   // What viewers no longer in viewers_ sent and dropped.
   struct {
     uint64_t frames_sent = 0;

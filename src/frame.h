@@ -33,6 +33,11 @@ struct Frame {
   // The part headers ("Content-Type..." up to the blank line), built once per
   // frame by the engine so viewers share them instead of formatting their own.
   std::string part_header;
+  // When it was published (monotonic, microseconds): its age in X-Frame-Age.
+  int64_t published_us = 0;
+  // The "no signal" picture sent while the source is offline, not a frame of
+  // the source.
+  bool placeholder = false;
   // Gives the bytes back to their owner; runs on whichever thread drops the
   // last reference (a client thread, the dispatcher or the HTTP thread).
   std::function<void()> release;

@@ -141,6 +141,11 @@ bool FrameQueue::stop_requested() const {
   return cancelled_ || overflowed_;
 }
 
+bool FrameQueue::overflowed() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return overflowed_;
+}
+
 size_t FrameQueue::depth() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return count_;

@@ -67,6 +67,8 @@ class FrameQueue {
   // True once the viewer must leave without finishing its current write
   // (cancelled, or cut off by the disconnect policy).
   bool stop_requested() const;
+  // True once the disconnect policy fired: why a stop was requested.
+  bool overflowed() const;
 
   size_t depth() const;
   uint64_t dropped() const;

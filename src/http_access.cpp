@@ -25,10 +25,34 @@ gboolean check_password(SoupAuthDomain *, SoupServerMessage *, const char *user,
   return user_ok && password_ok;
 }
 
-// A browser sends its CORS preflight without credentials, so when CORS is
-// enabled an OPTIONS request must get through to be answered.
-gboolean requires_auth(SoupAuthDomain *, SoupServerMessage *msg, gpointer) {
-  return strcmp(soup_server_message_get_method(msg), SOUP_METHOD_OPTIONS) != 0;
+// What the auth domain's filter needs to decide, owned by the domain.
+struct Exemptions {
+  std::vector<std::string> paths;
+  bool cors = false;
+};
+
+// libsoup's own path list cannot express exempt paths: its lookup is a plain
+// string prefix, so removing "/cam1" from it also removed "/cam10". The
+// filter decides instead, on the path libsoup routes the request by (already
+// percent-decoded and free of dot segments when the filter runs), so no
+// other spelling of a covered path reaches a handler without credentials.
+gboolean requires_auth(SoupAuthDomain *, SoupServerMessage *msg, gpointer data) {
+  const auto *exemptions = static_cast<const Exemptions *>(data);
+  // A browser sends its CORS preflight without credentials, so when CORS is
+  // enabled an OPTIONS request must get through to be answered.
+  if (exemptions->cors && strcmp(soup_server_message_get_method(msg), SOUP_METHOD_OPTIONS) == 0)
+    return false;
+  const char *path = g_uri_get_path(soup_server_message_get_uri(msg));
+  return !path_is_exempt(path ? path : "", exemptions->paths);
+}
+
+// Both methods guard every path and let the filter exempt what the exempt
+// list and CORS preflights need: one rule, whichever method is asked for.
+void guard_all_but_exempt(SoupAuthDomain *domain, const AccessConfig &config) {
+  soup_auth_domain_add_path(domain, "/");
+  soup_auth_domain_set_filter(domain, &requires_auth,
+                              new Exemptions{config.exempt_paths, config.cors_enabled()},
+                              [](gpointer data) { delete static_cast<Exemptions *>(data); });
 }
 
 // A header list as a browser sends it in Access-Control-Request-Headers:
@@ -46,13 +70,39 @@ bool is_header_list(const char *text) {
 SoupAuthDomain *new_basic_auth_domain(const AccessConfig &config) {
   if (!config.auth_required()) return nullptr;
   SoupAuthDomain *domain = soup_auth_domain_basic_new("realm", kAuthRealm, nullptr);
-  soup_auth_domain_add_path(domain, "/");
-  for (const std::string &path : config.exempt_paths) soup_auth_domain_remove_path(domain, path.c_str());
+  guard_all_but_exempt(domain, config);
   soup_auth_domain_basic_set_auth_callback(
       domain, &check_password, new Credentials{config.user, config.password},
       [](gpointer data) { delete static_cast<Credentials *>(data); });
-  if (config.cors_enabled()) soup_auth_domain_set_filter(domain, &requires_auth, nullptr, nullptr);
   return domain;
+}
+
+namespace {
+
+// libsoup asks for the hash of "user:realm:password" of the user the client
+// names, and compares it with the client's response itself.
+char *digest_password(SoupAuthDomain *, SoupServerMessage *, const char *user, gpointer data) {
+  const auto *expected = static_cast<const Credentials *>(data);
+  if (!secrets_equal(user ? user : "", expected->user)) return nullptr;
+  return soup_auth_domain_digest_encode_password(expected->user.c_str(), kAuthRealm,
+                                                 expected->password.c_str());
+}
+
+SoupAuthDomain *new_digest_auth_domain(const AccessConfig &config) {
+  SoupAuthDomain *domain = soup_auth_domain_digest_new("realm", kAuthRealm, nullptr);
+  guard_all_but_exempt(domain, config);
+  soup_auth_domain_digest_set_auth_callback(
+      domain, &digest_password, new Credentials{config.user, config.password},
+      [](gpointer data) { delete static_cast<Credentials *>(data); });
+  return domain;
+}
+
+}  // namespace
+
+SoupAuthDomain *new_auth_domain(const AccessConfig &config) {
+  if (!config.auth_required()) return nullptr;
+  return config.method == AuthMethod::kDigest ? new_digest_auth_domain(config)
+                                              : new_basic_auth_domain(config);
 }
 
 void set_cors_headers(SoupServerMessage *msg, const AccessConfig &config) {
@@ -62,6 +112,11 @@ void set_cors_headers(SoupServerMessage *msg, const AccessConfig &config) {
   // A specific origin makes the response differ by requesting origin, so
   // caches must not hand it to another one.
   if (config.allow_origin != "*") soup_message_headers_replace(headers, "Vary", "Origin");
+  // Scripts on another origin see only the safelisted response headers
+  // unless these are named: a dashboard reads the frame's time, its age and
+  // whether the camera is online from a snapshot.
+  soup_message_headers_replace(headers, "Access-Control-Expose-Headers",
+                               "X-Timestamp, X-Frame-Age, X-Source-Online");
 }
 
 void reply_cors_preflight(SoupServerMessage *msg) {
@@ -73,6 +128,16 @@ void reply_cors_preflight(SoupServerMessage *msg) {
                                is_header_list(requested) ? requested : "Authorization");
   soup_message_headers_replace(headers, "Access-Control-Max-Age", kPreflightMaxAgeS);
   soup_server_message_set_status(msg, SOUP_STATUS_NO_CONTENT, nullptr);
+}
+
+bool path_is_exempt(const std::string &path, const std::vector<std::string> &exempt_paths) {
+  for (const std::string &exempt : exempt_paths) {
+    if (exempt.empty() || path.compare(0, exempt.size(), exempt) != 0) continue;
+    // "/cam1" covers "/cam1" and "/cam1/..." but not "/cam10".
+    if (path.size() == exempt.size() || exempt.back() == '/' || path[exempt.size()] == '/')
+      return true;
+  }
+  return false;
 }
 
 std::vector<std::string> split_list(const std::string &text) {

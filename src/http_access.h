@@ -11,11 +11,18 @@
 
 namespace mjpeghttp {
 
+// How credentials travel: Basic (the password itself, so only over HTTPS
+// on an open network) or Digest (RFC 2617 through libsoup's digest domain:
+// a hash, for clients such as Home Assistant's MJPEG camera that offer it).
+enum class AuthMethod { kBasic, kDigest };
+
 struct AccessConfig {
   // Basic authentication is required when `user` is not empty.
   std::string user;
   std::string password;
-  // Paths served without authentication (exact paths, e.g. "/snapshot").
+  AuthMethod method = AuthMethod::kBasic;
+  // Paths served without authentication, each with what lies under it at a
+  // '/' boundary (e.g. "/cam1" covers "/cam1/snapshot", not "/cam10").
   std::vector<std::string> exempt_paths;
   // Value of Access-Control-Allow-Origin; empty = no CORS headers at all.
   std::string allow_origin;
@@ -32,6 +39,10 @@ constexpr const char *kAuthRealm = "mjpeghttpsink";
 // unrefs it.
 SoupAuthDomain *new_basic_auth_domain(const AccessConfig &config);
 
+// The domain for `config.method` (see new_basic_auth_domain); a client using
+// the other method gets 401.
+SoupAuthDomain *new_auth_domain(const AccessConfig &config);
+
 // Adds Access-Control-Allow-Origin (and Vary: Origin when the allowed origin
 // is not "*") to the response, when CORS is enabled.
 void set_cors_headers(SoupServerMessage *msg, const AccessConfig &config);
@@ -39,6 +50,10 @@ void set_cors_headers(SoupServerMessage *msg, const AccessConfig &config);
 // Answers a CORS preflight (OPTIONS) request with 204 and the methods,
 // headers and cache time a browser needs before its real request.
 void reply_cors_preflight(SoupServerMessage *msg);
+
+// True when `path` (as libsoup routes it: decoded, without dot segments) is
+// one of `exempt_paths` or lies under one of them at a '/' boundary.
+bool path_is_exempt(const std::string &path, const std::vector<std::string> &exempt_paths);
 
 // Splits a comma-separated list, trimming blanks and dropping empty items.
 std::vector<std::string> split_list(const std::string &text);

@@ -7,7 +7,9 @@
 #include "listing_page.h"
 #include "multipart.h"
 #include "rate_limiter.h"
+#include "source_watch.h"
 #include "viewer_page.h"
+#include "webcam_compat.h"
 
 namespace mjpeghttp {
 
@@ -31,8 +33,8 @@ void set_no_cache(SoupMessageHeaders *headers) {
 void reply_text(SoupServerMessage *msg, guint status, const char *text) {
   soup_server_message_set_status(msg, status, nullptr);
   std::string body = std::string(text) + "\n";
-  soup_server_message_set_response(msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY,
-                                   body.data(), body.size());
+  soup_server_message_set_response(msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY, body.data(),
+                                   body.size());
 }
 
 void reply_unavailable(SoupServerMessage *msg, const char *why, const char *retry_after) {
@@ -54,8 +56,8 @@ std::string describe_conflict(const ServerConfig &running, const ServerConfig &w
   if (running_tls != wanted_tls)
     return running_tls ? "it serves HTTPS, and this element's settings ask for plain HTTP"
                        : "it serves plain HTTP, and this element's settings ask for HTTPS";
-  if (running_tls && !g_tls_certificate_is_same(running.tls_certificate.get(),
-                                                wanted.tls_certificate.get()))
+  if (running_tls &&
+      !g_tls_certificate_is_same(running.tls_certificate.get(), wanted.tls_certificate.get()))
     return "it serves HTTPS with another certificate";
   if (running.request_timeout_ms != wanted.request_timeout_ms)
     return "its request-timeout is " + std::to_string(running.request_timeout_ms / 1000) +
@@ -64,10 +66,10 @@ std::string describe_conflict(const ServerConfig &running, const ServerConfig &w
   if (running.access.user != wanted.access.user ||
       running.access.password != wanted.access.password)
     return "its auth-user or auth-password differs";
+  if (running.access.method != wanted.access.method) return "its auth-method differs";
   if (running.access.exempt_paths != wanted.access.exempt_paths)
     return "its auth-exempt-paths differ";
-  if (running.access.allow_origin != wanted.access.allow_origin)
-    return "its allow-origin differs";
+  if (running.access.allow_origin != wanted.access.allow_origin) return "its allow-origin differs";
   if (running.listen.is_unix() && running.listen.unix_socket_mode != wanted.listen.unix_socket_mode)
     return "its unix-socket-mode differs";
   return "";
@@ -107,6 +109,10 @@ enum class RouteKind {
   kServerMetrics,
   kListing,
   kStreamsJson,
+  kMountHealth,   // 200 while the source is online, 503 while offline
+  kServerHealth,  // every mount's
+  kMountState,    // ustreamer's /state
+  kServerState,
 };
 
 struct HttpServer::Mount {
@@ -130,6 +136,10 @@ struct HttpServer::Route {
         return "the server's statistics";
       case RouteKind::kServerMetrics:
         return "the server's metrics";
+      case RouteKind::kServerHealth:
+        return "the server's health check";
+      case RouteKind::kServerState:
+        return "the server's state";
       default:
         return "the server's list of streams";
     }
@@ -142,6 +152,8 @@ struct HttpServer::PendingViewer {
   std::shared_ptr<Mount> mount;
   bool adopted = false;
   double max_fps = 0;
+  std::optional<bool> advance_headers;
+  bool dual_final_frames = false;
 
   static void release_unadopted(gpointer data, GClosure *) {
     auto *pending = static_cast<PendingViewer *>(data);
@@ -259,8 +271,8 @@ bool HttpServer::add_mount(const MountConfig &config, StreamService *service, st
     auto routes = std::make_unique<Routes>();
     std::string clash;
     if (!build_routes(candidate, candidate.back().get(), routes.get(), &clash)) {
-      *error = "cannot serve mount " + config.mount + " on " + config_.listen.describe() + ": " +
-               clash;
+      *error =
+          "cannot serve mount " + config.mount + " on " + config_.listen.describe() + ": " + clash;
       return;
     }
     mounts_ = std::move(candidate);
@@ -275,6 +287,8 @@ void HttpServer::remove_mount(StreamService *service) {
     for (auto it = mounts_.begin(); it != mounts_.end(); ++it) {
       if ((*it)->service != service) continue;
       (*it)->service = nullptr;
+      // Held snapshot requests must not outlive their mount's engine.
+      answer_snapshot_waits(it->get());
       mounts_.erase(it);
       break;
     }
@@ -321,6 +335,8 @@ bool HttpServer::build_routes(const std::vector<std::shared_ptr<Mount>> &mounts,
     add("/stats", RouteKind::kServerStats, nullptr);
     add("/metrics", RouteKind::kServerMetrics, nullptr);
   }
+  add(kHealthPath, RouteKind::kServerHealth, root);
+  add(kStatePath, RouteKind::kServerState, root);
   for (const auto &mount : mounts) {
     if (mount == root) continue;
     const MountConfig &c = mount->config;
@@ -330,6 +346,8 @@ bool HttpServer::build_routes(const std::vector<std::shared_ptr<Mount>> &mounts,
     add(c.at(c.snapshot_path), RouteKind::kSnapshot, mount);
     add(c.at(c.stats_path), RouteKind::kMountStats, mount);
     add(c.at(c.metrics_path), RouteKind::kMountMetrics, mount);
+    add(c.at(kHealthPath), RouteKind::kMountHealth, mount);
+    add(c.at(kStatePath), RouteKind::kMountState, mount);
   }
   return clean;
 }
@@ -340,7 +358,7 @@ void HttpServer::run() {
   g_main_context_push_thread_default(context_);
   server_ = soup_server_new("server-header", "gst-mjpeg-http ", "tls-certificate",
                             config_.tls_certificate.get(), nullptr);
-  if (SoupAuthDomain *auth = new_basic_auth_domain(config_.access)) {
+  if (SoupAuthDomain *auth = new_auth_domain(config_.access)) {
     soup_server_add_auth_domain(server_, auth);
     g_object_unref(auth);
   }
@@ -348,26 +366,11 @@ void HttpServer::run() {
   g_signal_connect(server_, "request-started", G_CALLBACK(&HttpServer::on_request_started), this);
   g_signal_connect(server_, "request-read", G_CALLBACK(&HttpServer::on_request_read), this);
 
-  GError *err = nullptr;
-  std::string error;
-  if (config_.tls_certificate) {
-    // The gate peeks at plain HTTP heads; over HTTPS the bytes on the socket
-    // are TLS records, so libsoup accepts the connections (and runs the
-    // handshake) itself. The request-started timer still bounds slow heads.
-    if (!soup_server_listen_socket(server_, listener_.socket(), SOUP_SERVER_LISTEN_HTTPS, &err))
-      error = err ? err->message : "unknown error";
-    g_clear_error(&err);
-  } else {
-    gate_ = std::make_unique<RequestGate>(server_, config_.request_timeout_ms, log_);
-    if (!gate_->add_listener(listener_.socket(), &error)) gate_.reset();
-  }
-  if (!error.empty()) {
-    g_object_unref(server_);
-    server_ = nullptr;
-    g_main_context_pop_thread_default(context_);
-    report_ready("Could not listen on " + config_.listen.describe() + ": " + error);
-    return;
-  }
+  // Plain HTTP and HTTPS alike: the gate accepts, runs any TLS handshake
+  // and checks the head before libsoup sees the connection.
+  gate_ = std::make_unique<RequestGate>(server_, config_.request_timeout_ms,
+                                        config_.tls_certificate.get(), log_);
+  gate_->add_listener(listener_.socket());
 
   GSource *tick = g_timeout_source_new_seconds(1);
   g_source_set_callback(
@@ -397,6 +400,7 @@ void HttpServer::run() {
 
   g_source_destroy(tick);
   g_source_unref(tick);
+  while (!snapshot_waits_.empty()) finish_snapshot_wait(snapshot_waits_.front());
   gate_.reset();
   soup_server_disconnect(server_);
   g_object_unref(server_);
@@ -422,15 +426,11 @@ void destroy_request_timer(gpointer source) {
 gboolean on_request_timed_out(gpointer msg_pointer) {
   auto *msg = static_cast<SoupServerMessage *>(msg_pointer);
   // Shutting the socket down makes libsoup's own read fail, so libsoup
-  // closes and frees the connection through its usual path.
-  // libsoup knows the socket of connections it accepted itself (HTTPS);
-  // those the request gate handed over are found through the gate.
-  GSocket *socket = soup_server_message_get_socket(msg);
-  GSocket *gated =
-      socket ? nullptr : RequestGate::socket_of(soup_server_message_get_remote_address(msg));
-  if (!socket) socket = gated;
+  // closes and frees the connection through its usual path. Every
+  // connection came through the request gate, which knows its socket.
+  GSocket *socket = RequestGate::socket_of(soup_server_message_get_remote_address(msg));
   if (socket) g_socket_shutdown(socket, TRUE, TRUE, nullptr);
-  if (gated) g_object_unref(gated);
+  if (socket) g_object_unref(socket);
   return G_SOURCE_REMOVE;
 }
 
@@ -462,6 +462,39 @@ void HttpServer::on_request(SoupServer *, SoupServerMessage *msg, const char *pa
   static_cast<HttpServer *>(self)->handle(msg, path ? path : "", query);
 }
 
+bool HttpServer::apply_mjpg_streamer_action(SoupServerMessage *msg, GHashTable *query,
+                                            Route *route) {
+  const char *action =
+      query ? static_cast<const char *>(g_hash_table_lookup(query, "action")) : nullptr;
+  if (!action) return true;
+  // mjpg-streamer's URLs (what OctoPrint, Mainsail, crowsnest and Home
+  // Assistant are set up with) name the endpoint in the query of the page
+  // path. Answering them with the page would look like success to those
+  // clients, which would then show nothing.
+  const MjpgStreamerAction wanted = parse_mjpg_streamer_action(action);
+  // "/cam1?action=stream" too: redirecting it to "/cam1/" would drop the query.
+  if (route->kind != RouteKind::kPage && route->kind != RouteKind::kRedirectToPage) {
+    if (route->kind == RouteKind::kListing) {
+      reply_text(msg, SOUP_STATUS_NOT_FOUND, "No stream is served at /: use a mount's own path");
+      return false;
+    }
+    return true;  // other endpoints have no action parameter; it is ignored
+  }
+  switch (wanted) {
+    case MjpgStreamerAction::kStream:
+      route->kind = RouteKind::kStream;
+      return true;
+    case MjpgStreamerAction::kSnapshot:
+      route->kind = RouteKind::kSnapshot;
+      return true;
+    case MjpgStreamerAction::kUnknown:
+      break;
+  }
+  reply_text(msg, SOUP_STATUS_BAD_REQUEST,
+             "Unknown action: this server answers ?action=stream and ?action=snapshot");
+  return false;
+}
+
 void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTable *query) {
   set_common_headers(msg);
   const char *method = soup_server_message_get_method(msg);
@@ -474,7 +507,7 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
     return;
   }
   // A copy: the handlers below must not depend on the table staying put.
-  const Route route = found->second;
+  Route route = found->second;
   if (config_.access.cors_enabled() && strcmp(method, SOUP_METHOD_OPTIONS) == 0) {
     reply_cors_preflight(msg);
     return;
@@ -486,6 +519,7 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
     reply_text(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "Method not allowed");
     return;
   }
+  if (!apply_mjpg_streamer_action(msg, query, &route)) return;
   const char *json = "application/json";
   const char *prometheus = "text/plain; version=0.0.4; charset=utf-8";
   const char *html = "text/html; charset=utf-8";
@@ -494,7 +528,7 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
       serve_stream(msg, route.mount, head_only, query);
       break;
     case RouteKind::kSnapshot:
-      serve_snapshot(msg, *route.mount, head_only);
+      serve_snapshot(msg, route.mount, head_only, query);
       break;
     case RouteKind::kPage:
       serve_document(msg, html, render_viewer_page(route.mount->config), head_only);
@@ -520,12 +554,12 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
       break;
     }
     case RouteKind::kServerStats:
-      serve_document(msg, json,
-                     render_server_stats_json(
-                         snapshot_mounts(),
-                         static_cast<double>(g_get_monotonic_time() - started_monotonic_us_) /
-                             G_USEC_PER_SEC),
-                     head_only);
+      serve_document(
+          msg, json,
+          render_server_stats_json(
+              snapshot_mounts(),
+              static_cast<double>(g_get_monotonic_time() - started_monotonic_us_) / G_USEC_PER_SEC),
+          head_only);
       break;
     case RouteKind::kServerMetrics:
       serve_document(msg, prometheus, render_metrics_text(snapshot_mounts()), head_only);
@@ -533,13 +567,24 @@ void HttpServer::handle(SoupServerMessage *msg, const std::string &path, GHashTa
     case RouteKind::kListing:
       serve_document(msg, html, render_listing_page(snapshot_mounts()), head_only);
       break;
+    case RouteKind::kMountHealth:
+      serve_health(msg, {snapshot_mount(*route.mount)}, head_only);
+      break;
+    case RouteKind::kServerHealth:
+      serve_health(msg, snapshot_mounts(), head_only);
+      break;
+    case RouteKind::kMountState:
+      serve_document(msg, json, render_state_json(snapshot_mount(*route.mount)), head_only);
+      break;
+    case RouteKind::kServerState:
+      serve_document(msg, json, render_server_state_json(snapshot_mounts()), head_only);
+      break;
     case RouteKind::kStreamsJson: {
       // A browser following a link gets the page; scripts and tools (which
       // send */* or ask for JSON) get the list as data.
-      const char *accept = soup_message_headers_get_one(
-          soup_server_message_get_request_headers(msg), "Accept");
-      soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Vary",
-                                   "Accept");
+      const char *accept =
+          soup_message_headers_get_one(soup_server_message_get_request_headers(msg), "Accept");
+      soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Vary", "Accept");
       if (accept && strstr(accept, "text/html"))
         serve_document(msg, html, render_listing_page(snapshot_mounts()), head_only);
       else
@@ -588,12 +633,29 @@ void HttpServer::serve_document(SoupServerMessage *msg, const char *content_type
   soup_server_message_set_response(msg, content_type, SOUP_MEMORY_COPY, body.data(), body.size());
 }
 
-// Parses ?fps=N: a positive number up to FrameRateLimiter::kMaxFps.
+// For load balancers, systemd and uptime checks: the status says it all, the
+// body says which mount is offline.
+void HttpServer::serve_health(SoupServerMessage *msg, const std::vector<MountSnapshot> &mounts,
+                              bool head_only) {
+  bool all_online = !mounts.empty();
+  std::string body;
+  for (const MountSnapshot &mount : mounts) {
+    all_online = all_online && mount.stats.source_online;
+    body += mount.mount + (mount.stats.source_online ? " online\n" : " offline\n");
+  }
+  if (mounts.empty()) body = "no stream\n";
+  serve_document(msg, "text/plain; charset=utf-8", body, head_only);
+  soup_server_message_set_status(msg, all_online ? SOUP_STATUS_OK : SOUP_STATUS_SERVICE_UNAVAILABLE,
+                                 nullptr);
+}
+
+// Parses ?fps=N: a number from FrameRateLimiter::kMinFps to kMaxFps.
 static bool parse_fps(const char *text, double *fps) {
   if (!text || !*text) return false;
   char *end = nullptr;
   double value = g_ascii_strtod(text, &end);
-  if (*end != '\0' || !(value > 0) || value > FrameRateLimiter::kMaxFps) return false;
+  if (*end != '\0' || !(value >= FrameRateLimiter::kMinFps) || value > FrameRateLimiter::kMaxFps)
+    return false;
   *fps = value;
   return true;
 }
@@ -602,9 +664,18 @@ void HttpServer::serve_stream(SoupServerMessage *msg, const std::shared_ptr<Moun
                               bool head_only, GHashTable *query) {
   StreamService &service = *mount->service;
   double max_fps = 0;
-  const char *fps_text = query ? static_cast<const char *>(g_hash_table_lookup(query, "fps")) : nullptr;
+  const char *fps_text =
+      query ? static_cast<const char *>(g_hash_table_lookup(query, "fps")) : nullptr;
   if (query && g_hash_table_contains(query, "fps") && !parse_fps(fps_text, &max_fps)) {
-    reply_text(msg, SOUP_STATUS_BAD_REQUEST, "fps must be a number above 0 and at most 1000");
+    reply_text(msg, SOUP_STATUS_BAD_REQUEST, "fps must be a number from 0.01 to 1000");
+    return;
+  }
+  bool advance_valid = true, dual_valid = true;
+  const bool advance_asked = query && g_hash_table_contains(query, "advance_headers");
+  const bool advance = query_flag(query, "advance_headers", false, &advance_valid);
+  const bool dual_final_frames = query_flag(query, "dual_final_frames", false, &dual_valid);
+  if (!advance_valid || !dual_valid) {
+    reply_text(msg, SOUP_STATUS_BAD_REQUEST, "advance_headers and dual_final_frames take 0 or 1");
     return;
   }
   if (!head_only && !service.reserve_viewer()) {
@@ -626,10 +697,11 @@ void HttpServer::serve_stream(SoupServerMessage *msg, const std::shared_ptr<Moun
     return;
   }
 
-  auto *pending = new PendingViewer{mount, false, max_fps};
+  auto *pending = new PendingViewer{mount, false, max_fps, std::nullopt, false};
+  if (advance_asked) pending->advance_headers = advance;
+  pending->dual_final_frames = dual_final_frames;
   g_signal_connect_data(
-      msg, "wrote-headers",
-      G_CALLBACK(+[](SoupServerMessage *m, gpointer data) {
+      msg, "wrote-headers", G_CALLBACK(+[](SoupServerMessage *m, gpointer data) {
         auto *pend = static_cast<PendingViewer *>(data);
         if (pend->adopted) return;
         pend->adopted = true;
@@ -642,26 +714,141 @@ void HttpServer::serve_stream(SoupServerMessage *msg, const std::shared_ptr<Moun
         }
         ClientInfo info;
         info.address = format_socket_address(soup_server_message_get_remote_address(m));
-        const char *agent = soup_message_headers_get_one(
-            soup_server_message_get_request_headers(m), "User-Agent");
+        const char *agent =
+            soup_message_headers_get_one(soup_server_message_get_request_headers(m), "User-Agent");
         if (agent) info.user_agent = agent;
         info.connected_us = g_get_real_time();
         info.max_fps = pend->max_fps;
+        info.advance_headers = pend->advance_headers;
+        info.dual_final_frames = pend->dual_final_frames;
         // The viewer writes to the socket's fd directly and keeps its own
         // reference to the socket, whatever becomes of the stream object
         // (libsoup hands back its own wrapper around the connection).
         GSocket *socket = RequestGate::socket_of(soup_server_message_get_remote_address(m));
-        // Connections libsoup accepted itself (HTTPS) are not the gate's.
-        if (!socket && soup_server_message_get_socket(m))
-          socket = G_SOCKET(g_object_ref(soup_server_message_get_socket(m)));
         GIOStream *connection = soup_server_message_steal_connection(m);
         pend->mount->service->adopt_viewer(connection, socket, std::move(info));
       }),
       pending, &PendingViewer::release_unadopted, (GConnectFlags)0);
 }
 
-void HttpServer::serve_snapshot(SoupServerMessage *msg, Mount &mount, bool head_only) {
-  FramePtr frame = mount.service->latest_frame();
+// A /snapshot request held (paused) until its frame comes or its time is up.
+struct HttpServer::SnapshotWait {
+  SoupServerMessage *msg;  // a reference
+  std::shared_ptr<Mount> mount;
+  uint64_t after_sequence;  // answered by a frame newer than this
+  // Before the first frame, the placeholder (sent once the source-timeout
+  // has passed since the start) answers too; ?wait=next wants the source's.
+  bool placeholder_answers;
+  bool head_only;
+  GSource *timer;
+};
+
+void HttpServer::serve_snapshot(SoupServerMessage *msg, const std::shared_ptr<Mount> &mount,
+                                bool head_only, GHashTable *query) {
+  StreamService &service = *mount->service;
+  const char *wait =
+      query ? static_cast<const char *>(g_hash_table_lookup(query, "wait")) : nullptr;
+  const bool wait_next = wait && strcmp(wait, "next") == 0;
+  if (query && g_hash_table_contains(query, "wait") && !wait_next) {
+    reply_text(msg, SOUP_STATUS_BAD_REQUEST, "wait must be \"next\"");
+    return;
+  }
+  FramePtr frame = service.latest_frame();
+  // Before the first frame a snapshot waits for it rather than failing:
+  // clients (Home Assistant, timelapse tools) ask right after the camera
+  // starts. With source-timeout off nothing says how long a source may take
+  // to start, so that case keeps the immediate 503.
+  const bool wait_first = !frame && service.source_timeout_ms() > 0;
+  if (!wait_next && !wait_first) {
+    answer_snapshot(msg, frame, service.source_online(), head_only);
+    return;
+  }
+  auto *entry = new SnapshotWait{static_cast<SoupServerMessage *>(g_object_ref(msg)),
+                                 mount,
+                                 frame ? frame->sequence : 0,
+                                 !wait_next,
+                                 head_only,
+                                 nullptr};
+  soup_server_message_pause(msg);
+  const unsigned timeout_ms = service.source_timeout_ms();
+  // A first-frame wait ends with the placeholder, at most source-timeout
+  // after the start; the extra tick only bounds a placeholder that never
+  // comes (none could be made).
+  const unsigned limit_ms = wait_next ? (timeout_ms > 0 ? timeout_ms : kNextFrameWaitMs)
+                                      : timeout_ms + SourceWatch::kTickMs;
+  entry->timer = g_timeout_source_new(limit_ms);
+  struct TimerData {
+    HttpServer *server;
+    SnapshotWait *wait;
+  };
+  g_source_set_callback(
+      entry->timer,
+      [](gpointer data) -> gboolean {
+        auto *timer = static_cast<TimerData *>(data);
+        timer->server->finish_snapshot_wait(timer->wait);
+        return G_SOURCE_REMOVE;
+      },
+      new TimerData{this, entry}, [](gpointer data) { delete static_cast<TimerData *>(data); });
+  g_source_attach(entry->timer, context_);
+  snapshot_waits_.push_back(entry);
+  snapshot_wait_count_.fetch_add(1);
+  // A frame published between reading the latest one and counting this wait
+  // found no wait to wake: look again now that it is counted.
+  answer_snapshot_waits(nullptr);
+}
+
+void HttpServer::frame_published() {
+  if (snapshot_wait_count_.load() == 0) return;
+  if (snapshot_wake_queued_.exchange(true)) return;
+  GSource *wake = g_idle_source_new();
+  g_source_set_callback(
+      wake,
+      [](gpointer self) -> gboolean {
+        auto *server = static_cast<HttpServer *>(self);
+        server->snapshot_wake_queued_.store(false);
+        server->answer_snapshot_waits(nullptr);
+        return G_SOURCE_REMOVE;
+      },
+      this, nullptr);
+  g_source_attach(wake, context_);
+  g_source_unref(wake);
+}
+
+void HttpServer::answer_snapshot_waits(const Mount *removed) {
+  for (auto it = snapshot_waits_.begin(); it != snapshot_waits_.end();) {
+    SnapshotWait *wait = *it++;
+    if (wait->mount.get() == removed) {
+      finish_snapshot_wait(wait);
+      continue;
+    }
+    if (!wait->mount->service) continue;
+    FramePtr latest = wait->mount->service->latest_frame();
+    if (latest && (wait->placeholder_answers || !latest->placeholder) &&
+        latest->sequence > wait->after_sequence)
+      finish_snapshot_wait(wait);
+  }
+}
+
+void HttpServer::finish_snapshot_wait(SnapshotWait *wait) {
+  snapshot_waits_.remove(wait);
+  snapshot_wait_count_.fetch_sub(1);
+  g_source_destroy(wait->timer);
+  g_source_unref(wait->timer);
+  StreamService *service = wait->mount->service;
+  if (!service) {
+    reply_unavailable(wait->msg, "The stream stopped", "1");
+  } else {
+    // The frame waited for; out of time, the placeholder while the source is
+    // offline, or the latest frame, whatever it is.
+    answer_snapshot(wait->msg, service->latest_frame(), service->source_online(), wait->head_only);
+  }
+  soup_server_message_unpause(wait->msg);
+  g_object_unref(wait->msg);
+  delete wait;
+}
+
+void HttpServer::answer_snapshot(SoupServerMessage *msg, const FramePtr &frame, bool online,
+                                 bool head_only) {
   if (!frame) {
     reply_unavailable(msg, "No frame yet", "1");
     return;
@@ -672,6 +859,14 @@ void HttpServer::serve_snapshot(SoupServerMessage *msg, Mount &mount, bool head_
   set_no_cache(headers);
   soup_message_headers_replace(headers, "X-Timestamp",
                                format_timestamp(frame->timestamp_us).c_str());
+  soup_message_headers_replace(headers, "X-Source-Online", online ? "1" : "0");
+  // Not printf: an application's setlocale() could print a decimal comma.
+  char age[G_ASCII_DTOSTR_BUF_SIZE];
+  const double age_seconds =
+      static_cast<double>(std::max<int64_t>(0, g_get_monotonic_time() - frame->published_us)) /
+      G_USEC_PER_SEC;
+  soup_message_headers_replace(headers, "X-Frame-Age",
+                               g_ascii_formatd(age, sizeof age, "%.3f", age_seconds));
   SoupMessageBody *body = soup_server_message_get_response_body(msg);
   if (head_only) {
     soup_message_headers_set_content_length(headers, frame->size);

@@ -13,9 +13,11 @@
 #include <gio/gio.h>
 #include <libsoup/soup.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -51,6 +53,10 @@ class StreamService {
   virtual void housekeeping() = 0;
   // For /stats and /metrics; must not wait on any viewer.
   virtual StatsSnapshot stats_snapshot() = 0;
+  virtual bool source_online() const = 0;
+  // How long without a frame the source counts as offline (0 = never): also
+  // how long a /snapshot request waits for a frame.
+  virtual unsigned source_timeout_ms() const = 0;
 };
 
 // Settings of the server itself: every element sharing it must agree on them.
@@ -112,6 +118,10 @@ class HttpServer {
   // naming the clash (a mount or a path already served). Safe from any
   // thread but the HTTP thread; returns once the HTTP thread routes to it.
   bool add_mount(const MountConfig &mount, StreamService *service, std::string *error);
+  // A mount published a frame: snapshot requests waiting for one are
+  // answered. Safe from any thread; costs one atomic load when none waits.
+  void frame_published();
+
   // After this returns, the HTTP thread never calls `service` again: requests
   // for the mount get 404, and its half-answered /stream requests are closed.
   void remove_mount(StreamService *service);
@@ -121,6 +131,12 @@ class HttpServer {
   static constexpr int kListenBacklog = 512;
   // Served by the server itself whatever the mounts: the list of streams.
   static constexpr const char *kStreamsPath = "/streams";
+  // On every mount and server-wide: the source's health (200 online, 503
+  // offline) and ustreamer's state document.
+  static constexpr const char *kHealthPath = "/healthz";
+  static constexpr const char *kStatePath = "/state";
+  // How long /snapshot?wait=next waits when source-timeout is off.
+  static constexpr unsigned kNextFrameWaitMs = 10000;
 
  private:
   struct Mount;
@@ -145,11 +161,25 @@ class HttpServer {
   static void on_request(SoupServer *server, SoupServerMessage *msg, const char *path,
                          GHashTable *query, gpointer self);
   void handle(SoupServerMessage *msg, const std::string &path, GHashTable *query);
+  // Turns a mount page's "?action=stream|snapshot" into that endpoint's
+  // route; false when it answered the request itself (an unknown action).
+  bool apply_mjpg_streamer_action(SoupServerMessage *msg, GHashTable *query, Route *route);
   void serve_stream(SoupServerMessage *msg, const std::shared_ptr<Mount> &mount, bool head_only,
                     GHashTable *query);
-  void serve_snapshot(SoupServerMessage *msg, Mount &mount, bool head_only);
+  void serve_snapshot(SoupServerMessage *msg, const std::shared_ptr<Mount> &mount, bool head_only,
+                      GHashTable *query);
+  // Answers a /snapshot request with `frame` (503 when null).
+  static void answer_snapshot(SoupServerMessage *msg, const FramePtr &frame, bool online,
+                              bool head_only);
+  struct SnapshotWait;
+  // Answers the waits whose frame has come (all of them with `mount` gone,
+  // when `removed` is set).
+  void answer_snapshot_waits(const Mount *removed);
+  void finish_snapshot_wait(SnapshotWait *wait);
   void serve_document(SoupServerMessage *msg, const char *content_type, const std::string &body,
                       bool head_only);
+  void serve_health(SoupServerMessage *msg, const std::vector<MountSnapshot> &mounts,
+                    bool head_only);
   // Every mount's counters, in mount order.
   std::vector<MountSnapshot> snapshot_mounts() const;
   static MountSnapshot snapshot_mount(const Mount &mount);
@@ -167,6 +197,11 @@ class HttpServer {
   int64_t started_monotonic_us_ = 0;
 
   // HTTP thread only.
+  std::list<SnapshotWait *> snapshot_waits_;
+  // How many are in snapshot_waits_, and whether a wake-up is on its way:
+  // read by the publishing threads.
+  std::atomic<size_t> snapshot_wait_count_{0};
+  std::atomic<bool> snapshot_wake_queued_{false};
   std::vector<std::shared_ptr<Mount>> mounts_;
   std::unique_ptr<Routes> routes_;
 

@@ -36,14 +36,23 @@ class Exposition {
  public:
   explicit Exposition(const std::vector<MountSnapshot> &mounts) : mounts_(mounts) {
     for (const MountSnapshot &mount : mounts)
-      labels_.push_back("{element=\"" + escape_label_value(mount.stats.element_name) +
-                        "\",mount=\"" + escape_label_value(mount.mount) + "\"}");
+      labels_.push_back("element=\"" + escape_label_value(mount.stats.element_name) +
+                        "\",mount=\"" + escape_label_value(mount.mount) + "\"");
   }
 
   void counter(const char *name, const char *help, uint64_t StatsSnapshot::*field) {
     family(name, help, "counter");
     for (size_t i = 0; i < mounts_.size(); i++)
       sample(name, i, std::to_string(mounts_[i].stats.*field));
+  }
+  // One sample per mount and reason: the reason is a label, so a query can
+  // sum over reasons or pick one.
+  void counter_by_reason(const char *name, const char *help) {
+    family(name, help, "counter");
+    for (size_t i = 0; i < mounts_.size(); i++)
+      for (size_t reason = 0; reason < kLeaveReasonsWhileServing; reason++)
+        sample(name, i, std::to_string(mounts_[i].stats.viewers_left[reason]),
+               leave_reason_name(static_cast<LeaveReason>(reason)));
   }
   void gauge(const char *name, const char *help, size_t StatsSnapshot::*field) {
     family(name, help, "gauge");
@@ -59,6 +68,11 @@ class Exposition {
       sample(name, i, g_ascii_formatd(number, sizeof number, "%.3f", mounts_[i].stats.*field));
     }
   }
+  void gauge(const char *name, const char *help, bool StatsSnapshot::*field) {
+    family(name, help, "gauge");
+    for (size_t i = 0; i < mounts_.size(); i++)
+      sample(name, i, mounts_[i].stats.*field ? "1" : "0");
+  }
   const std::string &text() const { return text_; }
 
  private:
@@ -67,8 +81,12 @@ class Exposition {
     text_ += "# HELP " + full + " " + help + "\n";
     text_ += "# TYPE " + full + " " + type + "\n";
   }
-  void sample(const char *name, size_t mount, const std::string &value) {
-    text_ += std::string("mjpeghttpsink_") + name + labels_[mount] + " " + value + "\n";
+  void sample(const char *name, size_t mount, const std::string &value,
+              const char *reason = nullptr) {
+    std::string labels = labels_[mount];
+    // Reason names are fixed words that need no escaping.
+    if (reason) labels += std::string(",reason=\"") + reason + "\"";
+    text_ += std::string("mjpeghttpsink_") + name + "{" + labels + "} " + value + "\n";
   }
 
   const std::vector<MountSnapshot> &mounts_;
@@ -100,6 +118,14 @@ std::string render_metrics_text(const std::vector<MountSnapshot> &mounts) {
   out.counter("viewers_total", "Stream viewers served since the server started.",
               &StatsSnapshot::viewers_total);
   out.gauge("viewers", "Stream viewers connected now.", &StatsSnapshot::viewers_now);
+  out.counter_by_reason("viewers_left_total",
+                        "Stream viewers that left since the server started, by why they left.");
+  out.gauge("source_online",
+            "1 while the source sends frames, 0 once none came for source-timeout (or none yet).",
+            &StatsSnapshot::source_online);
+  out.gauge("last_frame_age_seconds",
+            "Seconds since the source's last frame; -1 before the first one.",
+            &StatsSnapshot::last_frame_age_seconds);
   return out.text();
 }
 

@@ -19,6 +19,9 @@ class FrameRateLimiter {
 
   // Highest rate a viewer may ask for; beyond it a cap means nothing.
   static constexpr double kMaxFps = 1000.0;
+  // Lowest: a frame every 100 s. Below it a cap is a way to hold a viewer
+  // slot while being sent nothing, not a frame rate anyone watches.
+  static constexpr double kMinFps = 0.01;
 
  private:
   int64_t interval_us_;

@@ -63,14 +63,19 @@ std::unique_ptr<ServerLease> ServerLease::acquire(const ServerConfig &config,
   return std::unique_ptr<ServerLease>(new ServerLease(std::move(entry), server, element_name));
 }
 
-ServerLease::~ServerLease() {
+ServerLease::~ServerLease() { release(); }
+
+bool ServerLease::release() {
+  if (released_) return false;
+  released_ = true;
   std::lock_guard<std::mutex> lock(registry_mutex);
   auto &users = entry_->users;
   users.erase(std::find(users.begin(), users.end(), element_name_));
-  if (!users.empty()) return;
+  if (!users.empty()) return false;
   if (!entry_->key.empty()) registry().erase(entry_->key);
   // Joins the HTTP thread, which never takes registry_mutex.
   entry_->server->stop();
+  return true;
 }
 
 }  // namespace mjpeghttp

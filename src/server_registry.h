@@ -30,6 +30,9 @@ class ServerLease {
                                               const LogSink &server_log, Failure *failure,
                                               std::string *error);
   ~ServerLease();
+  // Lets go now instead of in the destructor. True when this was the last
+  // user, so the server has stopped; false when others keep it running.
+  bool release();
   ServerLease(const ServerLease &) = delete;
   ServerLease &operator=(const ServerLease &) = delete;
 
@@ -45,6 +48,7 @@ class ServerLease {
   std::shared_ptr<Entry> entry_;
   HttpServer *server_;
   std::string element_name_;
+  bool released_ = false;
 };
 
 }  // namespace mjpeghttp

@@ -75,12 +75,14 @@ StallPacer::Result StallPacer::wait_until_ready(int stop_fd, const FrameQueue *q
   if (!first.valid) return Result::kReady;
   if (first.has_window) max_window_ = std::max(max_window_, first.window);
 
-  // Sleeps one interval unless asked to stop; also notices a dead peer.
+  // Sleeps one interval unless asked to stop; also notices a dead peer. A
+  // viewer that read everything and then hung up sends no reset until more
+  // bytes reach it, so its end of file counts too (POLLRDHUP).
   auto pause = [&]() -> Result {
-    pollfd fds[2] = {{fd_, 0, 0}, {stop_fd, POLLIN, 0}};
+    pollfd fds[2] = {{fd_, POLLRDHUP, 0}, {stop_fd, POLLIN, 0}};
     poll(fds, stop_fd >= 0 ? 2 : 1, kSampleIntervalMs);
     if (stop_fd >= 0 && (fds[1].revents & POLLIN)) return Result::kStopped;
-    if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) return Result::kPeerGone;
+    if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL | POLLRDHUP)) return Result::kPeerGone;
     if (queue && queue->stop_requested()) return Result::kStopped;
     return Result::kReady;
   };

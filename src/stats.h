@@ -5,9 +5,12 @@
 // what each counter means.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "leave_reason.h"
 
 namespace mjpeghttp {
 
@@ -22,6 +25,9 @@ struct ViewerSnapshot {
   uint64_t frames_dropped = 0;
   uint64_t bytes_sent = 0;
   size_t queue_depth = 0;
+  // ustreamer's per-viewer stream options, as the viewer asked for them.
+  bool advance_headers = false;
+  bool dual_final_frames = false;
 };
 
 struct StatsSnapshot {
@@ -36,6 +42,16 @@ struct StatsSnapshot {
   uint64_t bytes_served = 0;
   uint64_t viewers_total = 0;  // viewers since the server started
   size_t viewers_now = 0;
+  // Viewers that left, by LeaveReason, for the reasons a served mount can
+  // count. Once no viewer comes or goes, viewers_total == viewers_now + the
+  // sum of these.
+  std::array<uint64_t, kLeaveReasonsWhileServing> viewers_left{};
+  // The source: online while frames arrive (see source-timeout).
+  bool source_online = false;
+  double last_frame_age_seconds = -1;  // -1 before the first frame
+  unsigned width = 0, height = 0;      // 0 while unknown
+  double captured_fps = 0;             // frames from the source per second
+  double queued_fps = 0;               // frames handed to the viewers per second
   std::vector<ViewerSnapshot> viewers;
 };
 
@@ -59,6 +75,11 @@ std::string render_server_stats_json(const std::vector<MountSnapshot> &mounts,
                                      double uptime_seconds);
 // The list of streams: each mount's paths and a few live figures.
 std::string render_streams_json(const std::vector<MountSnapshot> &mounts);
+// ustreamer's /state document (state_json.cpp) for one mount, or for the
+// whole server: the first mount's (the root mount's if there is one), with
+// every mount's under "streams".
+std::string render_state_json(const MountSnapshot &mount);
+std::string render_server_state_json(const std::vector<MountSnapshot> &mounts);
 // Every mount's metrics, each sample labelled with its element and mount.
 std::string render_metrics_text(const std::vector<MountSnapshot> &mounts);
 

@@ -51,6 +51,11 @@ void add_counters(JsonBuilder *builder, const StatsSnapshot &stats) {
   add_uint(builder, "bytes_served", stats.bytes_served);
   add_uint(builder, "viewers_now", stats.viewers_now);
   add_uint(builder, "viewers_total", stats.viewers_total);
+  json_builder_set_member_name(builder, "viewers_left");
+  json_builder_begin_object(builder);
+  for (size_t i = 0; i < stats.viewers_left.size(); i++)
+    add_uint(builder, leave_reason_name(static_cast<LeaveReason>(i)), stats.viewers_left[i]);
+  json_builder_end_object(builder);
 }
 
 void add_paths(JsonBuilder *builder, const MountSnapshot &mount) {
@@ -69,6 +74,15 @@ void add_mount(JsonBuilder *builder, const MountSnapshot &mount, bool with_viewe
   add_paths(builder, mount);
   add_double(builder, "uptime_seconds", mount.stats.uptime_seconds, 1000);
   add_counters(builder, mount.stats);
+  json_builder_set_member_name(builder, "source_online");
+  json_builder_add_boolean_value(builder, mount.stats.source_online);
+  // -1 (no frame yet) as it is: the rounding below is for positive values.
+  if (mount.stats.last_frame_age_seconds < 0) {
+    json_builder_set_member_name(builder, "last_frame_age_seconds");
+    json_builder_add_int_value(builder, -1);
+  } else {
+    add_double(builder, "last_frame_age_seconds", mount.stats.last_frame_age_seconds, 1000);
+  }
   if (with_viewers) {
     json_builder_set_member_name(builder, "viewers");
     json_builder_begin_array(builder);
@@ -115,6 +129,8 @@ std::string render_server_stats_json(const std::vector<MountSnapshot> &mounts,
     total.bytes_served += s.bytes_served;
     total.viewers_now += s.viewers_now;
     total.viewers_total += s.viewers_total;
+    for (size_t i = 0; i < total.viewers_left.size(); i++)
+      total.viewers_left[i] += s.viewers_left[i];
     if (mount.mount == "/") element = s.element_name;
   }
   // One element alone reads exactly as its own document did before mounts.

@@ -25,20 +25,31 @@ typedef struct {
 
 static const Endpoint endpoints[] = {
     {NULL, "/", "The viewer page: the live stream, a snapshot button, full screen and live "
-                "statistics. Self-contained HTML, no external resources."},
+                "statistics. Self-contained HTML, no external resources. With "
+                "`?action=stream` or `?action=snapshot` (mjpg-streamer's URLs) it serves the "
+                "stream or the snapshot instead; another action is 400."},
     {"stream-path", NULL,
      "The MJPEG stream (`multipart/x-mixed-replace`). A new viewer gets the latest frame at "
-     "once. `?fps=N` caps that viewer's rate. 503 with `Retry-After` beyond max-clients."},
+     "once. `?fps=N` caps that viewer's rate; `?advance_headers=0|1` and "
+     "`?dual_final_frames=0|1` are ustreamer's per-viewer options. 503 with `Retry-After` "
+     "beyond max-clients."},
     {"snapshot-path", NULL,
-     "The latest frame as one JPEG (`image/jpeg`, `X-Timestamp`); 503 with `Retry-After: 1` "
-     "before the first frame."},
+     "The latest frame as one JPEG (`image/jpeg`, `X-Timestamp`, `X-Frame-Age`, "
+     "`X-Source-Online`); the placeholder while the source is offline. Before the first frame "
+     "it waits up to source-timeout for one (503 with `Retry-After: 1` when source-timeout is "
+     "0). `?wait=next` answers the next frame after the request."},
+    {NULL, "/state", "ustreamer's state document (JSON): the source's resolution, online and "
+                     "captured fps, the stream's clients."},
+    {NULL, "/healthz", "200 while the source sends frames, 503 while it is offline (see "
+                       "source-timeout)."},
     {"stats-path", NULL,
-     "Statistics as JSON: uptime, frame and byte counters, viewers now and in total, and one "
+     "Statistics as JSON: uptime, frame and byte counters, viewers now and in total, viewers "
+     "that left by reason (`viewers_left`), and one "
      "entry per viewer (id, address, user agent, connected since, fps, frames sent and "
      "dropped, queue depth, bytes sent)."},
     {"metrics-path", NULL,
      "The same counters in the Prometheus text exposition format (`mjpeghttpsink_*`, labelled "
-     "`element=\"<name>\"`)."},
+     "`element=\"<name>\"` and `mount`; `mjpeghttpsink_viewers_left_total` also by `reason`)."},
 };
 
 typedef struct {
@@ -51,28 +62,42 @@ static const BusMessage bus_messages[] = {
     {"mjpeghttpsink-client-added", "id (guint64), address (string, host:port), user-agent "
                                    "(string)",
      "a viewer started receiving the stream"},
-    {"mjpeghttpsink-client-removed", "id (guint64), address (string), user-agent (string)",
+    {"mjpeghttpsink-client-removed",
+     "id (guint64), address (string), user-agent (string), reason (string: a "
+     "GstMjpegHttpSinkLeaveReason nick)",
      "a viewer left, was cut off, or the server stopped"},
+    {"mjpeghttpsink-source-offline", "lost-at (string, ISO 8601; empty when no frame came), "
+                                     "timeout-ms (guint)",
+     "no frame for source-timeout: viewers get the placeholder"},
+    {"mjpeghttpsink-source-online", "(none)", "frames came back after an offline message"},
 };
 
 /* What GObject cannot say about a signal: its arguments' names and meaning. */
 typedef struct {
   const char *name;
-  const char *first_argument;
+  const char *arguments[2]; /* names of the first arguments; NULL: "arg" */
   const char *doc;
 } SignalNote;
 
 static const SignalNote signal_notes[] = {
-    {"client-added", "address",
+    {"client-added", {"address"},
      "A viewer (\"host:port\") started receiving the stream. Emitted on that viewer's own "
      "thread with no lock of the element held: keep handlers short."},
-    {"client-removed", "address",
+    {"client-removed", {"address"},
      "A viewer left, was cut off, or the server stopped. Emitted on that viewer's own thread "
      "after its connection was closed."},
-    {"get-stats", NULL,
+    {"client-removed-with-reason", {"address", "reason"},
+     "Right after `client-removed`, for the same viewer and on the same thread, with why it "
+     "left. Detailed: the detail is the reason's nick, so a handler connected to "
+     "`client-removed-with-reason::timeout` hears only of viewers cut off by client-timeout. "
+     "A second signal rather than a new argument, so handlers of `client-removed` keep their "
+     "signature."},
+    {"get-stats", {NULL},
      "Returns a GstStructure `mjpeghttpsink-stats`: uptime (gdouble, s), frames-in, "
      "frames-rejected, frames-published, frames-overflowed, frames-sent, frames-dropped, "
-     "bytes-served, viewers-total (guint64), num-clients (guint) and viewers, a GstValueArray of "
+     "bytes-served, viewers-total (guint64), num-clients (guint), viewers-left (a GstStructure "
+     "with one guint64 per reason a running server counts: closed, write-error, timeout, "
+     "queue-disconnect, eos) and viewers, a GstValueArray of "
      "GstStructure `mjpeghttpsink-viewer` (id, address, user-agent, connected-since, "
      "connected-seconds, fps, frames-sent, frames-dropped, bytes-sent, queue-depth). The same "
      "numbers as the stats and metrics endpoints."},
@@ -161,6 +186,21 @@ static int compare_pspecs(const void *a, const void *b) {
   return strcmp((*(GParamSpec *const *)a)->name, (*(GParamSpec *const *)b)->name);
 }
 
+/* An enum's values under a heading naming the property or signal using it. */
+static void print_enum(const char *heading, GType enum_type, const char *used_by) {
+  GEnumClass *enum_class = g_type_class_ref(enum_type);
+  g_print("%s %s (`%s`)\n\n", heading, g_type_name(enum_type), used_by);
+  g_print("| Value | Nick | Meaning |\n| --- | --- | --- |\n");
+  for (guint v = 0; v < enum_class->n_values; v++) {
+    gchar *meaning = cell(enum_class->values[v].value_name);
+    g_print("| %d | `%s` | %s |\n", enum_class->values[v].value, enum_class->values[v].value_nick,
+            meaning);
+    g_free(meaning);
+  }
+  g_print("\n");
+  g_type_class_unref(enum_class);
+}
+
 static void print_properties(GType type, GObjectClass *klass) {
   guint count = 0;
   GParamSpec **all = g_object_class_list_properties(klass, &count);
@@ -195,17 +235,7 @@ static void print_properties(GType type, GObjectClass *klass) {
 
   for (guint i = 0; i < own->len; i++) {
     GParamSpec *pspec = own->pdata[i];
-    if (!G_IS_PARAM_SPEC_ENUM(pspec)) continue;
-    GEnumClass *enum_class = G_PARAM_SPEC_ENUM(pspec)->enum_class;
-    g_print("### %s (`%s`)\n\n", g_type_name(G_PARAM_SPEC_VALUE_TYPE(pspec)), pspec->name);
-    g_print("| Value | Nick | Meaning |\n| --- | --- | --- |\n");
-    for (guint v = 0; v < enum_class->n_values; v++) {
-      gchar *meaning = cell(enum_class->values[v].value_name);
-      g_print("| %d | `%s` | %s |\n", enum_class->values[v].value,
-              enum_class->values[v].value_nick, meaning);
-      g_free(meaning);
-    }
-    g_print("\n");
+    if (G_IS_PARAM_SPEC_ENUM(pspec)) print_enum("###", G_PARAM_SPEC_VALUE_TYPE(pspec), pspec->name);
   }
   g_ptr_array_unref(own);
   g_free(all);
@@ -230,11 +260,20 @@ static void print_signals(GType type) {
     const SignalNote *note = note_for(query.signal_name);
     for (guint p = 0; p < query.n_params; p++) {
       GType param = query.param_types[p] & ~G_SIGNAL_TYPE_STATIC_SCOPE;
-      g_print(",\n    %s%s", param == G_TYPE_STRING ? "const gchar *" : g_type_name(param),
-              p == 0 && note && note->first_argument ? note->first_argument : " arg");
+      const char *name = note && p < G_N_ELEMENTS(note->arguments) && note->arguments[p]
+                             ? note->arguments[p]
+                             : "arg";
+      if (param == G_TYPE_STRING)
+        g_print(",\n    const gchar *%s", name);
+      else
+        g_print(",\n    %s %s", g_type_name(param), name);
     }
     g_print(");\n```\n\n");
     if (note) g_print("%s\n\n", note->doc);
+    for (guint p = 0; p < query.n_params; p++) {
+      GType param = query.param_types[p] & ~G_SIGNAL_TYPE_STATIC_SCOPE;
+      if (G_TYPE_IS_ENUM(param)) print_enum("####", param, query.signal_name);
+    }
     if (query.signal_flags & G_SIGNAL_ACTION)
       g_print("Call it with `g_signal_emit_by_name (sink, \"%s\", &result)`.\n\n",
               query.signal_name);

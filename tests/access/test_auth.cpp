@@ -3,6 +3,9 @@
 // 401 with a Basic challenge and not one byte of video; with them the stream
 // and snapshot are served; exempt paths need none.
 #include <gst/check/gstcheck.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -19,8 +22,8 @@ const char *const kUser = "alice";
 const char *const kPassword = "s3cret-Passw0rd";
 
 void require_auth(SinkPipeline &pipeline, const char *exempt = "") {
-  g_object_set(pipeline.sink(), "auth-user", kUser, "auth-password", kPassword,
-               "auth-exempt-paths", exempt, nullptr);
+  g_object_set(pipeline.sink(), "auth-user", kUser, "auth-password", kPassword, "auth-exempt-paths",
+               exempt, nullptr);
 }
 
 std::string url(int port, const std::string &path) {
@@ -29,8 +32,8 @@ std::string url(int port, const std::string &path) {
 
 std::string request(const std::string &method, const std::string &path, int port,
                     const std::string &authorization) {
-  std::string text = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-                     "\r\n";
+  std::string text =
+      method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n";
   if (!authorization.empty()) text += "Authorization: " + authorization + "\r\n";
   return text + "\r\n";
 }
@@ -40,7 +43,8 @@ std::string request(const std::string &method, const std::string &path, int port
 // the stream (no JPEG, no boundary) anywhere in the bytes.
 void check_refused(int port, const std::string &method, const std::string &path,
                    const std::string &authorization, const std::string &boundary) {
-  const std::string raw = raw_exchange("127.0.0.1", port, request(method, path, port, authorization));
+  const std::string raw =
+      raw_exchange("127.0.0.1", port, request(method, path, port, authorization));
   const element_test::HttpHead head = parse_response(raw);
   fail_unless_equals_int(head.status, 401);
   const std::string challenge = head.header("WWW-Authenticate");
@@ -52,6 +56,21 @@ void check_refused(int port, const std::string &method, const std::string &path,
           method.c_str(), path.c_str(), authorization.c_str());
   fail_unless(raw.find(boundary) == std::string::npos,
               "%s %s: the stream boundary in a refused response", method.c_str(), path.c_str());
+}
+
+// A port nothing listens on right now (the kernel's pick, released again).
+int free_loopback_port() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  fail_unless(fd >= 0, "socket() failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  const bool bound = bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
+                     getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) == 0;
+  close(fd);
+  fail_unless(bound, "could not bind an ephemeral port");
+  return ntohs(address.sin_port);
 }
 
 std::string stream_boundary(int port) {
@@ -128,13 +147,13 @@ GST_START_TEST(test_right_credentials_stream) {
 
   // curl's own Basic auth, on the snapshot.
   ProcessResult curl = run_process({"curl", "-sS", "--max-time", "20", "-u",
-                                    std::string(kUser) + ":" + kPassword, "-o", "/dev/null",
-                                    "-w", "%{http_code} %{size_download}",
-                                    url(port, "/snapshot")});
+                                    std::string(kUser) + ":" + kPassword, "-o", "/dev/null", "-w",
+                                    "%{http_code} %{size_download}", url(port, "/snapshot")});
   fail_unless(curl.ran, "curl: %s", curl.err.c_str());
   fail_unless_equals_int(curl.exit_status, 0);
   const std::string expected = "200 " + std::to_string(frames[1].size());
-  fail_unless(curl.out == expected, "curl: '%s', expected '%s'", curl.out.c_str(), expected.c_str());
+  fail_unless(curl.out == expected, "curl: '%s', expected '%s'", curl.out.c_str(),
+              expected.c_str());
 }
 GST_END_TEST;
 
@@ -154,6 +173,83 @@ GST_START_TEST(test_exempt_paths_need_no_credentials) {
   const std::string boundary = stream_boundary(port);
   check_refused(port, "GET", "/stream", "", boundary);
   check_refused(port, "GET", "/", "", boundary);
+}
+GST_END_TEST;
+
+// Issue 15: libsoup's own exempt-path list matched a plain string prefix, so
+// auth-exempt-paths=/cam1 also served /cam10 without credentials. Run once
+// per auth-method (loop index 0: basic, 1: digest): both share the rule.
+GST_START_TEST(test_exempt_path_covers_only_its_own_subtree) {
+  const char *method = __i__ == 0 ? "basic" : "digest";
+  SinkPipeline cam1, cam10;
+  g_object_set(cam1.sink(), "mount", "/cam1", nullptr);
+  g_object_set(cam10.sink(), "mount", "/cam10", nullptr);
+  require_auth(cam1, "/cam1");
+  require_auth(cam10, "/cam1");
+  gst_util_set_object_arg(G_OBJECT(cam1.sink()), "auth-method", method);
+  gst_util_set_object_arg(G_OBJECT(cam10.sink()), "auth-method", method);
+  // Elements share a server only when both ask for the same port.
+  int port = 0;
+  for (int attempt = 0; attempt < 5 && port == 0; attempt++) {
+    const int candidate = free_loopback_port();
+    g_object_set(cam1.sink(), "port", candidate, nullptr);
+    g_object_set(cam10.sink(), "port", candidate, nullptr);
+    if (cam1.play()) {
+      port = candidate;
+    } else {
+      // Someone took the port between the probe and the element's bind.
+      cam1.stop();
+    }
+  }
+  fail_unless(port > 0, "no free port for the first mount");
+  fail_unless(cam10.play(), "the second mount did not join the port");
+  const Bytes frame = element_test::distinct_jpegs(1)[0];
+  fail_unless(cam1.push_jpeg(frame));
+  fail_unless(cam10.push_jpeg(frame));
+
+  struct Case {
+    const char *path;
+    int status;
+  };
+  const Case cases[] = {
+      // The exempt path itself and what lies under it.
+      {"/cam1", 301},
+      {"/cam1/snapshot", 200},
+      {"/cam1/stats", 200},
+      // A sibling that only shares its first characters.
+      {"/cam10/snapshot", 401},
+      {"/cam10/stats", 401},
+      {"/cam10/", 401},
+      {"/cam1snapshot", 401},
+      // Other spellings of /cam10: libsoup removes the dot segments and
+      // decodes the path before routing, and the decision is on that path.
+      {"/cam1/../cam10/snapshot", 401},
+      {"/cam1/./../cam10/stats", 401},
+      {"/%63am10/snapshot", 401},
+      {"/cam1%30/stats", 401},
+      {"/%2Fcam10/snapshot", 401},
+      // GLib reads an encoded ".." segment as one and removes it too.
+      {"/cam1/%2e%2e/cam10/snapshot", 401},
+      // A ".." that only decoding reveals: libsoup refuses it itself.
+      {"/cam1%2F..%2Fcam10/snapshot", 400},
+  };
+  // Every case is tried before failing, so one run shows every wrong answer.
+  std::string wrong;
+  for (const Case &c : cases) {
+    const std::string raw = raw_exchange("127.0.0.1", port, request("GET", c.path, port, ""));
+    const element_test::HttpHead head = parse_response(raw);
+    if (head.status != c.status)
+      wrong += std::string(" ") + c.path + ": " + std::to_string(head.status) + ", expected " +
+               std::to_string(c.status) + ";";
+    if (c.status != 200 && contains_jpeg_start(raw))
+      wrong += std::string(" ") + c.path + ": JPEG bytes;";
+  }
+  fail_unless(wrong.empty(), "%s, without credentials:%s", method, wrong.c_str());
+  // The stream of the sibling mount too, and nothing of it before the 401.
+  const std::string raw =
+      raw_exchange("127.0.0.1", port, request("GET", "/cam1/../cam10/stream", port, ""));
+  fail_unless_equals_int(parse_response(raw).status, 401);
+  fail_if(contains_jpeg_start(raw), "/cam10/stream: JPEG bytes without credentials");
 }
 GST_END_TEST;
 
@@ -200,6 +296,7 @@ static Suite *access_auth_suite() {
   tcase_add_test(cases, test_right_credentials_stream);
   tcase_add_test(cases, test_exempt_paths_need_no_credentials);
   tcase_add_test(cases, test_invalid_auth_settings_fail_to_start);
+  tcase_add_loop_test(cases, test_exempt_path_covers_only_its_own_subtree, 0, 2);
   tcase_add_test(cases, test_password_is_write_only);
   suite_add_tcase(suite, cases);
   return suite;

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // HTTPS: the stream and the snapshot over TLS to curl and libsoup (both
 // verifying the throwaway certificate), the TLS close at EOS, a TLS viewer
-// that stops reading, and clear errors for bad certificate settings.
+// that stops reading or closes (and the reason each left for), and clear
+// errors for bad certificate settings.
 #include <gio/gio.h>
 #include <gst/check/gstcheck.h>
 
 #include <atomic>
+#include <memory>
+#include <string>
 #include <thread>
 
 #include "access_client.h"
@@ -20,8 +23,8 @@ namespace {
 
 void serve_tls(SinkPipeline &pipeline, const TlsFiles &files) {
   fail_unless(files.error().empty(), "cannot make TLS files: %s", files.error().c_str());
-  g_object_set(pipeline.sink(), "tls-certificate-file", files.certificate().c_str(),
-               "tls-key-file", files.key().c_str(), nullptr);
+  g_object_set(pipeline.sink(), "tls-certificate-file", files.certificate().c_str(), "tls-key-file",
+               files.key().c_str(), nullptr);
 }
 
 std::string https_url(int port, const std::string &path) {
@@ -46,6 +49,65 @@ std::vector<Bytes> big_frames(int count) {
   std::vector<Bytes> frames;
   for (int i = 0; i < count; i++) frames.push_back(element_test::tag_jpeg(encoded[0], i + 1));
   return frames;
+}
+
+// A viewer speaking TLS through GIO: handshake (trusting the test's
+// certificate), the /stream request and the status line; then it reads
+// nothing more. Destroying it closes the connection.
+class TlsViewer {
+ public:
+  TlsViewer(int port, const TlsFiles &files) : client_(g_socket_client_new()) {
+    GError *error = nullptr;
+    tcp_ = g_socket_client_connect_to_host(client_, "127.0.0.1", static_cast<guint16>(port),
+                                           nullptr, &error);
+    fail_unless(tcp_ != nullptr, "connect: %s", error ? error->message : "?");
+    database_ = g_tls_file_database_new(files.certificate().c_str(), &error);
+    fail_unless(database_ != nullptr);
+    identity_ = g_network_address_new("127.0.0.1", static_cast<guint16>(port));
+    tls_ = g_tls_client_connection_new(G_IO_STREAM(tcp_), identity_, &error);
+    fail_unless(tls_ != nullptr);
+    g_tls_connection_set_database(G_TLS_CONNECTION(tls_), database_);
+    fail_unless(g_tls_connection_handshake(G_TLS_CONNECTION(tls_), nullptr, &error),
+                "handshake: %s", error ? error->message : "?");
+    const char request[] = "GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    fail_unless(g_output_stream_write_all(g_io_stream_get_output_stream(tls_), request,
+                                          sizeof request - 1, nullptr, nullptr, &error));
+    char first[16];
+    fail_unless(g_input_stream_read_all(g_io_stream_get_input_stream(tls_), first, sizeof first,
+                                        nullptr, nullptr, &error));
+    fail_unless(memcmp(first, "HTTP/1.1 200", 12) == 0);
+  }
+  ~TlsViewer() {
+    g_object_unref(tls_);
+    g_object_unref(identity_);
+    g_object_unref(database_);
+    g_object_unref(tcp_);
+    g_object_unref(client_);
+  }
+  TlsViewer(const TlsViewer &) = delete;
+  TlsViewer &operator=(const TlsViewer &) = delete;
+
+ private:
+  GSocketClient *client_;
+  GSocketConnection *tcp_ = nullptr;
+  GTlsDatabase *database_ = nullptr;
+  GSocketConnectable *identity_ = nullptr;
+  GIOStream *tls_ = nullptr;
+};
+
+// The reason of the first mjpeghttpsink-client-removed message on the bus.
+std::string removed_reason(const SinkPipeline &pipeline) {
+  for (int seen = 0; seen < 100; seen++) {
+    GstMessage *message = pipeline.await_message(GST_MESSAGE_ELEMENT, element_test::kAwaitMs);
+    if (!message) break;
+    const GstStructure *details = gst_message_get_structure(message);
+    const bool removed = gst_structure_has_name(details, "mjpeghttpsink-client-removed");
+    const gchar *field = removed ? gst_structure_get_string(details, "reason") : nullptr;
+    const std::string reason = field ? field : "(no reason)";
+    gst_message_unref(message);
+    if (removed) return reason;
+  }
+  return "(no client-removed message)";
 }
 
 }  // namespace
@@ -91,8 +153,8 @@ GST_START_TEST(test_stream_over_tls_with_curl_until_eos) {
   const int port = pipeline.port();
   const std::string output = files.scratch("stream.bin");
 
-  BackgroundProcess curl({"curl", "-sS", "--max-time", "30", "--cacert", files.certificate(),
-                          "-o", output, https_url(port, "/stream")});
+  BackgroundProcess curl({"curl", "-sS", "--max-time", "30", "--cacert", files.certificate(), "-o",
+                          output, https_url(port, "/stream")});
   fail_unless(pipeline.await_num_clients(1), "curl did not become a viewer");
   fail_unless(element_test::await_condition([&] { return pipeline.stat("frames-sent") >= 1; }));
   for (size_t i = 1; i < frames.size(); i++) fail_unless(pipeline.push_jpeg(frames[i]));
@@ -124,9 +186,9 @@ GST_START_TEST(test_snapshot_over_tls) {
   const int port = pipeline.port();
 
   const std::string output = files.scratch("snapshot.jpg");
-  ProcessResult curl = run_process({"curl", "-sS", "--max-time", "20", "--cacert",
-                                    files.certificate(), "-u", "bob:pw", "-o", output, "-w",
-                                    "%{http_code}", https_url(port, "/snapshot")});
+  ProcessResult curl =
+      run_process({"curl", "-sS", "--max-time", "20", "--cacert", files.certificate(), "-u",
+                   "bob:pw", "-o", output, "-w", "%{http_code}", https_url(port, "/snapshot")});
   fail_unless(curl.ran, "curl: %s", curl.err.c_str());
   fail_unless_equals_int(curl.exit_status, 0);
   fail_unless_equals_string(curl.out.c_str(), "200");
@@ -158,8 +220,8 @@ GST_START_TEST(test_no_plain_http_and_certificate_checked) {
   SoupReply untrusted = soup_request(https_url(port, "/snapshot"));
   fail_if(untrusted.sent, "an untrusted certificate was accepted");
   // Plain HTTP on the HTTPS port gets no answer, and no picture.
-  const std::string raw = raw_exchange("127.0.0.1", port,
-                                       "GET /snapshot HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  const std::string raw =
+      raw_exchange("127.0.0.1", port, "GET /snapshot HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   fail_if(raw.rfind("HTTP/", 0) == 0, "plain HTTP was answered");
   fail_if(contains_jpeg_start(raw));
 }
@@ -177,38 +239,35 @@ GST_START_TEST(test_tls_viewer_that_stops_reading_is_cut_off) {
   fail_unless(pipeline.push_jpeg(frames[0]));
   const int port = pipeline.port();
 
-  GSocketClient *client = g_socket_client_new();
-  GError *error = nullptr;
-  GSocketConnection *tcp =
-      g_socket_client_connect_to_host(client, "127.0.0.1", static_cast<guint16>(port), nullptr,
-                                      &error);
-  fail_unless(tcp != nullptr, "connect: %s", error ? error->message : "?");
-  GTlsDatabase *database = g_tls_file_database_new(files.certificate().c_str(), &error);
-  fail_unless(database != nullptr);
-  GSocketConnectable *identity = g_network_address_new("127.0.0.1", static_cast<guint16>(port));
-  GIOStream *tls = g_tls_client_connection_new(G_IO_STREAM(tcp), identity, &error);
-  fail_unless(tls != nullptr);
-  g_tls_connection_set_database(G_TLS_CONNECTION(tls), database);
-  fail_unless(g_tls_connection_handshake(G_TLS_CONNECTION(tls), nullptr, &error), "handshake: %s",
-              error ? error->message : "?");
-  const char request[] = "GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-  fail_unless(g_output_stream_write_all(g_io_stream_get_output_stream(tls), request,
-                                        sizeof request - 1, nullptr, nullptr, &error));
-  char first[16];
-  fail_unless(g_input_stream_read_all(g_io_stream_get_input_stream(tls), first, sizeof first,
-                                      nullptr, nullptr, &error));
-  fail_unless(memcmp(first, "HTTP/1.1 200", 12) == 0);
+  TlsViewer viewer(port, files);
   fail_unless(pipeline.await_num_clients(1));
 
   // The viewer reads nothing more; frames fill its buffers until the
   // server's writes make no progress for client-timeout.
   fail_unless(pipeline.pump_frames_until(frames[0], [&] { return pipeline.num_clients() == 0; }),
               "a TLS viewer that reads nothing was not cut off");
-  g_object_unref(tls);
-  g_object_unref(identity);
-  g_object_unref(database);
-  g_object_unref(tcp);
-  g_object_unref(client);
+  const std::string reason = removed_reason(pipeline);
+  fail_unless_equals_string(reason.c_str(), "timeout");
+}
+GST_END_TEST;
+
+// A TLS viewer that closes its connection left "closed", not "write-error":
+// the TLS layer's error for a vanished peer is told apart from a failure.
+GST_START_TEST(test_tls_viewer_that_closes_left_closed) {
+  TlsFiles files;
+  SinkPipeline pipeline;
+  serve_tls(pipeline, files);
+  fail_unless(pipeline.play());
+  const std::vector<Bytes> frames = big_frames(1);
+  fail_unless(pipeline.push_jpeg(frames[0]));
+  auto viewer = std::make_unique<TlsViewer>(pipeline.port(), files);
+  fail_unless(pipeline.await_num_clients(1));
+
+  viewer.reset();
+  fail_unless(pipeline.pump_frames_until(frames[0], [&] { return pipeline.num_clients() == 0; }),
+              "a TLS viewer that closed was never removed");
+  const std::string reason = removed_reason(pipeline);
+  fail_unless_equals_string(reason.c_str(), "closed");
 }
 GST_END_TEST;
 
@@ -221,14 +280,22 @@ GST_START_TEST(test_bad_tls_settings_are_clear_errors) {
     std::vector<std::string> mentions;
   };
   const Case cases[] = {
-      {files.missing(), files.key(), GST_RESOURCE_ERROR_OPEN_READ,
+      {files.missing(),
+       files.key(),
+       GST_RESOURCE_ERROR_OPEN_READ,
        {files.missing(), "No such file"}},
-      {files.certificate(), files.missing(), GST_RESOURCE_ERROR_OPEN_READ,
+      {files.certificate(),
+       files.missing(),
+       GST_RESOURCE_ERROR_OPEN_READ,
        {files.missing(), "No such file"}},
       {files.not_pem(), files.key(), GST_RESOURCE_ERROR_SETTINGS, {files.not_pem(), "certificate"}},
-      {files.certificate(), files.not_pem(), GST_RESOURCE_ERROR_SETTINGS,
+      {files.certificate(),
+       files.not_pem(),
+       GST_RESOURCE_ERROR_SETTINGS,
        {files.not_pem(), "private key"}},
-      {files.certificate(), files.other_key(), GST_RESOURCE_ERROR_SETTINGS,
+      {files.certificate(),
+       files.other_key(),
+       GST_RESOURCE_ERROR_SETTINGS,
        {files.other_key(), files.certificate(), "does not match"}},
       {files.certificate(), "", GST_RESOURCE_ERROR_SETTINGS, {files.certificate(), "tls-key-file"}},
       {"", files.key(), GST_RESOURCE_ERROR_SETTINGS, {files.key(), "tls-certificate-file"}},
@@ -264,6 +331,7 @@ static Suite *access_tls_suite() {
   tcase_add_test(cases, test_snapshot_over_tls);
   tcase_add_test(cases, test_no_plain_http_and_certificate_checked);
   tcase_add_test(cases, test_tls_viewer_that_stops_reading_is_cut_off);
+  tcase_add_test(cases, test_tls_viewer_that_closes_left_closed);
   tcase_add_test(cases, test_bad_tls_settings_are_clear_errors);
   suite_add_tcase(suite, cases);
   return suite;

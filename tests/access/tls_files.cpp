@@ -40,9 +40,9 @@ TlsFiles::TlsFiles() {
   error_ = make_key(key_);
   if (error_.empty()) error_ = make_key(other_key_);
   if (!error_.empty()) return;
-  ProcessResult made = run_process(
-      {"openssl", "req", "-x509", "-new", "-key", key_, "-out", certificate_, "-days", "2",
-       "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost"});
+  ProcessResult made = run_process({"openssl", "req", "-x509", "-new", "-key", key_, "-out",
+                                    certificate_, "-days", "2", "-subj", "/CN=localhost", "-addext",
+                                    "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost"});
   if (!made.ran || made.exit_status != 0) {
     error_ = "openssl req failed: " + made.err;
     return;

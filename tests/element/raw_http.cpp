@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gst/check/gstcheck.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -179,6 +180,20 @@ bool Connection::at_end() { return pending_.empty() && !fill() && !timed_out_; }
 
 void Connection::shut_down() {
   if (fd_ >= 0) shutdown(fd_, SHUT_RDWR);
+}
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  fail_unless(fd >= 0, "socket() failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  const bool bound = bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
+                     getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) == 0;
+  close(fd);
+  fail_unless(bound, "could not bind an ephemeral port");
+  return ntohs(address.sin_port);
 }
 
 HttpResponse http_exchange(const Endpoint &endpoint, const std::string &method,

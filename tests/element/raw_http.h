@@ -82,6 +82,12 @@ class Connection {
   bool timed_out_ = false;
 };
 
+// A TCP port on 127.0.0.1 that was free a moment ago (bound with port 0 and
+// released). Elements that must share a port cannot use port=0, which is
+// never shared; a rare clash with another process shows as a listen error,
+// and the caller tries again.
+int free_port();
+
 // Sends one request with Connection: close and reads the reply until the
 // server closes the connection.
 HttpResponse http_exchange(const Endpoint &endpoint, const std::string &method,

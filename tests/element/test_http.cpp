@@ -67,8 +67,11 @@ void check_index_page(int port, const std::string &stream_path) {
 
 }  // namespace
 
-GST_START_TEST(test_snapshot_before_first_frame) {
+// With source-timeout off nothing says how long the source may take to
+// start, so a snapshot before the first frame is refused at once.
+GST_START_TEST(test_snapshot_before_first_frame_without_timeout) {
   SinkPipeline pipeline;
+  g_object_set(pipeline.sink(), "source-timeout", 0u, nullptr);
   fail_unless(pipeline.play());
   for (const char *method : {"GET", "HEAD"}) {
     HttpResponse reply = http_exchange(pipeline.port(), method, "/snapshot");
@@ -82,6 +85,22 @@ GST_START_TEST(test_snapshot_before_first_frame) {
   fail_unless(soup.sent, "%s", soup.error.c_str());
   fail_unless_equals_int(soup.status, 503);
   fail_unless(soup.header("Retry-After") == "1");
+}
+GST_END_TEST;
+
+// By default a snapshot before the first frame waits for it, up to
+// source-timeout, then answers the generated "no signal" picture.
+GST_START_TEST(test_snapshot_before_first_frame_is_the_placeholder) {
+  SinkPipeline pipeline;
+  g_object_set(pipeline.sink(), "source-timeout", 300u, nullptr);
+  fail_unless(pipeline.play());
+  HttpResponse reply = http_exchange(pipeline.port(), "GET", "/snapshot");
+  fail_unless_equals_int(reply.status, 200);
+  fail_unless(reply.header("Content-Type") == "image/jpeg");
+  fail_unless(reply.header("X-Source-Online") == "0");
+  fail_unless(reply.body.size() > 100 && static_cast<unsigned char>(reply.body[0]) == 0xFF &&
+                  static_cast<unsigned char>(reply.body[1]) == 0xD8,
+              "the placeholder is not a JPEG (%zu bytes)", reply.body.size());
 }
 GST_END_TEST;
 
@@ -192,7 +211,7 @@ GST_END_TEST;
 GST_START_TEST(test_index_page_follows_stream_path) {
   SinkPipeline pipeline;
   g_object_set(pipeline.sink(), "stream-path", "/cameras/front", "snapshot-path", "/still",
-               nullptr);
+               "source-timeout", 0u, nullptr);
   fail_unless(pipeline.play());
   check_index_page(pipeline.port(), "/cameras/front");
   HttpResponse old_path = http_exchange(pipeline.port(), "GET", "/stream");
@@ -250,7 +269,8 @@ static Suite *element_http_suite(void) {
   Suite *suite = suite_create("mjpeghttpsink-http");
   TCase *tc = tcase_create("http");
   suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_snapshot_before_first_frame);
+  tcase_add_test(tc, test_snapshot_before_first_frame_without_timeout);
+  tcase_add_test(tc, test_snapshot_before_first_frame_is_the_placeholder);
   tcase_add_test(tc, test_snapshot_is_latest_frame);
   tcase_add_test(tc, test_snapshot_head);
   tcase_add_test(tc, test_unknown_path_is_404);

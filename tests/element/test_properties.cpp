@@ -195,6 +195,27 @@ GST_START_TEST(test_signals_and_stats_when_stopped) {
     fail_unless_equals_int(query.n_params, 1);
     fail_unless_equals_int(query.param_types[0] & ~G_SIGNAL_TYPE_STATIC_SCOPE, G_TYPE_STRING);
   }
+  // The reason comes as a second signal, so client-removed keeps the
+  // signature existing handlers were written for; its detail is the nick.
+  guint with_reason = g_signal_lookup("client-removed-with-reason", G_OBJECT_TYPE(sink));
+  fail_unless(with_reason != 0);
+  g_signal_query(with_reason, &query);
+  fail_unless(query.signal_flags & G_SIGNAL_DETAILED);
+  fail_unless_equals_int(query.return_type, G_TYPE_NONE);
+  fail_unless_equals_int(query.n_params, 2);
+  fail_unless_equals_int(query.param_types[0] & ~G_SIGNAL_TYPE_STATIC_SCOPE, G_TYPE_STRING);
+  const GType reason_type = query.param_types[1] & ~G_SIGNAL_TYPE_STATIC_SCOPE;
+  fail_unless(G_TYPE_IS_ENUM(reason_type));
+  fail_unless_equals_string(g_type_name(reason_type), "GstMjpegHttpSinkLeaveReason");
+  GEnumClass *reasons = G_ENUM_CLASS(g_type_class_ref(reason_type));
+  const char *nicks[] = {
+      "closed", "write-error", "timeout", "queue-disconnect", "eos", "stopping", "mount-removed",
+  };
+  fail_unless_equals_int(reasons->n_values, G_N_ELEMENTS(nicks));
+  for (const char *nick : nicks)
+    fail_unless(g_enum_get_value_by_nick(reasons, nick) != nullptr, "no reason %s", nick);
+  g_type_class_unref(reasons);
+
   guint id = g_signal_lookup("get-stats", G_OBJECT_TYPE(sink));
   fail_unless(id != 0);
   g_signal_query(id, &query);
@@ -222,7 +243,17 @@ GST_START_TEST(test_signals_and_stats_when_stopped) {
   const GValue *viewers = gst_structure_get_value(stats, "viewers");
   fail_unless(viewers != nullptr && GST_VALUE_HOLDS_ARRAY(viewers));
   fail_unless_equals_int(gst_value_array_get_size(viewers), 0);
-  fail_unless_equals_int(gst_structure_n_fields(stats), 11);
+  GstStructure *left = nullptr;  // a copy
+  fail_unless(gst_structure_get(stats, "viewers-left", GST_TYPE_STRUCTURE, &left, nullptr));
+  // The reasons a running server can count; all zero while stopped.
+  for (const char *reason : {"closed", "write-error", "timeout", "queue-disconnect", "eos"}) {
+    guint64 value = 1;
+    fail_unless(gst_structure_get_uint64(left, reason, &value), "no viewers-left %s", reason);
+    fail_unless_equals_uint64(value, 0);
+  }
+  fail_unless_equals_int(gst_structure_n_fields(left), 5);
+  gst_structure_free(left);
+  fail_unless_equals_int(gst_structure_n_fields(stats), 12);
   gst_structure_free(stats);
   gst_object_unref(sink);
 }

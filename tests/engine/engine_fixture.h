@@ -17,12 +17,14 @@ namespace enginetest {
 
 class EngineFixture {
  public:
-  explicit EngineFixture(mjpeghttp::EngineConfig config = {}) {
+  explicit EngineFixture(mjpeghttp::EngineConfig config = {}, mjpeghttp::EngineHooks hooks = {}) {
     config.server.listen.address = "127.0.0.1";
     config.server.listen.port = 0;
-    mjpeghttp::EngineHooks hooks;
     hooks.client_added = [this](const mjpeghttp::ClientInfo &) { added.fetch_add(1); };
-    hooks.client_removed = [this](const mjpeghttp::ClientInfo &) { removed.fetch_add(1); };
+    hooks.client_removed = [this](const mjpeghttp::ClientInfo &info) {
+      left_for[static_cast<size_t>(info.reason)].fetch_add(1);
+      removed.fetch_add(1);
+    };
     engine = std::make_unique<mjpeghttp::Engine>(std::move(config), std::move(hooks));
   }
 
@@ -51,6 +53,8 @@ class EngineFixture {
   std::atomic<uint64_t> published{0};
   std::atomic<int> added{0};
   std::atomic<int> removed{0};
+  // Viewers the removed hook reported, by LeaveReason.
+  std::atomic<int> left_for[mjpeghttp::kLeaveReasonCount] = {};
 };
 
 // Threads of this process right now.

@@ -95,6 +95,8 @@ void test_stream_delivers_published_frames() {
       frame_size(kFrames) + format.closing_trailer().size();
   g_assert_true(viewer.await_close(RawViewer::in(kIoLimit)));
   g_assert_true(await([&] { return fixture.removed.load() == 1; }, kIoLimit));
+  const size_t eos = static_cast<size_t>(mjpeghttp::LeaveReason::kEndOfStream);
+  g_assert_cmpint(fixture.left_for[eos].load(), ==, 1);
 
   mjpeghttp::EngineStats stats = engine.stats();
   g_assert_cmpuint(stats.frames_published, ==, kFrames);
@@ -102,6 +104,7 @@ void test_stream_delivers_published_frames() {
   g_assert_cmpuint(stats.frames_dropped, ==, 0);
   g_assert_cmpuint(stats.viewers_total, ==, 1);
   g_assert_cmpuint(stats.viewers_now, ==, 0);
+  g_assert_cmpuint(stats.viewers_left[eos], ==, 1);
   g_assert_cmpuint(stats.bytes_served, ==, expected_bytes);
 
   engine.stop();
@@ -193,6 +196,10 @@ void test_stop_joins_viewer_threads() {
   const auto stop_took = std::chrono::steady_clock::now() - before_stop;
   g_assert_cmpint(std::chrono::duration_cast<milliseconds>(stop_took).count(), <, 5000);
   g_assert_cmpint(fixture.removed.load(), ==, kViewers);
+  // Woken in their writes by the stop, and told the server stopped with
+  // the engine (no other engine shared it).
+  g_assert_cmpint(fixture.left_for[static_cast<size_t>(mjpeghttp::LeaveReason::kStopping)].load(),
+                  ==, kViewers);
   g_assert_cmpuint(fixture.engine->num_clients(), ==, 0);
   // A joined thread leaves /proc/self/task a moment after pthread_join
   // returns (the kernel reaps it after waking the joiner).

@@ -169,8 +169,11 @@ void test_mount_churn_leaves_the_other_mount_alone() {
     }
   });
 
+  // At least 15 rounds, and on until some requests were answered while the
+  // mount came and went: on a busy machine the requester's thread may not
+  // have been scheduled at all during the first rounds.
   uint64_t seed = 1000;
-  for (int round = 0; round < 15; round++) {
+  for (int round = 0; round < 15 || (answered.load() < 5 && round < 1000); round++) {
     mjpeghttp::Engine a(config_for(port, "/a"), {});
     g_assert_true(a.start(&error));
     publish(a, 1, &outstanding);
@@ -182,7 +185,7 @@ void test_mount_churn_leaves_the_other_mount_alone() {
   }
   done = true;
   requester.join();
-  g_assert_cmpint(answered.load(), >, 0);
+  g_assert_cmpint(answered.load(), >=, 5);
   g_assert_cmpint(status_of(port, "/a/snapshot"), ==, 404);
   b.stop();
   engine_b.reset();

@@ -71,8 +71,14 @@ const char *RawSocket::end_name() const {
   return "?";
 }
 
+void RawSocket::end_as(End end) {
+  end_ = end;
+  if ((end == End::kClosed || end == End::kReset) && ended_us_ == 0)
+    ended_us_ = g_get_monotonic_time();
+}
+
 void RawSocket::note_error(int error) {
-  end_ = (error == ECONNRESET || error == EPIPE) ? End::kReset : End::kFailed;
+  end_as((error == ECONNRESET || error == EPIPE) ? End::kReset : End::kFailed);
 }
 
 bool RawSocket::connected(int timeout_ms) {
@@ -110,7 +116,7 @@ bool RawSocket::pump(int timeout_ms) {
       continue;
     }
     if (n == 0) {
-      end_ = End::kClosed;
+      end_as(End::kClosed);
       return false;
     }
     if (errno == EINTR) continue;

@@ -40,6 +40,10 @@ class RawSocket {
   bool connected(int timeout_ms);
   End end() const { return end_; }
   bool open() const { return end_ == End::kOpen; }
+  // Monotonic time this client first learnt that the server closed or reset
+  // the connection, by whichever call noticed (a read, or a send answered
+  // with ECONNRESET/EPIPE); 0 while open or after a failure of our own.
+  gint64 ended_us() const { return ended_us_; }
   const char *end_name() const;
 
   // Sends `data`, reading whatever arrives meanwhile; false if the server
@@ -75,9 +79,11 @@ class RawSocket {
  private:
   bool wait_for(short events, gint64 deadline);
   void note_error(int error);
+  void end_as(End end);
 
   int fd_ = -1;
   End end_ = End::kFailed;
+  gint64 ended_us_ = 0;
   std::string pending_;
   uint64_t total_received_ = 0;
 };

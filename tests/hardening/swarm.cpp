@@ -52,7 +52,7 @@ void Swarm::poll_once(int timeout_ms, const std::function<bool(const SwarmMember
   for (size_t i = 0; i < fds.size(); i++) {
     if (fds[i].revents == 0) continue;
     SwarmMember &member = *polled[i];
-    if (!member.socket->pump(0) && member.ended_us == 0) member.ended_us = g_get_monotonic_time();
+    member.socket->pump(0);
     if (!member.has_head) {
       size_t body_offset = 0;
       member.has_head = parse_head(member.socket->received(), &member.head, &body_offset);
@@ -81,8 +81,9 @@ size_t Swarm::await_ended(int timeout_ms, int tick_ms, const std::function<void(
       next_tick += static_cast<gint64>(tick_ms) * 1000;
     }
   }
-  return static_cast<size_t>(std::count_if(members_.begin(), members_.end(),
-                                            [](const SwarmMember &m) { return m.ended_us != 0; }));
+  return static_cast<size_t>(
+      std::count_if(members_.begin(), members_.end(),
+                    [](const SwarmMember &m) { return m.socket->ended_us() != 0; }));
 }
 
 size_t Swarm::count_status(int status) const {

@@ -19,7 +19,6 @@ struct SwarmMember {
   std::unique_ptr<RawSocket> socket;
   HttpHead head;
   bool has_head = false;
-  gint64 ended_us = 0;  // monotonic time the server closed or reset it; 0 while open
 };
 
 class Swarm {
@@ -41,7 +40,9 @@ class Swarm {
   size_t collect_heads(int timeout_ms);
   // Reads (what arrives is kept in each socket) until the server has closed
   // or reset every member, or the time is up; calls `tick` every `tick_ms`
-  // meanwhile. How many were closed or reset.
+  // meanwhile. How many were closed or reset, however that was noticed: a
+  // reset often shows first as a failed send from `tick`, and each member's
+  // socket()->ended_us() says when.
   size_t await_ended(int timeout_ms, int tick_ms = 0, const std::function<void()> &tick = {});
   size_t count_status(int status) const;
   void close_all();

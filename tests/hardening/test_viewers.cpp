@@ -120,6 +120,67 @@ GST_START_TEST(test_half_close_after_request) {
 }
 GST_END_TEST;
 
+// Issue 15: a viewer whose ?fps cap holds every frame back is written
+// nothing, so no failed write ever told that it had hung up: 50 of them kept
+// their descriptors, threads and max-clients slots (CLOSE-WAIT) for good.
+GST_START_TEST(test_rate_capped_viewers_that_hang_up_are_reaped) {
+  constexpr size_t kCapped = 50;
+  LiveOptions options;
+  options.max_clients = 3 + kCapped;
+  LiveStream live(options);
+  const int port = live.port();
+
+  // Below the lowest cap there is no stream, and no slot is taken.
+  for (const char *fps : {"1e-9", "0.001", "0.0099"}) {
+    RawSocket client(port);
+    fail_unless(client.connected(5000) &&
+                client.send_all(get_request(port, std::string("/stream?fps=") + fps), 5000));
+    HttpHead head;
+    fail_unless(client.read_head(&head, deadline_in(5000)), "fps=%s: no answer (%s)", fps,
+                client.end_name());
+    fail_unless(head.status == 400, "fps=%s: status %d, expected 400", fps, head.status);
+  }
+
+  // The lowest cap streams: one frame now, the next in 100 s.
+  Swarm capped(port, kCapped);
+  fail_unless_equals_int(capped.await_connected(5000), kCapped);
+  fail_unless_equals_int(capped.send_to_all(get_request(port, "/stream?fps=0.01")), kCapped);
+  capped.collect_heads(10000);
+  fail_unless(capped.count_status(200) == kCapped, "%zu of %zu capped viewers served",
+              capped.count_status(200), kCapped);
+  fail_unless(live.pipeline().await_num_clients(3 + kCapped), "num-clients %u, expected %zu",
+              live.pipeline().num_clients(), 3 + kCapped);
+  // Every slot is taken: the next viewer is refused.
+  {
+    RawSocket extra(port);
+    fail_unless(extra.connected(5000) && extra.send_all(get_request(port, "/stream"), 5000));
+    HttpHead head;
+    fail_unless(extra.read_head(&head, deadline_in(5000)) && head.status == 503,
+                "a viewer beyond max-clients got %d", head.status);
+  }
+
+  // They hang up while frames flow (none of which they are sent). Noticed
+  // within about a second; the bound is generous for a loaded machine.
+  capped.close_all();
+  const gint64 start = g_get_monotonic_time();
+  const bool reaped =
+      element_test::await_condition([&] { return live.pipeline().num_clients() == 3; }, 15000);
+  const long long reaped_ms = (g_get_monotonic_time() - start) / 1000;
+  fail_unless(reaped, "%u viewers still counted %lld ms after %zu capped viewers hung up",
+              live.pipeline().num_clients(), reaped_ms, kCapped);
+
+  // Their slots serve again.
+  Swarm again(port, kCapped);
+  fail_unless_equals_int(again.await_connected(5000), kCapped);
+  again.send_to_all(get_request(port, "/stream"));
+  again.collect_heads(10000);
+  fail_unless(again.count_status(200) == kCapped, "after the hang-up, %zu of %zu slots serve",
+              again.count_status(200), kCapped);
+  again.close_all();
+  live.expect_undisturbed("rate-capped viewers that hang up");
+}
+GST_END_TEST;
+
 GST_START_TEST(test_connect_disconnect_cycles) {
   LiveStream live;
   const int port = live.port();
@@ -165,6 +226,7 @@ static Suite *hardening_viewers_suite() {
   tcase_add_test(tc, test_viewer_reset_mid_frame);
   tcase_add_test(tc, test_hang_up_before_answer);
   tcase_add_test(tc, test_half_close_after_request);
+  tcase_add_test(tc, test_rate_capped_viewers_that_hang_up_are_reaped);
   tcase_add_test(tc, test_connect_disconnect_cycles);
   suite_add_tcase(suite, tc);
   return suite;

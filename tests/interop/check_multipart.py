@@ -80,7 +80,12 @@ def jpeg_size(jpeg):
     raise StreamError("JPEG without a frame header")
 
 
-def check(stream, parts_wanted, width, height):
+def check(stream, parts_wanted, width, height, skip_heads=0):
+    # curl -D - with --digest writes the 401 challenge's head (and its body)
+    # before the real response: skip whole responses up to the 200.
+    for _ in range(skip_heads):
+        skipped = parse_headers(read_header_block(stream)[1:])
+        read_exactly(stream, int(skipped.get("content-length", "0")))
     head = read_header_block(stream)
     if not head:
         raise StreamError("empty response head")
@@ -121,9 +126,23 @@ def main():
     parser.add_argument("--parts", type=int, default=3)
     parser.add_argument("--width", type=int, required=True)
     parser.add_argument("--height", type=int, required=True)
+    parser.add_argument("--skip-heads", type=int, default=0,
+                        help="responses (head and Content-Length body) before the stream's")
+    parser.add_argument("--jpeg-file",
+                        help="check this file is one JPEG of the size instead of a stream")
     args = parser.parse_args()
+    if args.jpeg_file:
+        try:
+            with open(args.jpeg_file, "rb") as jpeg:
+                size = jpeg_size(jpeg.read())
+            if size != (args.width, args.height):
+                raise StreamError("%dx%d, expected %dx%d" % (*size, args.width, args.height))
+        except (StreamError, OSError) as error:
+            print("JPEG check failed: %s" % error, file=sys.stderr)
+            return 1
+        return 0
     try:
-        boundary = check(sys.stdin.buffer, args.parts, args.width, args.height)
+        boundary = check(sys.stdin.buffer, args.parts, args.width, args.height, args.skip_heads)
     except StreamError as error:
         print("multipart check failed: %s" % error, file=sys.stderr)
         return 1

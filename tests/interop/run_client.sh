@@ -2,7 +2,11 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs one third-party client against a real pipeline
 #   videotestsrc is-live=true ! jpegenc ! mjpeghttpsink port=0
-# and checks what the client got. Usage: run_client.sh curl|ffprobe|ffmpeg|souphttpsrc|vlc
+# and checks what the client got. Usage: run_client.sh CLIENT, CLIENT one of
+# curl ffprobe ffmpeg souphttpsrc vlc, or one of the webcam world's (issue 12):
+# curl-digest (auth-method=digest), motion (Motion reading /?action=stream as
+# its network camera and re-serving it), octopi-nginx (OctoPrint's URLs
+# /webcam/?action=... through pipelines/nginx/octopi-webcam.conf.in).
 # Exit 0 = pass, 77 = the client is not installed (meson: skipped), else fail.
 # The server listens on an ephemeral port, found from the sockets of the
 # process we started, so parallel runs cannot pick up each other's server.
@@ -16,7 +20,11 @@ readonly START_LIMIT_S=30
 readonly CLIENT_LIMIT_S=30
 readonly STOP_LIMIT_S=5
 
-client=${1:?usage: run_client.sh curl|ffprobe|ffmpeg|souphttpsrc|vlc}
+client=${1:?usage: run_client.sh curl|ffprobe|ffmpeg|souphttpsrc|vlc|curl-digest|motion|octopi-nginx}
+# Extra mjpeghttpsink properties for the client's server.
+sink_props=()
+# Processes of the client side to stop at the end (Motion, nginx).
+helper_pids=()
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 workdir=$(mktemp -d)
 server_pid=
@@ -35,6 +43,8 @@ stop_server() {
 }
 
 cleanup() {
+  local pid
+  for pid in "${helper_pids[@]}"; do stop_process "$pid"; done
   stop_server
   rm -rf "$workdir"
 }
@@ -76,7 +86,19 @@ require_client() {
         command -v setpriv >/dev/null || skip "VLC refuses to run as root and setpriv is missing"
       fi
       ;;
+    curl-digest) command -v curl >/dev/null || skip "curl is not installed (apt-get install curl)" ;;
+    motion)
+      command -v motion >/dev/null || skip "motion is not installed (apt-get install motion)"
+      command -v curl >/dev/null || skip "curl is not installed (apt-get install curl)"
+      ;;
+    octopi-nginx)
+      command -v nginx >/dev/null || skip "nginx is not installed (apt-get install nginx-light)"
+      command -v curl >/dev/null || skip "curl is not installed (apt-get install curl)"
+      ;;
     *) fail "unknown client '$client'" ;;
+  esac
+  case $client in
+    curl-digest) sink_props=(auth-user=alice auth-password=s3cret auth-method=digest) ;;
   esac
 }
 
@@ -95,7 +117,7 @@ start_server() {
 
   "${server_env[@]}" gst-launch-1.0 videotestsrc is-live=true \
     ! "video/x-raw,width=$WIDTH,height=$HEIGHT,framerate=30/1" \
-    ! jpegenc ! mjpeghttpsink port=0 >"$workdir/server.log" 2>&1 &
+    ! jpegenc ! mjpeghttpsink port=0 "${sink_props[@]}" >"$workdir/server.log" 2>&1 &
   server_pid=$!
 
   local i
@@ -191,8 +213,131 @@ run_vlc() {
   say "VLC decoded $count frames of $size"
 }
 
+# An ephemeral TCP port that was free a moment ago, for a client-side server
+# (Motion, nginx) that cannot report the port it bound.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# await_url URL: polls until URL answers (any HTTP status; a stream is cut
+# off after its head) or the start limit passes.
+await_url() {
+  local deadline=$((SECONDS + START_LIMIT_S)) code
+  while [ $SECONDS -lt $deadline ]; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1" || true)
+    [ "$code" = 000 ] || return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# check_snapshot FILE: a JPEG of the stream's size.
+check_jpeg_size() {
+  python3 "$here/check_multipart.py" --jpeg-file "$1" --width "$WIDTH" --height "$HEIGHT" ||
+    fail "$1 is not a ${WIDTH}x${HEIGHT} JPEG"
+}
+
+run_curl_digest() {
+  local base="http://127.0.0.1:$port" status statuses
+  status=$(curl -s -o "$workdir/snapshot.jpg" -w '%{http_code}' --max-time "$CLIENT_LIMIT_S"     --digest -u alice:s3cret "$base/?action=snapshot")
+  [ "$status" = 200 ] || fail "curl --digest got $status for /?action=snapshot"
+  check_jpeg_size "$workdir/snapshot.jpg"
+  # Basic credentials, even the right ones, are not what this server asks for.
+  curl -s -D "$workdir/basic.head" -o /dev/null --max-time "$CLIENT_LIMIT_S" --basic     -u alice:s3cret "$base/snapshot" || true
+  grep -q '^HTTP/1.1 401' "$workdir/basic.head" || fail "Basic credentials were not refused"
+  grep -qi '^WWW-Authenticate: Digest ' "$workdir/basic.head" || fail "the 401 offers no Digest"
+  status=$(curl -s -o /dev/null -w '%{http_code}' --max-time "$CLIENT_LIMIT_S" --digest     -u alice:wrong "$base/snapshot")
+  [ "$status" = 401 ] || fail "a wrong password got $status"
+  set +e
+  curl -sS -N -D - --max-time "$CLIENT_LIMIT_S" --digest -u alice:s3cret "$base/?action=stream" |
+    python3 "$here/check_multipart.py" --parts "$PARTS" --width "$WIDTH" --height "$HEIGHT" \
+      --skip-heads 1
+  statuses=("${PIPESTATUS[@]}")
+  set -e
+  [ "${statuses[1]}" -eq 0 ] || fail "the Digest-authenticated stream is not valid MJPEG"
+  say "curl --digest: snapshot, stream; Basic and a wrong password refused"
+}
+
+run_motion() {
+  local motion_port motion_dir=$workdir/motion statuses
+  motion_port=$(free_port)
+  mkdir -p "$motion_dir"
+  # Motion takes the camera's size from the stream; it re-serves what it
+  # decoded as its own MJPEG stream on stream_port.
+  cat >"$motion_dir/motion.conf" <<CONF
+daemon off
+setup_mode off
+log_level 6
+target_dir $motion_dir
+netcam_url http://127.0.0.1:$port/?action=stream
+width $WIDTH
+height $HEIGHT
+stream_port $motion_port
+stream_localhost on
+stream_maxrate 10
+webcontrol_port 0
+picture_output off
+movie_output off
+CONF
+  motion -n -c "$motion_dir/motion.conf" >"$workdir/motion.log" 2>&1 &
+  helper_pids+=($!)
+  await_url "http://127.0.0.1:$motion_port/" ||
+    fail "Motion did not serve within ${START_LIMIT_S}s: $(tail -n 5 "$workdir/motion.log")"
+  set +e
+  curl -sS -N -D - --max-time "$CLIENT_LIMIT_S" "http://127.0.0.1:$motion_port/" |
+    python3 "$here/check_multipart.py" --parts "$PARTS" --width "$WIDTH" --height "$HEIGHT"
+  statuses=("${PIPESTATUS[@]}")
+  set -e
+  [ "${statuses[1]}" -eq 0 ] ||
+    fail "Motion's re-served stream is not valid MJPEG: $(tail -n 5 "$workdir/motion.log")"
+  # Motion's pictures came from this server: Motion is its one viewer (the
+  # check above read Motion's port, not this server's).
+  local agent
+  agent=$(curl -s "http://127.0.0.1:$port/stats" | python3 -c '
+import json, sys
+viewers = json.load(sys.stdin)["viewers"]
+print(viewers[0]["user_agent"] if len(viewers) == 1 else "")') ||
+    fail "cannot read the server's statistics"
+  [ -n "$agent" ] || fail "the server does not have exactly one viewer (Motion)"
+  say "Motion (user agent '$agent') read /?action=stream and re-served it"
+}
+
+run_octopi_nginx() {
+  local prefix=$workdir/nginx front statuses status
+  front=$(free_port)
+  mkdir -p "$prefix/conf" "$prefix/logs" "$prefix/tmp"
+  local config
+  config=$(<"$here/../../pipelines/nginx/octopi-webcam.conf.in")
+  config=${config//@LISTEN@/127.0.0.1:$front}
+  config=${config//@CAMERA@/127.0.0.1:$port}
+  if [ "$(id -u)" -eq 0 ]; then
+    # As root nginx's workers would run as nobody, who cannot enter the
+    # private work directory.
+    config="user root;"$'
+'"$config"
+  fi
+  printf '%s
+' "$config" >"$prefix/conf/nginx.conf"
+  nginx -p "$prefix" -c "$prefix/conf/nginx.conf" -e "$prefix/logs/error.log"     >"$workdir/nginx.log" 2>&1 &
+  helper_pids+=($!)
+  await_url "http://127.0.0.1:$front/" || fail "nginx did not start: $(tail -n 5 "$workdir/nginx.log")"
+  # OctoPrint's default webcam URLs, as its settings page has them.
+  status=$(curl -s -o "$workdir/snapshot.jpg" -w '%{http_code}' --max-time "$CLIENT_LIMIT_S"     "http://127.0.0.1:$front/webcam/?action=snapshot")
+  [ "$status" = 200 ] || fail "/webcam/?action=snapshot through nginx got $status"
+  check_jpeg_size "$workdir/snapshot.jpg"
+  set +e
+  curl -sS -N -D - --max-time "$CLIENT_LIMIT_S" "http://127.0.0.1:$front/webcam/?action=stream" |
+    python3 "$here/check_multipart.py" --parts "$PARTS" --width "$WIDTH" --height "$HEIGHT"
+  statuses=("${PIPESTATUS[@]}")
+  set -e
+  [ "${statuses[1]}" -eq 0 ] || fail "/webcam/?action=stream through nginx is not valid MJPEG"
+  status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$front/webcam/?action=nonsense")
+  [ "$status" = 400 ] || fail "an unknown action through nginx got $status, not 400"
+  say "OctoPrint's /webcam/?action=stream and snapshot through nginx"
+}
+
 require_client
 start_server
-"run_$client"
+"run_${client//-/_}"
 kill -0 "$server_pid" 2>/dev/null || fail "the server died while serving $client"
 say "PASS"

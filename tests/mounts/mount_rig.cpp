@@ -46,20 +46,6 @@ bool read_live_tag(const Bytes &jpeg, unsigned *camera, unsigned *sequence) {
   return true;
 }
 
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  fail_unless(fd >= 0, "socket() failed");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  const bool bound = bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
-                     getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) == 0;
-  close(fd);
-  fail_unless(bound, "could not bind an ephemeral port");
-  return ntohs(address.sin_port);
-}
-
 Rig::Rig(const std::string &name) : name_(name), pipeline_(gst_pipeline_new(name.c_str())) {
   fail_unless(pipeline_ != nullptr);
 }

@@ -32,11 +32,7 @@ Bytes live_frame(const std::vector<Bytes> &pictures, unsigned camera, unsigned s
 // bytes.
 bool read_live_tag(const Bytes &jpeg, unsigned *camera, unsigned *sequence);
 
-// A TCP port on 127.0.0.1 that was free a moment ago (bound with port 0 and
-// released). Elements that must share a port cannot use port=0, which is
-// never shared; a rare clash with another process shows as a listen error,
-// and play_on_free_port() tries again.
-int free_port();
+using element_test::free_port;
 
 struct Camera {
   GstElement *source = nullptr;

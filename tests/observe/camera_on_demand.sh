@@ -71,9 +71,10 @@ await grep -q '^serving http://127.0.0.1:[0-9]*/' "$workdir/app.log" || fail "th
 port=$(sed -n 's|^serving http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$workdir/app.log")
 say "serving on port $port"
 
-# Nobody watches yet: no frame was ever captured.
-[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/snapshot")" = 503 ] ||
-  fail "/snapshot answered before any viewer: the camera ran unwatched"
+# Nobody watches yet: no frame was ever captured, so the snapshot is the
+# element's "no signal" placeholder (after waiting source-timeout for a frame).
+curl -s -D - -o /dev/null "http://127.0.0.1:$port/snapshot" | grep -qi '^X-Source-Online: 0' ||
+  fail "/snapshot before any viewer was not the placeholder: the camera ran unwatched"
 [ "$(frames_in)" = 0 ] || fail "frames came in before any viewer"
 
 start_viewer first.mjpeg

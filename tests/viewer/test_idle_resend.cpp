@@ -21,8 +21,9 @@ constexpr guint kResendMs = 300;
 
 struct IdleStream {
   explicit IdleStream(guint idle_resend_ms) {
+    // A paused source, not a lost one: no placeholder comes in between.
     g_object_set(pipeline.sink(), "idle-resend", idle_resend_ms, "max-queued-frames", 64u,
-                 nullptr);
+                 "source-timeout", 0u, nullptr);
     fail_unless(pipeline.play());
     fail_unless(pipeline.push_jpeg(frame));
   }
