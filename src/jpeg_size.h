@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The picture size a JPEG declares in its frame header (SOF), for /state and
 // for a placeholder of the same size. Pure; safe from any thread.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "leave_reason.h"
 
 namespace mjpeghttp {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Why a viewer's stream ended. The client thread decides it at the moment it
 // leaves; the engine counts it, logs it and hands it to the client-removed
 // hook. The names are the element's enum nicks and the JSON keys and metric

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The "NO SIGNAL" picture shown while the source is offline, drawn as 8-bit
 // grey pixels (the element encodes them as JPEG): large "NO SIGNAL" and, when
 // known, the time the signal was lost, in a built-in bitmap font, so the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Whether the source still sends frames: online while a frame arrived within
 // the timeout. Its own thread notices the silence (nothing else runs when no
 // frame comes) and, while the source is offline, ticks about once a second so

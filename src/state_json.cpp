@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // ustreamer's GET /state, in the shape its clients (its own page, PiKVM,
 // crowsnest and the tools that poll it for "online") read:
 // {"ok": true, "result": {"source": {...}, "stream": {...}}}. Fields this

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The stream libsoup gets for an HTTPS connection whose request head the
 // request gate has already read through TLS (TLS bytes cannot be peeked at
 // on the socket the way plain HTTP's are). Reading it gives that head again,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // What clients written for mjpg-streamer and ustreamer put in their URLs,
 // read into this server's terms: "?action=stream|snapshot" on a page path,
 // ustreamer's per-viewer stream options. Pure functions; any thread.

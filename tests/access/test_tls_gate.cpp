@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // HTTPS through the request gate: handshakes that stall cost nobody else
 // anything and are cut off by request-timeout; after the handshake the
 // same head rules as plain HTTP (414, 431, 413, the head timeout); TLS

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Camera loss in a real pipeline (appsrc ! mjpeghttpsink): the bus messages,
 // the generated "no signal" picture at the last frame's size, a placeholder
 // file, and the new properties' defaults.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The URLs and behaviours clients written for mjpg-streamer and ustreamer
 // rely on, end to end through a real server on a loopback port and raw-socket
 // viewers.

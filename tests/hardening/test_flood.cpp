@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // More connections than the process has descriptors for: the server must
 // neither spin nor die. While the flood lasts it pauses accepting (saying so
 // once), the viewers it already serves go on, and once the flood ends new

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The observability endpoints as a test reads them: a JSON document
 // (/stats, /streams) and the Prometheus exposition (/metrics), fetched over a
 // real connection, their status and headers checked on the way.

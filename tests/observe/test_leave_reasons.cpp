@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Why each viewer left, produced for real (a viewer that closes, one that
 // stops reading, the disconnect policy, EOS, an element stopping alone or
 // beside another on the same port) and read back from every place the
