@@ -23,25 +23,9 @@
 #include "multipart.h"
 #include "stall_pacer.h"
 #include "viewer_counters.h"
+#include "viewer_info.h"
 
 namespace mjpeghttp {
-
-struct ClientInfo {
-  uint64_t id = 0;
-  std::string address;  // "host:port" of the viewer
-  std::string user_agent;
-  int64_t connected_us = 0;  // wall clock, microseconds since the epoch
-  double max_fps = 0;        // the viewer's own cap (?fps=N); 0 = none
-  // ustreamer's ?advance_headers= (unset: the element's advance-headers).
-  std::optional<bool> advance_headers;
-  // ustreamer's ?dual_final_frames=1: the last frame before the source
-  // pauses is sent twice, so browsers that show a part one late show it.
-  bool dual_final_frames = false;
-  // Set once the started hook ran; the finished hook runs either way.
-  bool announced = false;
-  // Why the viewer left: set by its thread before the finished hook runs.
-  LeaveReason reason = LeaveReason::kClosed;
-};
 
 // What the engine shares with every client thread. Outlives all of them.
 struct ClientEnvironment {

@@ -24,14 +24,15 @@
 #include <string>
 #include <vector>
 
-#include "client_thread.h"
 #include "frame.h"
 #include "http_access.h"
 #include "listen_socket.h"
+#include "mount_config.h"
 #include "log.h"
 #include "request_gate.h"
 #include "stats.h"
 #include "tls_identity.h"
+#include "viewer_info.h"
 
 namespace mjpeghttp {
 
@@ -75,26 +76,6 @@ struct ServerConfig {
 // Why a server's settings cannot be shared with another element's, or an
 // empty string when they can.
 std::string describe_conflict(const ServerConfig &running, const ServerConfig &wanted);
-
-// One stream's place on the server. Paths are relative to the mount.
-struct MountConfig {
-  std::string mount = "/";  // "/" = the root mount; else "/name", no trailing '/'
-  std::string stream_path = "/stream";
-  std::string snapshot_path = "/snapshot";
-  std::string stats_path = "/stats";
-  std::string metrics_path = "/metrics";
-  std::string element_name;  // names the mount's owner in /stats, /metrics and errors
-
-  bool is_root() const { return mount == "/"; }
-  // The absolute path of one of the mount's endpoints.
-  std::string at(const std::string &path) const { return is_root() ? path : mount + path; }
-  // Where the mount's viewer page is.
-  std::string page_path() const { return is_root() ? "/" : mount + "/"; }
-};
-
-// "/" or "/a/b" with no trailing '/', no empty, "." or ".." segment, and
-// only characters a URL path carries unescaped. Empty means "/".
-bool normalize_mount(const std::string &text, std::string *mount);
 
 class HttpServer {
  public:

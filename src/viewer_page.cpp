@@ -4,7 +4,7 @@
 #include <glib.h>
 
 #include "html_text.h"
-#include "http_server.h"
+#include "mount_config.h"
 
 namespace mjpeghttp {
 
