@@ -144,7 +144,7 @@ LeaveReason ClientThread::serve(FrameQueue &queue) {
   // starts the viewer's rate schedule.
   // Read after attaching: every frame published from here on reaches the
   // queue, and anything the queue repeats is skipped by its sequence.
-  FramePtr first = env_.latest ? env_.latest->get() : attachment.latest;
+  FramePtr first = env_.latest->get();
   // The newest frame this viewer has had in hand (written, or skipped on
   // purpose). A newer published one is still on its way to the queue.
   uint64_t newest_taken = first ? first->sequence : 0;
@@ -406,7 +406,7 @@ int ClientThread::pending_socket_error() const {
 }
 
 FramePtr ClientThread::newest_frame() const {
-  return env_.latest ? env_.latest->get() : env_.dispatcher->latest();
+  return env_.latest->get();
 }
 
 bool ClientThread::peer_left_unnoticed() {

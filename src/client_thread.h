@@ -30,8 +30,8 @@ namespace mjpeghttp {
 // What the engine shares with every client thread. Outlives all of them.
 struct ClientEnvironment {
   Dispatcher *dispatcher = nullptr;
-  // The newest frame published, which may be newer than the last one the
-  // fan-out has pushed into queues.
+  // The newest frame published (required), which may be newer than the
+  // last one the fan-out has pushed into queues.
   const LatestFrame *latest = nullptr;
   const MultipartFormat *format = nullptr;
   size_t queue_capacity = 2;

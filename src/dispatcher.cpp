@@ -11,7 +11,6 @@ Dispatcher::Attachment Dispatcher::attach(FrameQueue *queue) {
   if (shut_down_) return result;
   result.accepted = true;
   result.ended = ended_;
-  result.latest = latest_;
   queue->share_doorbell(&doorbell_);
   queues_.push_back(queue);
   return result;
@@ -28,21 +27,18 @@ void Dispatcher::detach(FrameQueue *queue) {
 }
 
 void Dispatcher::publish(FramePtr frame) {
-  // Frames evicted from full queues, and the previous latest frame, are
-  // dropped only after the lock is released: dropping the last reference
-  // gives the buffer back to its pool, which has no business under our lock.
-  FramePtr previous;
+  // Frames evicted from full queues are dropped only after the lock is
+  // released: dropping the last reference gives the buffer back to its pool,
+  // which has no business under our lock.
   std::vector<FramePtr> evicted;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    published_++;
     for (FrameQueue *queue : queues_) {
       FramePtr dropped = queue->push(frame, false);
       if (dropped) evicted.push_back(std::move(dropped));
     }
-    previous = std::move(latest_);
-    latest_ = std::move(frame);
   }
+  frame.reset();
   // Once for every viewer, after the frame is in every queue and the lock is
   // released: woken viewers do not find the dispatcher's lock held.
   doorbell_.ring();
@@ -71,21 +67,6 @@ void Dispatcher::shutdown() {
     for (FrameQueue *queue : queues_) queue->cancel(false);
   }
   doorbell_.ring();
-}
-
-FramePtr Dispatcher::latest() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return latest_;
-}
-
-uint64_t Dispatcher::published() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return published_;
-}
-
-size_t Dispatcher::attached() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return queues_.size();
 }
 
 }  // namespace mjpeghttp

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Fans every published frame out to the queues of all attached viewers. Keeps
-// the latest frame for new viewers and snapshots. publish() takes one short
+// Fans every published frame out to the queues of all attached viewers (the
+// engine's LatestFrame, not this, is what a new viewer and /snapshot get).
+// publish() takes one short
 // lock, does O(viewers) pointer pushes and never performs I/O, so the
 // streaming thread cannot be held up by any viewer. Thread-safe.
 //
@@ -21,7 +22,6 @@ class Dispatcher {
   struct Attachment {
     bool accepted = false;  // false once the dispatcher is shutting down
     bool ended = false;     // the stream already reached EOS
-    FramePtr latest;        // to send at once, so a new viewer sees a picture
   };
 
   // Registers a queue; it receives every frame published until detach().
@@ -37,18 +37,12 @@ class Dispatcher {
   // Shutdown: every queue is cancelled and later attaches are refused.
   void shutdown();
 
-  FramePtr latest() const;
-  uint64_t published() const;
-  size_t attached() const;
-
  private:
   mutable std::mutex mutex_;
   // Every attached queue's reader waits on this; publish() rings it once
   // per frame, for all of them.
   Doorbell doorbell_;
   std::vector<FrameQueue *> queues_;
-  FramePtr latest_;
-  uint64_t published_ = 0;
   bool ended_ = false;
   bool shut_down_ = false;
 };

@@ -86,14 +86,6 @@ void test_dispatcher_under_contention() {
         queue.reset(1, QueuePolicy::kDropOldest);
       });
     }
-    threads.emplace_back([&] {
-      while (running.load()) {
-        FramePtr latest = dispatcher.latest();
-        if (latest) g_assert_cmpuint(latest->sequence % kStride, >, 0);
-        (void)dispatcher.published();
-        (void)dispatcher.attached();
-      }
-    });
 
     std::this_thread::sleep_until(Clock::now() + kRunFor);  // the run's length, not a wait
     running.store(false);
@@ -102,7 +94,6 @@ void test_dispatcher_under_contention() {
     for (int p = 0; p < kPublishers; p++) threads[p].join();
     dispatcher.shutdown();
     for (size_t i = kPublishers; i < threads.size(); i++) threads[i].join();
-    g_assert_cmpuint(dispatcher.published(), ==, created.load());
   }
   g_assert_cmpint(out_of_order.load(), ==, 0);
   g_assert_cmpuint(sessions.load(), >, 0);
