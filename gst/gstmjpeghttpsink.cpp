@@ -618,7 +618,7 @@ static GstFlowReturn gst_mjpeg_http_sink_render(GstBaseSink *sink, GstBuffer *bu
       GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("Dropping buffers that are not JPEG images"),
                           ("buffer of %" G_GSIZE_FORMAT " bytes has no JPEG start-of-image "
                            "marker; %" G_GUINT64_FORMAT " rejected so far",
-                           gst_buffer_get_size(buffer), priv->engine->stats().frames_rejected));
+                           gst_buffer_get_size(buffer), priv->engine->snapshot().frames_rejected));
     }
     return GST_FLOW_OK;
   }
@@ -857,7 +857,7 @@ static void gst_mjpeg_http_sink_get_property(GObject *object, guint prop_id, GVa
     }
     case PROP_BYTES_SERVED: {
       std::lock_guard<std::mutex> lock(priv->state_lock);
-      g_value_set_uint64(value, priv->engine ? priv->engine->stats().bytes_served : 0);
+      g_value_set_uint64(value, priv->engine ? priv->engine->snapshot().bytes_served : 0);
       return;
     }
     default:

@@ -118,7 +118,7 @@ void Engine::stop() {
     leaving.swap(viewers_);
   }
   // Join outside the lock (leaving viewers run client-removed), then keep
-  // their totals for stats().
+  // their totals for snapshot().
   for (auto &viewer : leaving) viewer->join();
   {
     std::lock_guard<std::mutex> lock(viewers_mutex_);
@@ -259,8 +259,12 @@ void Engine::interrupt_end_of_stream() {
 
 void Engine::resume() { fanout_.submit_resume(); }
 
-EngineStats Engine::stats() const {
-  EngineStats stats;
+StatsSnapshot Engine::snapshot() const {
+  StatsSnapshot stats;
+  stats.element_name = config_.mount.element_name;
+  const int64_t now_us = g_get_monotonic_time();
+  const int64_t now_wall_us = g_get_real_time();
+  stats.uptime_seconds = static_cast<double>(now_us - started_monotonic_us_) / G_USEC_PER_SEC;
   stats.frames_in = frames_in_.load();
   stats.frames_rejected = frames_rejected_.load();
   stats.frames_published = frames_published_.load();
@@ -269,70 +273,49 @@ EngineStats Engine::stats() const {
     // Each viewer counts only into its own counters (no cache line shared by
     // every viewer on every write); the totals are summed when asked for.
     std::lock_guard<std::mutex> lock(viewers_mutex_);
+    // Only atomics are read under the lock: a viewer stuck in a write never
+    // holds viewers_mutex_, so this cannot wait on one.
     stats.frames_sent = retired_.frames_sent;
     stats.frames_dropped = retired_.frames_dropped;
     stats.bytes_served = retired_.bytes_sent;
-    stats.viewers_left = viewers_left_;
+    // The reasons that can happen while the mount serves; the others reach
+    // only the bus and the signal.
+    std::copy(viewers_left_.begin(), viewers_left_.begin() + kLeaveReasonsWhileServing,
+              stats.viewers_left.begin());
+    stats.viewers.reserve(viewers_.size());
     for (const auto &viewer : viewers_) {
       const ViewerCounters &counters = viewer->counters();
       stats.frames_sent += counters.frames_sent.load(std::memory_order_relaxed);
       stats.frames_dropped += counters.frames_dropped.load(std::memory_order_relaxed);
       stats.bytes_served += counters.bytes_sent.load(std::memory_order_relaxed);
+      if (viewer->finished()) continue;
+      const ClientInfo &info = viewer->info();
+      ViewerSnapshot entry;
+      entry.id = info.id;
+      entry.address = info.address;
+      entry.user_agent = info.user_agent;
+      entry.connected_us = info.connected_us;
+      entry.connected_seconds =
+          static_cast<double>(now_wall_us - info.connected_us) / G_USEC_PER_SEC;
+      entry.fps = counters.send_rate.rate(now_us / 1000, counters.started_monotonic_ms);
+      entry.frames_sent = counters.frames_sent.load(std::memory_order_relaxed);
+      entry.frames_dropped = counters.frames_dropped.load(std::memory_order_relaxed);
+      entry.bytes_sent = counters.bytes_sent.load(std::memory_order_relaxed);
+      entry.queue_depth = counters.queue_depth.load(std::memory_order_relaxed);
+      entry.advance_headers = info.advance_headers.value_or(false);
+      entry.dual_final_frames = info.dual_final_frames;
+      stats.viewers.push_back(std::move(entry));
     }
   }
   stats.viewers_total = viewers_total_.load();
   stats.viewers_now = active_.load();
+  fill_source_stats(&stats);
   return stats;
 }
 
 void Engine::count_input(bool accepted) {
   frames_in_.fetch_add(1, std::memory_order_relaxed);
   if (!accepted) frames_rejected_.fetch_add(1, std::memory_order_relaxed);
-}
-
-StatsSnapshot Engine::snapshot() const {
-  const EngineStats totals = stats();
-  StatsSnapshot snapshot;
-  snapshot.element_name = config_.mount.element_name;
-  const int64_t now_us = g_get_monotonic_time();
-  const int64_t now_wall_us = g_get_real_time();
-  snapshot.uptime_seconds = static_cast<double>(now_us - started_monotonic_us_) / G_USEC_PER_SEC;
-  snapshot.frames_in = totals.frames_in;
-  snapshot.frames_rejected = totals.frames_rejected;
-  snapshot.frames_published = totals.frames_published;
-  snapshot.frames_overflowed = totals.frames_overflowed;
-  snapshot.frames_sent = totals.frames_sent;
-  snapshot.frames_dropped = totals.frames_dropped;
-  snapshot.bytes_served = totals.bytes_served;
-  snapshot.viewers_total = totals.viewers_total;
-  snapshot.viewers_now = totals.viewers_now;
-  std::copy(totals.viewers_left.begin(), totals.viewers_left.begin() + kLeaveReasonsWhileServing,
-            snapshot.viewers_left.begin());
-  fill_source_stats(&snapshot);
-  // Only atomics are read under the lock: a viewer stuck in a write never
-  // holds viewers_mutex_, so this cannot wait on one.
-  std::lock_guard<std::mutex> lock(viewers_mutex_);
-  snapshot.viewers.reserve(viewers_.size());
-  for (const auto &viewer : viewers_) {
-    if (viewer->finished()) continue;
-    const ClientInfo &info = viewer->info();
-    const ViewerCounters &counters = viewer->counters();
-    ViewerSnapshot entry;
-    entry.id = info.id;
-    entry.address = info.address;
-    entry.user_agent = info.user_agent;
-    entry.connected_us = info.connected_us;
-    entry.connected_seconds = static_cast<double>(now_wall_us - info.connected_us) / G_USEC_PER_SEC;
-    entry.fps = counters.send_rate.rate(now_us / 1000, counters.started_monotonic_ms);
-    entry.frames_sent = counters.frames_sent.load(std::memory_order_relaxed);
-    entry.frames_dropped = counters.frames_dropped.load(std::memory_order_relaxed);
-    entry.bytes_sent = counters.bytes_sent.load(std::memory_order_relaxed);
-    entry.queue_depth = counters.queue_depth.load(std::memory_order_relaxed);
-    entry.advance_headers = info.advance_headers.value_or(false);
-    entry.dual_final_frames = info.dual_final_frames;
-    snapshot.viewers.push_back(std::move(entry));
-  }
-  return snapshot;
 }
 
 bool Engine::reserve_viewer() {

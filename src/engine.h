@@ -70,22 +70,6 @@ struct EngineHooks {
   std::function<void(bool online, int64_t lost_at_us)> source_changed;
 };
 
-struct EngineStats {
-  uint64_t frames_in = 0;
-  uint64_t frames_rejected = 0;
-  uint64_t frames_published = 0;
-  // Frames the fan-out dropped for every viewer because it fell behind
-  // (FanoutThread::kMaxPending); zero unless the machine is overloaded.
-  uint64_t frames_overflowed = 0;
-  uint64_t frames_sent = 0;
-  uint64_t frames_dropped = 0;
-  uint64_t bytes_served = 0;
-  uint64_t viewers_total = 0;
-  size_t viewers_now = 0;
-  // Announced viewers that left, by LeaveReason.
-  std::array<uint64_t, kLeaveReasonCount> viewers_left{};
-};
-
 class Engine : private StreamService {
  public:
   Engine(EngineConfig config, EngineHooks hooks);
@@ -116,7 +100,6 @@ class Engine : private StreamService {
   void resume();
 
   size_t num_clients() const { return active_.load(); }
-  EngineStats stats() const;
   // Counts a buffer the element received (`accepted`: it was a JPEG and is
   // published). Safe from any thread.
   void count_input(bool accepted);

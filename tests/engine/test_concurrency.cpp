@@ -165,7 +165,7 @@ void test_engine_under_contention() {
   std::atomic<uint64_t> stats_reads{0};
   threads.emplace_back([&] {
     while (publishing.load()) {
-      mjpeghttp::EngineStats stats = fixture.engine->stats();
+      mjpeghttp::StatsSnapshot stats = fixture.engine->snapshot();
       if (stats.frames_sent > 0 && stats.bytes_served == 0) record_failure("frames without bytes");
       (void)fixture.engine->num_clients();
       stats_reads.fetch_add(1);
@@ -187,9 +187,9 @@ void test_engine_under_contention() {
   fixture.engine->stop();
   // Every viewer that came also left, and the counts agree.
   g_assert_cmpint(fixture.added.load(), ==, fixture.removed.load());
-  g_assert_cmpuint(fixture.engine->stats().viewers_total, ==,
+  g_assert_cmpuint(fixture.engine->snapshot().viewers_total, ==,
                    static_cast<uint64_t>(fixture.added.load()));
-  g_assert_cmpuint(fixture.engine->stats().frames_published, ==, fixture.published.load());
+  g_assert_cmpuint(fixture.engine->snapshot().frames_published, ==, fixture.published.load());
   fixture.engine.reset();
   g_assert_cmpuint(fixture.counter.released.load(), ==, fixture.published.load());
 }

@@ -98,7 +98,7 @@ void test_stream_delivers_published_frames() {
   const size_t eos = static_cast<size_t>(mjpeghttp::LeaveReason::kEndOfStream);
   g_assert_cmpint(fixture.left_for[eos].load(), ==, 1);
 
-  mjpeghttp::EngineStats stats = engine.stats();
+  mjpeghttp::StatsSnapshot stats = engine.snapshot();
   g_assert_cmpuint(stats.frames_published, ==, kFrames);
   g_assert_cmpuint(stats.frames_sent, ==, kFrames + 1);
   g_assert_cmpuint(stats.frames_dropped, ==, 0);
