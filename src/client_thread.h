@@ -34,12 +34,13 @@ struct ClientEnvironment {
   // last one the fan-out has pushed into queues.
   const LatestFrame *latest = nullptr;
   const MultipartFormat *format = nullptr;
-  size_t queue_capacity = 2;
+  // The rest as EngineConfig says (the defaults live there).
+  size_t queue_capacity = 0;
   QueuePolicy queue_policy = QueuePolicy::kDropOldest;
   // A viewer whose socket accepts no byte for this long is cut off; 0 = never.
-  unsigned client_timeout_ms = 10000;
+  unsigned client_timeout_ms = 0;
   // With no new frame for this long, the latest one is sent again; 0 = never.
-  unsigned idle_resend_ms = 1000;
+  unsigned idle_resend_ms = 0;
   // Readable once the engine stops; wakes a thread blocked on a full socket.
   int stop_fd = -1;
   // Why the engine cut its viewers off (kStopping or kMountRemoved): set

@@ -55,27 +55,28 @@ void Engine::log(LogLevel level, const std::string &text) const {
   if (hooks_.log) hooks_.log(level, text);
 }
 
-bool Engine::start(std::string *error, ServerLease::Failure *failure) {
-  ServerLease::Failure ignored;
-  if (!failure) failure = &ignored;
-  *failure = ServerLease::Failure::kNone;
-  std::string message;
+bool Engine::start(EngineError *error) {
+  EngineError ignored;
+  if (!error) error = &ignored;
+  if (!config_.check(error)) return false;
   stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (stop_fd_ < 0) {
-    if (error) *error = "cannot create eventfd";
-    *failure = ServerLease::Failure::kListen;
+    error->kind = EngineError::Kind::kCannotListen;
+    error->message = "cannot create eventfd";
     return false;
   }
   // Before the HTTP thread can route to this mount, which reads it for /stats.
   started_monotonic_us_ = g_get_monotonic_time();
+  ServerLease::Failure failure = ServerLease::Failure::kNone;
   lease_ = ServerLease::acquire(config_.server, config_.mount.element_name, hooks_.server_log,
-                                failure, &message);
-  if (lease_ && !lease_->server().add_mount(config_.mount, this, &message)) {
-    *failure = ServerLease::Failure::kConflict;
+                                &failure, &error->message);
+  if (lease_ && !lease_->server().add_mount(config_.mount, this, &error->message)) {
+    failure = ServerLease::Failure::kConflict;
     lease_.reset();
   }
   if (!lease_) {
-    if (error) *error = message;
+    error->kind = failure == ServerLease::Failure::kConflict ? EngineError::Kind::kSettings
+                                                             : EngineError::Kind::kCannotListen;
     close(stop_fd_);
     stop_fd_ = -1;
     return false;

@@ -25,6 +25,7 @@
 
 #include "client_thread.h"
 #include "dispatcher.h"
+#include "engine_config.h"
 #include "fanout_thread.h"
 #include "http_server.h"
 #include "latest_frame.h"
@@ -36,21 +37,6 @@
 #include "source_watch.h"
 
 namespace mjpeghttp {
-
-struct EngineConfig {
-  ServerConfig server;
-  MountConfig mount;  // its element_name labels /stats and /metrics
-  size_t max_clients = 0;  // 0 = unlimited
-  size_t max_queued_frames = 2;
-  QueuePolicy queue_policy = QueuePolicy::kDropOldest;
-  unsigned client_timeout_ms = 10000;  // 0 = never
-  unsigned idle_resend_ms = 1000;      // 0 = never; at least kMinIdleResendMs
-  bool headers_in_advance = false;     // see MultipartFormat
-  bool insert_dht = true;              // see jpeg_dht.h
-  // With no frame for this long the source counts as offline (placeholder
-  // pictures, /healthz 503); 0 = never offline once a frame came.
-  unsigned source_timeout_ms = 0;
-};
 
 struct EngineHooks {
   // Called on the viewer's own thread with no engine lock held. The removed
@@ -77,9 +63,10 @@ class Engine : private StreamService {
   Engine(const Engine &) = delete;
   Engine &operator=(const Engine &) = delete;
 
-  // On failure, `failure` tells a socket that could not be made from
-  // settings that clash with another element's on the same server.
-  bool start(std::string *error, ServerLease::Failure *failure = nullptr);
+  // Checks the configuration, then joins (or starts) the server. False with
+  // `error` filled when a setting cannot work, clashes with another
+  // element's on the same server, or the socket cannot be made.
+  bool start(EngineError *error);
   // Leaves the server (stopping it when no other engine uses it), cuts every
   // viewer off and joins every thread.
   void stop();
@@ -184,9 +171,6 @@ class Engine : private StreamService {
   bool end_wait_interrupted_ = false;
   bool started_ = false;
 };
-
-// The shortest idle-resend period the engine uses.
-constexpr unsigned kMinIdleResendMs = 100;
 
 // A boundary unlikely to occur in JPEG data or headers.
 std::string make_boundary();

@@ -29,8 +29,8 @@ class EngineFixture {
   }
 
   unsigned start() {
-    std::string error;
-    if (!engine->start(&error)) g_error("engine did not start: %s", error.c_str());
+    mjpeghttp::EngineError error;
+    if (!engine->start(&error)) g_error("engine did not start: %s", error.message.c_str());
     g_assert_cmpuint(engine->bound_port(), !=, 0);
     return engine->bound_port();
   }

@@ -223,11 +223,12 @@ void test_port_in_use() {
   mjpeghttp::EngineConfig config;
   config.server.listen.port = taken;
   mjpeghttp::Engine engine(config, {});
-  std::string error;
+  mjpeghttp::EngineError error;
   g_assert_false(engine.start(&error));
+  g_assert_true(error.kind == mjpeghttp::EngineError::Kind::kCannotListen);
   const std::string prefix = "Could not listen on 127.0.0.1:" + std::to_string(taken) + ": ";
-  assert_text_eq(error.substr(0, prefix.size()), prefix);
-  g_assert_cmpuint(error.size(), >, prefix.size());
+  assert_text_eq(error.message.substr(0, prefix.size()), prefix);
+  g_assert_cmpuint(error.message.size(), >, prefix.size());
   close(holder);
 }
 

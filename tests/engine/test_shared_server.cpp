@@ -90,7 +90,7 @@ void test_each_mount_serves_its_own_frames() {
   auto engine_a = std::make_unique<mjpeghttp::Engine>(config_for(port, "/a"), mjpeghttp::EngineHooks{});
   auto engine_b = std::make_unique<mjpeghttp::Engine>(config_for(port, "/b"), mjpeghttp::EngineHooks{});
   mjpeghttp::Engine &a = *engine_a, &b = *engine_b;
-  std::string error;
+  mjpeghttp::EngineError error;
   g_assert_true(a.start(&error));
   g_assert_true(b.start(&error));
   g_assert_cmpuint(a.bound_port(), ==, port);
@@ -148,7 +148,7 @@ void test_mount_churn_leaves_the_other_mount_alone() {
   const unsigned port = free_port();
   auto engine_b = std::make_unique<mjpeghttp::Engine>(config_for(port, "/b"), mjpeghttp::EngineHooks{});
   mjpeghttp::Engine &b = *engine_b;
-  std::string error;
+  mjpeghttp::EngineError error;
   g_assert_true(b.start(&error));
 
   RawViewer viewer_b;
@@ -195,22 +195,21 @@ void test_mount_churn_leaves_the_other_mount_alone() {
 void test_clashing_settings_are_refused() {
   const unsigned port = free_port();
   mjpeghttp::Engine first(config_for(port, "/a"), {});
-  std::string error;
+  mjpeghttp::EngineError error;
   g_assert_true(first.start(&error));
 
-  mjpeghttp::ServerLease::Failure failure;
-  mjpeghttp::Engine same_mount(config_for(port, "/a"), {});
-  g_assert_false(same_mount.start(&error, &failure));
-  g_assert_true(failure == mjpeghttp::ServerLease::Failure::kConflict);
-  g_assert_true(error.find("mount /a") != std::string::npos);
-  g_assert_true(error.find("engine/a") != std::string::npos);
+    mjpeghttp::Engine same_mount(config_for(port, "/a"), {});
+  g_assert_false(same_mount.start(&error));
+  g_assert_true(error.kind == mjpeghttp::EngineError::Kind::kSettings);
+  g_assert_true(error.message.find("mount /a") != std::string::npos);
+  g_assert_true(error.message.find("engine/a") != std::string::npos);
 
   mjpeghttp::EngineConfig other_timeout = config_for(port, "/b");
   other_timeout.server.request_timeout_ms = 3000;
   mjpeghttp::Engine slow(other_timeout, {});
-  g_assert_false(slow.start(&error, &failure));
-  g_assert_true(failure == mjpeghttp::ServerLease::Failure::kConflict);
-  g_assert_true(error.find("request-timeout") != std::string::npos);
+  g_assert_false(slow.start(&error));
+  g_assert_true(error.kind == mjpeghttp::EngineError::Kind::kSettings);
+  g_assert_true(error.message.find("request-timeout") != std::string::npos);
 
   // The root mount's stream path inside /b's mount.
   mjpeghttp::Engine b(config_for(port, "/b"), {});
@@ -218,8 +217,8 @@ void test_clashing_settings_are_refused() {
   mjpeghttp::EngineConfig root = config_for(port, "/");
   root.mount.stream_path = "/b/stream";
   mjpeghttp::Engine clashing_root(root, {});
-  g_assert_false(clashing_root.start(&error, &failure));
-  g_assert_true(error.find("/b/stream") != std::string::npos);
+  g_assert_false(clashing_root.start(&error));
+  g_assert_true(error.message.find("/b/stream") != std::string::npos);
 
   // A port 0 engine never joins a server.
   mjpeghttp::Engine ephemeral(config_for(0, "/a"), {});
@@ -245,7 +244,7 @@ void test_a_mount_joins_after_the_root_mount_left() {
   root_config.mount.stats_path = "/status";
   auto root = std::make_unique<mjpeghttp::Engine>(root_config, mjpeghttp::EngineHooks{});
   mjpeghttp::Engine named_stats(config_for(port, "/stats"), {});
-  std::string error;
+  mjpeghttp::EngineError error;
   g_assert_true(root->start(&error));
   g_assert_true(named_stats.start(&error));
   root->stop();
@@ -255,7 +254,7 @@ void test_a_mount_joins_after_the_root_mount_left() {
 
   mjpeghttp::Engine newcomer(config_for(port, "/c"), {});
   const bool joined = newcomer.start(&error);
-  g_assert_cmpstr(joined ? "" : error.c_str(), ==, "");
+  g_assert_cmpstr(joined ? "" : error.message.c_str(), ==, "");
   g_assert_cmpint(status_of(port, "/c/stats"), ==, 200);
   newcomer.stop();
   named_stats.stop();
@@ -266,13 +265,12 @@ void test_a_mount_joins_after_the_root_mount_left() {
 void test_a_clash_with_a_server_document_names_it() {
   const unsigned port = free_port();
   mjpeghttp::Engine first(config_for(port, "/a"), {});
-  std::string error;
+  mjpeghttp::EngineError error;
   g_assert_true(first.start(&error));
-  mjpeghttp::ServerLease::Failure failure;
-  mjpeghttp::Engine metrics_mount(config_for(port, "/metrics"), {});
-  g_assert_false(metrics_mount.start(&error, &failure));
-  g_assert_true(failure == mjpeghttp::ServerLease::Failure::kConflict);
-  g_assert_true(error.find("the server's metrics") != std::string::npos);
+    mjpeghttp::Engine metrics_mount(config_for(port, "/metrics"), {});
+  g_assert_false(metrics_mount.start(&error));
+  g_assert_true(error.kind == mjpeghttp::EngineError::Kind::kSettings);
+  g_assert_true(error.message.find("the server's metrics") != std::string::npos);
   first.stop();
 }
 

@@ -302,7 +302,7 @@ void test_health_and_state_of_several_mounts() {
   unsigned port = 0;
   {
     mjpeghttp::Engine probe(config_for(0, "/"), {});
-    std::string error;
+    mjpeghttp::EngineError error;
     g_assert_true(probe.start(&error));
     port = probe.bound_port();
   }
@@ -311,7 +311,7 @@ void test_health_and_state_of_several_mounts() {
   auto engine_b =
       std::make_unique<mjpeghttp::Engine>(config_for(port, "/b"), mjpeghttp::EngineHooks{});
   mjpeghttp::Engine &a = *engine_a, &b = *engine_b;
-  std::string error;
+  mjpeghttp::EngineError error;
   g_assert_true(a.start(&error));
   g_assert_true(b.start(&error));
   auto publish = [&released](mjpeghttp::Engine &engine, uint64_t seed) {

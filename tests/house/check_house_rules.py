@@ -9,7 +9,7 @@
 
 Each prints every offender (file and line, with what to do) and exits 1 when
 there is one, 0 when there is none, 77 (skipped) when a tool it needs is
-missing. Files are those git tracks when SOURCE_ROOT is a checkout (so a
+missing. Files are those git tracks or would track (not ignored) when SOURCE_ROOT is a checkout (so a
 build directory inside it is never read), else every file below it.
 """
 
@@ -37,7 +37,7 @@ SKIP = 77
 
 def project_files(root):
     try:
-        listed = subprocess.run(["git", "-C", root, "ls-files", "-z"], check=True,
+        listed = subprocess.run(["git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard"], check=True,
                                 capture_output=True).stdout.decode()
         paths = [p for p in listed.split("\0") if p]
         return sorted(p for p in paths if os.path.isfile(os.path.join(root, p)))
