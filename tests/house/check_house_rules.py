@@ -6,6 +6,7 @@
   check_house_rules.py SOURCE_ROOT format          clang-format --dry-run --Werror is clean
   check_house_rules.py SOURCE_ROOT design-doc      docs/design.md names every engine file and its job
   check_house_rules.py SOURCE_ROOT property-docs   short property blurbs, detail in gtk-doc blocks
+  check_house_rules.py SOURCE_ROOT include-floors  no engine include points up a floor
 
 Each prints every offender (file and line, with what to do) and exits 1 when
 there is one, 0 when there is none, 77 (skipped) when a tool it needs is
@@ -238,11 +239,61 @@ def check_property_docs(root):
     return 1 if problems else 0
 
 
+# The engine's parts, lowest first: a file in src/PART includes only from its
+# own part and the ones below it; the engine itself (src/*) sits on top.
+FLOORS = ["base", "stats", "stream", "http", ""]
+
+
+def floor_of(src_relative):
+    part = src_relative.split("/")[0] if "/" in src_relative else ""
+    return FLOORS.index(part) if part in FLOORS else None
+
+
+def check_include_floors(root):
+    problems = []
+    edges = set()
+    for path in project_files(root):
+        if not path.startswith("src/") or not path.endswith(C_SUFFIXES):
+            continue
+        own = floor_of(path[len("src/"):])
+        if own is None:
+            problems.append("%s:1: in no part of the engine (%s)"
+                            % (path, ", ".join("src/" + f for f in FLOORS if f)))
+            continue
+        with open(os.path.join(root, path), encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                match = re.match(r'#include "([^"]+)"', line)
+                if not match:
+                    continue
+                target = match.group(1)
+                if not os.path.exists(os.path.join(root, "src", target)):
+                    if not os.path.exists(os.path.join(os.path.dirname(os.path.join(root, path)),
+                                                       target)):
+                        continue  # generated (config.h) or not the engine's
+                    problems.append("%s:%d: includes \"%s\" by a relative name; name it from "
+                                    "src/ (\"part/file.h\")" % (path, number, target))
+                    continue
+                theirs = floor_of(target)
+                edges.add((FLOORS[own] or "engine", FLOORS[theirs] or "engine"))
+                if theirs > own:
+                    problems.append("%s:%d: includes %s, a floor up (%s above %s)"
+                                    % (path, number, target, FLOORS[theirs] or "the engine",
+                                       FLOORS[own] or "the engine"))
+    for problem in problems:
+        print(problem)
+    if not problems:
+        print("floors, lowest first: %s" % " < ".join(f or "engine" for f in FLOORS))
+        print("includes between parts: %s" % ", ".join(
+            "%s -> %s" % edge for edge in sorted(edges) if edge[0] != edge[1]))
+    return 1 if problems else 0
+
+
 CHECKS = {
     "spdx": check_spdx,
     "format": check_format,
     "design-doc": check_design_doc,
     "property-docs": check_property_docs,
+    "include-floors": check_include_floors,
 }
 
 
