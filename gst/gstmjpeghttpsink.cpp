@@ -59,7 +59,7 @@
 #include "engine.h"
 #include "gstmjpeghttpsink.h"
 #include "placeholder_jpeg.h"
-#include "stats.h"
+#include "stats/stats.h"
 
 GST_DEBUG_CATEGORY_STATIC(mjpeghttpsink_debug);
 #define GST_CAT_DEFAULT mjpeghttpsink_debug
@@ -263,7 +263,7 @@ static void log_from_engine(GstMjpegHttpSink *self, mjpeghttp::LogLevel level,
 // An element message an application can react to from its bus watch, on its
 // own main loop, instead of a signal handler on a viewer's thread.
 static void post_viewer_message(GstMjpegHttpSink *self, const char *name,
-                                const mjpeghttp::ClientInfo &info, bool with_reason) {
+                                const mjpeghttp::ViewerInfo &info, bool with_reason) {
   GstStructure *details = gst_structure_new(
       name, "id", G_TYPE_UINT64, static_cast<guint64>(info.id), "address", G_TYPE_STRING,
       info.address.c_str(), "user-agent", G_TYPE_STRING, info.user_agent.c_str(), nullptr);
@@ -338,14 +338,14 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
   // The hooks run on viewer threads; the element outlives them because
   // stop() joins every viewer before the engine goes away.
   mjpeghttp::EngineHooks hooks;
-  hooks.client_added = [self](const mjpeghttp::ClientInfo &info) {
+  hooks.viewer_added = [self](const mjpeghttp::ViewerInfo &info) {
     GST_DEBUG_OBJECT(self, "viewer %s connected (%s)", info.address.c_str(),
                      info.user_agent.c_str());
     g_signal_emit(self, signals[SIGNAL_CLIENT_ADDED], 0, info.address.c_str());
     g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_NUM_CLIENTS]);
     post_viewer_message(self, "mjpeghttpsink-client-added", info, false);
   };
-  hooks.client_removed = [self](const mjpeghttp::ClientInfo &info) {
+  hooks.viewer_removed = [self](const mjpeghttp::ViewerInfo &info) {
     GST_DEBUG_OBJECT(self, "viewer %s left (%s)", info.address.c_str(),
                      mjpeghttp::leave_reason_name(info.reason));
     g_signal_emit(self, signals[SIGNAL_CLIENT_REMOVED], 0, info.address.c_str());
@@ -630,7 +630,7 @@ static void gst_mjpeg_http_sink_set_property(GObject *object, guint prop_id, con
       s.mount.snapshot_path = string_or(value, kDefaults.mount.snapshot_path);
       break;
     case PROP_MAX_CLIENTS:
-      s.max_clients = g_value_get_uint(value);
+      s.max_viewers = g_value_get_uint(value);
       break;
     case PROP_MAX_QUEUED_FRAMES:
       s.max_queued_frames = g_value_get_uint(value);
@@ -639,7 +639,7 @@ static void gst_mjpeg_http_sink_set_property(GObject *object, guint prop_id, con
       s.queue_policy = static_cast<mjpeghttp::QueuePolicy>(g_value_get_enum(value));
       break;
     case PROP_CLIENT_TIMEOUT:
-      s.client_timeout_ms = g_value_get_uint(value) * 1000;
+      s.viewer_timeout_ms = g_value_get_uint(value) * 1000;
       break;
     case PROP_REQUEST_TIMEOUT:
       s.server.request_timeout_ms = g_value_get_uint(value) * 1000;
@@ -703,7 +703,7 @@ static void gst_mjpeg_http_sink_get_property(GObject *object, guint prop_id, GVa
     }
     case PROP_NUM_CLIENTS: {
       std::lock_guard<std::mutex> lock(priv->state_lock);
-      g_value_set_uint(value, priv->engine ? static_cast<guint>(priv->engine->num_clients()) : 0);
+      g_value_set_uint(value, priv->engine ? static_cast<guint>(priv->engine->num_viewers()) : 0);
       return;
     }
     case PROP_BYTES_SERVED: {
@@ -739,7 +739,7 @@ static void gst_mjpeg_http_sink_get_property(GObject *object, guint prop_id, GVa
       g_value_set_string(value, s.mount.snapshot_path.c_str());
       break;
     case PROP_MAX_CLIENTS:
-      g_value_set_uint(value, static_cast<guint>(s.max_clients));
+      g_value_set_uint(value, static_cast<guint>(s.max_viewers));
       break;
     case PROP_MAX_QUEUED_FRAMES:
       g_value_set_uint(value, static_cast<guint>(s.max_queued_frames));
@@ -748,7 +748,7 @@ static void gst_mjpeg_http_sink_get_property(GObject *object, guint prop_id, GVa
       g_value_set_enum(value, static_cast<gint>(s.queue_policy));
       break;
     case PROP_CLIENT_TIMEOUT:
-      g_value_set_uint(value, s.client_timeout_ms / 1000);
+      g_value_set_uint(value, s.viewer_timeout_ms / 1000);
       break;
     case PROP_REQUEST_TIMEOUT:
       g_value_set_uint(value, s.server.request_timeout_ms / 1000);
@@ -821,146 +821,342 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
                                                         GST_PARAM_MUTABLE_READY);
   const GParamFlags ro = static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * GstMjpegHttpSink:address:
+   *
+   * 127.0.0.1 serves this machine only; 0.0.0.0 (IPv4) or :: (IPv6 and IPv4) serve the network.
+   * With unix:PATH a stale socket file left by a dead server is replaced.
+   *
+   * Since: 0.1
+   */
   properties[PROP_ADDRESS] = g_param_spec_string(
       "address", "Address",
-      "Local address to listen on: an IPv4/IPv6 address, a host name, or unix:PATH for a unix "
-      "domain socket (a stale socket file left by a dead server is replaced). 127.0.0.1 serves "
-      "this machine only; 0.0.0.0 (IPv4) or :: (IPv6 and IPv4) serve the network",
+      "Local address to listen on: an IP address, a host name, or unix:PATH for a unix domain "
+      "socket",
       kDefaults.server.listen.address.c_str(), rw_ready);
+  /**
+   * GstMjpegHttpSink:port:
+   *
+   * A port in use fails the change to PAUSED with a RESOURCE/OPEN_WRITE error naming the address
+   * and port.
+   *
+   * Since: 0.1
+   */
   properties[PROP_PORT] = g_param_spec_int(
       "port", "Port", "TCP port to listen on (0 = pick a free port; see current-port)", 0, 65535,
       static_cast<gint>(kDefaults.server.listen.port), rw_ready);
+  /**
+   * GstMjpegHttpSink:current-port:
+   *
+   * The port #GstMjpegHttpSink:port named, or the one picked for port 0; 0 for a unix socket.
+   * Notified when it changes.
+   *
+   * Since: 0.1
+   */
   properties[PROP_CURRENT_PORT] = g_param_spec_int(
       "current-port", "Current port",
-      "TCP port the server listens on while PAUSED or PLAYING, 0 otherwise (and for a unix "
-      "socket)", 0, 65535, 0, ro);
+      "TCP port the server listens on while PAUSED or PLAYING, 0 otherwise", 0, 65535, 0, ro);
+  /**
+   * GstMjpegHttpSink:stream-path:
+   *
+   * Relative to #GstMjpegHttpSink:mount. `?fps=N` on it caps one viewer's rate.
+   *
+   * Since: 0.1
+   */
   properties[PROP_STREAM_PATH] = g_param_spec_string(
       "stream-path", "Stream path", "URL path of the MJPEG (multipart/x-mixed-replace) stream",
       kDefaults.mount.stream_path.c_str(), rw_ready);
+  /**
+   * GstMjpegHttpSink:snapshot-path:
+   *
+   * Relative to #GstMjpegHttpSink:mount. Answers 503 with Retry-After before the first frame.
+   *
+   * Since: 0.1
+   */
   properties[PROP_SNAPSHOT_PATH] = g_param_spec_string(
       "snapshot-path", "Snapshot path", "URL path of the latest frame as a single JPEG",
       kDefaults.mount.snapshot_path.c_str(), rw_ready);
+  /**
+   * GstMjpegHttpSink:max-clients:
+   *
+   * A HEAD request on the stream takes no slot.
+   *
+   * Since: 0.1
+   */
   properties[PROP_MAX_CLIENTS] = g_param_spec_uint(
       "max-clients", "Max clients",
       "Most stream viewers served at once; more get 503 with Retry-After (0 = unlimited)", 0,
-      G_MAXINT, static_cast<guint>(kDefaults.max_clients), rw_ready);
+      G_MAXINT, static_cast<guint>(kDefaults.max_viewers), rw_ready);
+  /**
+   * GstMjpegHttpSink:max-queued-frames:
+   *
+   * Frames are shared between viewers, not copied: a deeper queue costs a pointer per frame per
+   * viewer. A shallow one keeps a slow viewer on fresh frames.
+   *
+   * Since: 0.1
+   */
   properties[PROP_MAX_QUEUED_FRAMES] = g_param_spec_uint(
       "max-queued-frames", "Max queued frames",
-      "Frames waiting for one viewer before queue-policy applies (frames are shared between "
-      "viewers, not copied)",
+      "Frames waiting for one viewer before queue-policy applies",
       1, kMaxQueuedFramesLimit, static_cast<guint>(kDefaults.max_queued_frames), rw_ready);
+  /**
+   * GstMjpegHttpSink:queue-policy:
+   *
+   * drop-oldest keeps a slow viewer on the freshest frame; drop-newest keeps what is queued;
+   * disconnect cuts the viewer off.
+   *
+   * Since: 0.1
+   */
   properties[PROP_QUEUE_POLICY] = g_param_spec_enum(
       "queue-policy", "Queue policy", "What happens when a viewer's queue is full",
       GST_TYPE_MJPEG_HTTP_SINK_QUEUE_POLICY,
       static_cast<gint>(kDefaults.queue_policy), rw_ready);
+  /**
+   * GstMjpegHttpSink:client-timeout:
+   *
+   * A write that makes no progress for this long, or, while the viewer is paced, nothing
+   * acknowledged for this long, ends the viewer.
+   *
+   * Since: 0.1
+   */
   properties[PROP_CLIENT_TIMEOUT] = g_param_spec_uint(
       "client-timeout", "Client timeout",
       "Seconds a viewer may accept no data before it is disconnected (0 = never)", 0, 3600,
-      kDefaults.client_timeout_ms / 1000, rw_ready);
+      kDefaults.viewer_timeout_ms / 1000, rw_ready);
+  /**
+   * GstMjpegHttpSink:request-timeout:
+   *
+   * Counted from when the connection opened, so clients that send slowly or nothing at all
+   * (slowloris) are cut off. Elements sharing a server must agree on it.
+   *
+   * Since: 0.1
+   */
   properties[PROP_REQUEST_TIMEOUT] = g_param_spec_uint(
       "request-timeout", "Request timeout",
-      "Seconds a connection may take to send a complete request before it is closed, counted "
-      "from when it opened (0 = never)",
+      "Seconds a connection may take to send a complete request before it is closed (0 = never)",
       0, 3600, kDefaults.server.request_timeout_ms / 1000, rw_ready);
+  /**
+   * GstMjpegHttpSink:idle-resend:
+   *
+   * Browsers that show a frame one late (Chrome) then show the newest one while the source is
+   * idle. Values from 1 to 99 act as 100.
+   *
+   * Since: 0.1
+   */
   properties[PROP_IDLE_RESEND] = g_param_spec_uint(
       "idle-resend", "Idle resend",
-      "Milliseconds without a new frame after which each viewer is sent the latest frame again, "
-      "so browsers that show a frame one late (Chrome) show the newest one (0 = never; values "
-      "from 1 to 99 act as 100)",
+      "Milliseconds without a new frame after which each viewer is sent the latest frame again (0 "
+      "= never)",
       0, 60000, kDefaults.idle_resend_ms, rw_ready);
+  /**
+   * GstMjpegHttpSink:advance-headers:
+   *
+   * Chrome shows a part only once the next part's headers arrive: sent early, they make it show
+   * each frame as soon as it arrives instead of one frame late. Parts then carry no Content-Length
+   * or X-Timestamp.
+   *
+   * Since: 0.1
+   */
   properties[PROP_ADVANCE_HEADERS] = g_param_spec_boolean(
       "advance-headers", "Advance headers",
-      "Send each part's headers right after the previous frame, so Chrome shows every frame as "
-      "soon as it arrives instead of one frame late. Parts then carry no Content-Length or "
-      "X-Timestamp",
+      "Send each part's headers right after the previous frame, for Chrome",
       kDefaults.headers_in_advance, rw_ready);
+  /**
+   * GstMjpegHttpSink:insert-dht:
+   *
+   * Many USB cameras send JPEGs without them, and browsers and most decoders need them. The tables
+   * are added as one more memory; the frame itself is not copied.
+   *
+   * Since: 0.1
+   */
   properties[PROP_INSERT_DHT] = g_param_spec_boolean(
       "insert-dht", "Insert DHT",
-      "Insert the standard Huffman tables into JPEGs that lack them (as many USB cameras send), "
-      "which browsers and most decoders need; the frame itself is not copied",
+      "Insert the standard Huffman tables into JPEGs that lack them",
       kDefaults.insert_dht, rw_ready);
+  /**
+   * GstMjpegHttpSink:num-clients:
+   *
+   * Notified as viewers come and go.
+   *
+   * Since: 0.1
+   */
   properties[PROP_NUM_CLIENTS] = g_param_spec_uint(
       "num-clients", "Number of clients", "Stream viewers connected now", 0, G_MAXUINT, 0, ro);
+  /**
+   * GstMjpegHttpSink:bytes-served:
+   *
+   * Starts again from zero each time the element goes to PAUSED.
+   *
+   * Since: 0.1
+   */
   properties[PROP_BYTES_SERVED] = g_param_spec_uint64(
       "bytes-served", "Bytes served", "Bytes written to stream viewers since the server started",
       0, G_MAXUINT64, 0, ro);
+  /**
+   * GstMjpegHttpSink:auth-user:
+   *
+   * Checked as #GstMjpegHttpSink:auth-method says, realm "mjpeghttpsink". A request without the
+   * right credentials gets 401, except on #GstMjpegHttpSink:auth-exempt-paths and CORS preflights.
+   * With Basic, use HTTPS too, or the password crosses the network in clear.
+   *
+   * Since: 0.1
+   */
   properties[PROP_AUTH_USER] = g_param_spec_string(
       "auth-user", "Auth user",
-      "User name every request must present with HTTP authentication (auth-method; realm "
-      "\"mjpeghttpsink\"), except on auth-exempt-paths; wrong or missing credentials get 401. "
-      "Empty = no authentication. Use HTTPS too, or the password crosses the network in clear",
+      "User name every request must present with HTTP authentication (empty = none)",
       "", rw_ready);
-  // Write-only: a readable password would end up in pipeline dumps (dot
-  // files list every property that differs from its default).
+  /**
+   * GstMjpegHttpSink:auth-password:
+   *
+   * Write-only: a readable password would end up in pipeline dumps (dot files list every property
+   * that differs from its default). Default: empty.
+   *
+   * Since: 0.1
+   */
   properties[PROP_AUTH_PASSWORD] = g_param_spec_string(
       "auth-password", "Auth password",
-      "Password for auth-user (write-only). Default: empty",
+      "Password for auth-user (write-only)",
       "", static_cast<GParamFlags>(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
                                    GST_PARAM_MUTABLE_READY));
+  /**
+   * GstMjpegHttpSink:auth-exempt-paths:
+   *
+   * Each path covers itself and everything under it. Default: empty (every path needs
+   * authentication).
+   *
+   * Since: 0.1
+   */
   properties[PROP_AUTH_EXEMPT_PATHS] = g_param_spec_string(
       "auth-exempt-paths", "Auth-exempt paths",
-      "Comma-separated URL paths served without authentication, e.g. \"/snapshot\" "
-      "(each path and everything under it). Default: empty (every path needs it)",
+      "Comma-separated URL paths served without authentication, e.g. \"/snapshot\"",
       "", rw_ready);
+  /**
+   * GstMjpegHttpSink:tls-certificate-file:
+   *
+   * Needs #GstMjpegHttpSink:tls-key-file. Read when the element goes to PAUSED: a missing or
+   * unreadable file fails that change with RESOURCE/OPEN_READ, a bad one with RESOURCE/SETTINGS.
+   *
+   * Since: 0.1
+   */
   properties[PROP_TLS_CERTIFICATE_FILE] = g_param_spec_string(
       "tls-certificate-file", "TLS certificate file",
-      "PEM file with the server certificate (and its chain) to serve HTTPS; needs "
-      "tls-key-file. Read when the element goes to PAUSED. Empty = plain HTTP",
+      "PEM file with the server certificate (and its chain) to serve HTTPS (empty = plain HTTP)",
       "", rw_ready);
+  /**
+   * GstMjpegHttpSink:tls-key-file:
+   *
+   * Checked against the certificate with a TLS handshake when the element goes to PAUSED.
+   *
+   * Since: 0.1
+   */
   properties[PROP_TLS_KEY_FILE] = g_param_spec_string(
       "tls-key-file", "TLS key file",
-      "PEM file with the private key of tls-certificate-file. Empty = plain HTTP", "", rw_ready);
+      "PEM file with the private key of tls-certificate-file (empty = plain HTTP)", "", rw_ready);
+  /**
+   * GstMjpegHttpSink:allow-origin:
+   *
+   * Sent as Access-Control-Allow-Origin on every response, and OPTIONS preflight requests are
+   * answered (without authentication). Printable ASCII only.
+   *
+   * Since: 0.1
+   */
   properties[PROP_ALLOW_ORIGIN] = g_param_spec_string(
       "allow-origin", "Allow origin",
-      "Web origin allowed to read the responses from scripts (CORS), e.g. \"*\" or "
-      "\"https://example.org\": sent as Access-Control-Allow-Origin on every response, and "
-      "OPTIONS preflight requests are answered (without authentication). Empty = no CORS",
+      "Web origin allowed to read the responses from scripts (CORS), e.g. \"*\" (empty = no CORS)",
       "", rw_ready);
+  /**
+   * GstMjpegHttpSink:stats-path:
+   *
+   * Relative to #GstMjpegHttpSink:mount; the server-wide one (root mount) covers every mount.
+   *
+   * Since: 0.1
+   */
   properties[PROP_STATS_PATH] = g_param_spec_string(
       "stats-path", "Stats path",
       "URL path of the statistics as JSON: totals and one entry per viewer", kDefaults.mount.stats_path.c_str(), rw_ready);
+  /**
+   * GstMjpegHttpSink:metrics-path:
+   *
+   * Every sample is labelled with the element's name and mount.
+   *
+   * Since: 0.1
+   */
   properties[PROP_METRICS_PATH] = g_param_spec_string(
       "metrics-path", "Metrics path",
-      "URL path of the statistics in the Prometheus text format, labelled with the element name",
+      "URL path of the statistics in the Prometheus text format",
       kDefaults.mount.metrics_path.c_str(), rw_ready);
+  /**
+   * GstMjpegHttpSink:mount:
+   *
+   * "/cam1" serves /cam1/, /cam1/stream, /cam1/snapshot, /cam1/stats and /cam1/metrics. Elements
+   * listening on the same address and port (or unix socket, or listen-fd) share one server, each
+   * on its own mount.
+   *
+   * Since: 0.1
+   */
   properties[PROP_MOUNT] = g_param_spec_string(
       "mount", "Mount",
-      "Where on the server this element's stream lives: \"/\" (the root: /stream, /snapshot, "
-      "...) or a path such as \"/cam1\" (/cam1/, /cam1/stream, /cam1/snapshot, /cam1/stats, "
-      "/cam1/metrics). Elements listening on the same address and port (or unix socket, or "
-      "listen-fd) share one server, each on its own mount",
+      "Where on the server this element's stream lives: \"/\" or a path such as \"/cam1\"",
       kDefaults.mount.mount.c_str(), rw_ready);
+  /**
+   * GstMjpegHttpSink:listen-fd:
+   *
+   * E.g. 3 with systemd socket activation (LISTEN_FDS), or one a parent process opened on port 80
+   * before dropping privileges. The element works on a duplicate and leaves this descriptor open.
+   *
+   * Since: 0.1
+   */
   properties[PROP_LISTEN_FD] = g_param_spec_int(
       "listen-fd", "Listen fd",
-      "An already listening socket to serve on instead of binding address and port, e.g. 3 "
-      "with systemd socket activation (LISTEN_FDS), or one a parent process opened on port 80 "
-      "before dropping privileges. The element works on a duplicate and leaves this descriptor "
-      "open (-1 = bind address and port)",
+      "An already listening socket to serve on instead of binding address and port (-1 = bind them)",
       -1, G_MAXINT, kDefaults.server.listen.listen_fd, rw_ready);
+  /**
+   * GstMjpegHttpSink:unix-socket-mode:
+   *
+   * Who may connect: a reverse proxy usually runs as another user sharing a group.
+   *
+   * Since: 0.1
+   */
   properties[PROP_UNIX_SOCKET_MODE] = g_param_spec_uint(
       "unix-socket-mode", "Unix socket mode",
-      "Permissions of the socket file when address is unix:PATH (who may connect: a reverse "
-      "proxy usually runs as another user sharing a group; 0660 = owner and group)",
+      "Permissions of the socket file when address is unix:PATH (0660 = owner and group)",
       0, 0777, kDefaults.server.listen.unix_socket_mode, rw_ready);
+  /**
+   * GstMjpegHttpSink:source-timeout:
+   *
+   * While offline, viewers get a placeholder picture about once a second, /snapshot answers it
+   * with X-Source-Online: 0, /healthz answers 503, /state says online: false, and a
+   * "mjpeghttpsink-source-offline" element message is posted ("-online" when frames return).
+   * Before the first frame the source is offline too, and /snapshot waits this long for it.
+   *
+   * Since: 0.1
+   */
   properties[PROP_SOURCE_TIMEOUT] = g_param_spec_uint(
       "source-timeout", "Source timeout",
-      "Milliseconds without a frame after which the source counts as offline: viewers get a "
-      "placeholder picture about once a second, /snapshot answers it with X-Source-Online: 0, "
-      "/healthz answers 503, /state says online: false, and a "
-      "\"mjpeghttpsink-source-offline\" element message is posted (\"-online\" when frames "
-      "return). Before the first frame the source is offline too, and /snapshot waits this "
-      "long for it. 0 = off (never offline once a frame came)",
+      "Milliseconds without a frame after which the source counts as offline (0 = never)",
       0, kMaxSourceTimeout, kDefaults.source_timeout_ms, rw_ready);
+  /**
+   * GstMjpegHttpSink:placeholder-location:
+   *
+   * Read when the element goes to PAUSED. The generated picture has the size of the last frame and
+   * the time the signal was lost.
+   *
+   * Since: 0.1
+   */
   properties[PROP_PLACEHOLDER_LOCATION] = g_param_spec_string(
       "placeholder-location", "Placeholder location",
-      "JPEG file shown while the source is offline, read when the element goes to PAUSED. "
-      "Empty = a generated \"NO SIGNAL\" picture the size of the last frame, with the time the "
-      "signal was lost",
+      "JPEG file shown while the source is offline (empty = a generated NO SIGNAL picture)",
       kDefaults.placeholder_location.c_str(), rw_ready);
+  /**
+   * GstMjpegHttpSink:auth-method:
+   *
+   * Digest goes through libsoup's digest domain. A client that uses the other method gets 401.
+   *
+   * Since: 0.1
+   */
   properties[PROP_AUTH_METHOD] = g_param_spec_enum(
       "auth-method", "Auth method",
-      "How auth-user and auth-password are checked: basic or digest (through libsoup's digest "
-      "domain). A client that uses the other method gets 401",
+      "How auth-user and auth-password are checked: basic or digest",
       GST_TYPE_MJPEG_HTTP_SINK_AUTH_METHOD, static_cast<gint>(kDefaults.server.access.method),
       rw_ready);
   g_object_class_install_properties(gobject_class, N_PROPS, properties);

@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "jpeg_dht.h"
-#include "jpeg_size.h"
+#include "stream/jpeg_dht.h"
+#include "stream/jpeg_size.h"
 
 namespace mjpeghttp {
 
@@ -113,7 +113,7 @@ void Engine::stop() {
   uint64_t one = 1;
   if (write(stop_fd_, &one, sizeof one) < 0) log(LogLevel::kWarning, "cannot signal stop");
   dispatcher_.shutdown();
-  std::list<std::unique_ptr<ClientThread>> leaving;
+  std::list<std::unique_ptr<ViewerThread>> leaving;
   {
     std::lock_guard<std::mutex> lock(viewers_mutex_);
     leaving.swap(viewers_);
@@ -290,7 +290,7 @@ StatsSnapshot Engine::snapshot() const {
       stats.frames_dropped += counters.frames_dropped.load(std::memory_order_relaxed);
       stats.bytes_served += counters.bytes_sent.load(std::memory_order_relaxed);
       if (viewer->finished()) continue;
-      const ClientInfo &info = viewer->info();
+      const ViewerInfo &info = viewer->info();
       ViewerSnapshot entry;
       entry.id = info.id;
       entry.address = info.address;
@@ -321,7 +321,7 @@ void Engine::count_input(bool accepted) {
 
 bool Engine::reserve_viewer() {
   std::lock_guard<std::mutex> lock(viewers_mutex_);
-  if (config_.max_clients > 0 && reserved_ >= config_.max_clients) return false;
+  if (config_.max_viewers > 0 && reserved_ >= config_.max_viewers) return false;
   reserved_++;
   return true;
 }
@@ -334,10 +334,10 @@ void Engine::release_viewer() {
   viewers_changed_.notify_all();
 }
 
-void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo info) {
+void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ViewerInfo info) {
   reap_finished();
   info.id = next_viewer_id_.fetch_add(1);
-  ClientEnvironment env;
+  ViewerEnvironment env;
   env.dispatcher = &dispatcher_;
   // ustreamer's ?advance_headers= picks this viewer's framing; without it
   // the advance-headers property does.
@@ -346,7 +346,7 @@ void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo inf
   env.format = advance == config_.headers_in_advance ? &format_ : &other_format_;
   env.queue_capacity = config_.max_queued_frames;
   env.queue_policy = config_.queue_policy;
-  env.client_timeout_ms = config_.client_timeout_ms;
+  env.viewer_timeout_ms = config_.viewer_timeout_ms;
   // A resend every few milliseconds would multiply every viewer's bandwidth
   // for nothing: below kMinIdleResendMs the period is raised to it.
   env.idle_resend_ms = config_.idle_resend_ms == 0
@@ -356,11 +356,11 @@ void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo inf
   env.stop_reason = &stop_reason_;
   env.latest = &latest_;
   env.tls = config_.server.tls_certificate != nullptr;
-  auto viewer = std::make_unique<ClientThread>(
+  auto viewer = std::make_unique<ViewerThread>(
       std::move(info), connection, socket, env,
-      [this](const ClientInfo &i) { on_viewer_started(i); },
-      [this](const ClientInfo &i) { on_viewer_finished(i); });
-  ClientThread *raw = viewer.get();
+      [this](const ViewerInfo &i) { on_viewer_started(i); },
+      [this](const ViewerInfo &i) { on_viewer_finished(i); });
+  ViewerThread *raw = viewer.get();
   {
     std::lock_guard<std::mutex> lock(viewers_mutex_);
     viewers_.push_back(std::move(viewer));
@@ -372,14 +372,14 @@ void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo inf
   }
 }
 
-void Engine::on_viewer_started(const ClientInfo &info) {
+void Engine::on_viewer_started(const ViewerInfo &info) {
   active_.fetch_add(1);
   viewers_total_.fetch_add(1);
   log(LogLevel::kDebug, "viewer " + std::to_string(info.id) + " " + info.address + " connected");
-  if (hooks_.client_added) hooks_.client_added(info);
+  if (hooks_.viewer_added) hooks_.viewer_added(info);
 }
 
-void Engine::on_viewer_finished(const ClientInfo &info) {
+void Engine::on_viewer_finished(const ViewerInfo &info) {
   {
     std::lock_guard<std::mutex> lock(viewers_mutex_);
     if (reserved_ > 0) reserved_--;
@@ -392,10 +392,10 @@ void Engine::on_viewer_finished(const ClientInfo &info) {
   if (!info.announced) return;
   log(level_of(info.reason), "viewer " + std::to_string(info.id) + " " + info.address +
                                  " left: " + leave_reason_name(info.reason));
-  if (hooks_.client_removed) hooks_.client_removed(info);
+  if (hooks_.viewer_removed) hooks_.viewer_removed(info);
 }
 
-void Engine::retire(const ClientThread &viewer) {
+void Engine::retire(const ViewerThread &viewer) {
   const ViewerCounters &counters = viewer.counters();
   retired_.frames_sent += counters.frames_sent.load(std::memory_order_relaxed);
   retired_.frames_dropped += counters.frames_dropped.load(std::memory_order_relaxed);
@@ -403,7 +403,7 @@ void Engine::retire(const ClientThread &viewer) {
 }
 
 void Engine::reap_finished() {
-  std::list<std::unique_ptr<ClientThread>> done;
+  std::list<std::unique_ptr<ViewerThread>> done;
   {
     std::lock_guard<std::mutex> lock(viewers_mutex_);
     for (auto it = viewers_.begin(); it != viewers_.end();) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The MJPEG server without GStreamer: a mount on an HTTP server (its own
 // thread, possibly shared with other engines listening on the same place), a
-// dispatcher and one client thread per viewer. The element owns one Engine
+// dispatcher and one viewer thread per viewer. The element owns one Engine
 // per PAUSED/PLAYING session: created and started in start(), stopped and
 // destroyed in stop(), so stopping is "reset to nothing".
 //
@@ -23,26 +23,26 @@
 #include <string>
 #include <vector>
 
-#include "client_thread.h"
-#include "dispatcher.h"
+#include "stream/viewer_thread.h"
+#include "stream/dispatcher.h"
 #include "engine_config.h"
-#include "fanout_thread.h"
-#include "http_server.h"
-#include "latest_frame.h"
-#include "leave_reason.h"
-#include "log.h"
-#include "multipart.h"
-#include "rate_meter.h"
-#include "server_registry.h"
-#include "source_watch.h"
+#include "stream/fanout_thread.h"
+#include "http/http_server.h"
+#include "stream/latest_frame.h"
+#include "stats/leave_reason.h"
+#include "base/log.h"
+#include "stream/multipart.h"
+#include "stats/rate_meter.h"
+#include "http/server_registry.h"
+#include "stream/source_watch.h"
 
 namespace mjpeghttp {
 
 struct EngineHooks {
   // Called on the viewer's own thread with no engine lock held. The removed
-  // hook's ClientInfo::reason says why the viewer left.
-  ClientThread::Hook client_added;
-  ClientThread::Hook client_removed;
+  // hook's ViewerInfo::reason says why the viewer left.
+  ViewerThread::Hook viewer_added;
+  ViewerThread::Hook viewer_removed;
   LogSink log;
   // For the server's own messages: it may outlive this engine (another
   // element still uses it), so this sink must not refer to the element.
@@ -86,7 +86,7 @@ class Engine : private StreamService {
   // After a flush: the stream goes on and new viewers are served again.
   void resume();
 
-  size_t num_clients() const { return active_.load(); }
+  size_t num_viewers() const { return active_.load(); }
   // Counts a buffer the element received (`accepted`: it was a JPEG and is
   // published). Safe from any thread.
   void count_input(bool accepted);
@@ -101,7 +101,7 @@ class Engine : private StreamService {
   // StreamService, on the HTTP thread.
   bool reserve_viewer() override;
   void release_viewer() override;
-  void adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo info) override;
+  void adopt_viewer(GIOStream *connection, GSocket *socket, ViewerInfo info) override;
   FramePtr latest_frame() override;
   std::string stream_content_type() override { return format_.content_type(); }
   void housekeeping() override { reap_finished(); }
@@ -114,9 +114,9 @@ class Engine : private StreamService {
   void fill_source_stats(StatsSnapshot *snapshot) const;
   void reap_finished();
   // Adds a finished viewer's counters to retired_ (viewers_mutex_ held).
-  void retire(const ClientThread &viewer);
-  void on_viewer_started(const ClientInfo &info);
-  void on_viewer_finished(const ClientInfo &info);
+  void retire(const ViewerThread &viewer);
+  void on_viewer_started(const ViewerInfo &info);
+  void on_viewer_finished(const ViewerInfo &info);
   void log(LogLevel level, const std::string &text) const;
 
   EngineConfig config_;
@@ -158,7 +158,7 @@ class Engine : private StreamService {
   // or doing I/O.
   mutable std::mutex viewers_mutex_;
   std::condition_variable viewers_changed_;
-  std::list<std::unique_ptr<ClientThread>> viewers_;
+  std::list<std::unique_ptr<ViewerThread>> viewers_;
   size_t reserved_ = 0;  // slots claimed: pending requests plus live viewers
   // Announced viewers that left, by LeaveReason (viewers_mutex_).
   std::array<uint64_t, kLeaveReasonCount> viewers_left_{};

@@ -3,8 +3,8 @@
 
 #include <glib.h>
 
-#include "http_access.h"
-#include "tls_identity.h"
+#include "http/http_access.h"
+#include "http/tls_identity.h"
 
 namespace mjpeghttp {
 

@@ -8,9 +8,9 @@
 #include <cstddef>
 #include <string>
 
-#include "frame_queue.h"
-#include "http_server.h"
-#include "mount_config.h"
+#include "stream/frame_queue.h"
+#include "http/http_server.h"
+#include "http/mount_config.h"
 
 namespace mjpeghttp {
 
@@ -39,10 +39,10 @@ struct EngineConfig {
   std::string tls_key_file;
 
   MountConfig mount;  // its element_name labels /stats and /metrics
-  size_t max_clients = 0;  // 0 = unlimited
+  size_t max_viewers = 0;  // 0 = unlimited
   size_t max_queued_frames = 2;
   QueuePolicy queue_policy = QueuePolicy::kDropOldest;
-  unsigned client_timeout_ms = 10000;  // 0 = never
+  unsigned viewer_timeout_ms = 10000;  // 0 = never
   unsigned idle_resend_ms = 1000;      // 0 = never; at least kMinIdleResendMs
   bool headers_in_advance = false;     // see MultipartFormat
   bool insert_dht = true;              // see jpeg_dht.h

@@ -20,8 +20,8 @@ class EngineFixture {
   explicit EngineFixture(mjpeghttp::EngineConfig config = {}, mjpeghttp::EngineHooks hooks = {}) {
     config.server.listen.address = "127.0.0.1";
     config.server.listen.port = 0;
-    hooks.client_added = [this](const mjpeghttp::ClientInfo &) { added.fetch_add(1); };
-    hooks.client_removed = [this](const mjpeghttp::ClientInfo &info) {
+    hooks.viewer_added = [this](const mjpeghttp::ViewerInfo &) { added.fetch_add(1); };
+    hooks.viewer_removed = [this](const mjpeghttp::ViewerInfo &info) {
       left_for[static_cast<size_t>(info.reason)].fetch_add(1);
       removed.fetch_add(1);
     };

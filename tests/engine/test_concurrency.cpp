@@ -7,8 +7,8 @@
 
 #include <thread>
 
-#include "client_queue_tls.h"
-#include "dispatcher.h"
+#include "stream/viewer_queue_tls.h"
+#include "stream/dispatcher.h"
 #include "engine_fixture.h"
 #include "raw_viewer.h"
 
@@ -167,7 +167,7 @@ void test_engine_under_contention() {
     while (publishing.load()) {
       mjpeghttp::StatsSnapshot stats = fixture.engine->snapshot();
       if (stats.frames_sent > 0 && stats.bytes_served == 0) record_failure("frames without bytes");
-      (void)fixture.engine->num_clients();
+      (void)fixture.engine->num_viewers();
       stats_reads.fetch_add(1);
       std::this_thread::sleep_for(milliseconds(1));
     }

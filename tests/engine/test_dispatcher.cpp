@@ -3,7 +3,7 @@
 // once by whoever holds it last; attach/detach, end and shutdown.
 #include <glib.h>
 
-#include "dispatcher.h"
+#include "stream/dispatcher.h"
 #include "test_support.h"
 
 using enginetest::make_counted_frame;

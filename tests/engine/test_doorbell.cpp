@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "doorbell.h"
+#include "stream/doorbell.h"
 #include "test_support.h"
 
 using enginetest::await;

@@ -66,7 +66,7 @@ void test_stream_delivers_published_frames() {
   g_assert_true(viewer.read_head(&head, RawViewer::in(kIoLimit)));
   assert_stream_head(head, engine);
   g_assert_true(await([&] { return fixture.added.load() == 1; }, kIoLimit));
-  g_assert_cmpuint(engine.num_clients(), ==, 1);
+  g_assert_cmpuint(engine.num_viewers(), ==, 1);
 
   // Each frame is read before the next is published, so none is dropped:
   // the viewer must see every one of them, whole and in order.
@@ -173,7 +173,7 @@ void test_stop_joins_viewer_threads() {
   const size_t baseline = count_threads();
 
   mjpeghttp::EngineConfig config;
-  config.client_timeout_ms = 60000;
+  config.viewer_timeout_ms = 60000;
   EngineFixture fixture(config);
   const unsigned port = fixture.start();
   constexpr int kViewers = 4;
@@ -200,7 +200,7 @@ void test_stop_joins_viewer_threads() {
   // the engine (no other engine shared it).
   g_assert_cmpint(fixture.left_for[static_cast<size_t>(mjpeghttp::LeaveReason::kStopping)].load(),
                   ==, kViewers);
-  g_assert_cmpuint(fixture.engine->num_clients(), ==, 0);
+  g_assert_cmpuint(fixture.engine->num_viewers(), ==, 0);
   // A joined thread leaves /proc/self/task a moment after pthread_join
   // returns (the kernel reaps it after waking the joiner).
   g_assert_true(await([&] { return count_threads() == baseline; }, kIoLimit));
@@ -234,7 +234,7 @@ void test_port_in_use() {
 
 void test_max_clients() {
   mjpeghttp::EngineConfig config;
-  config.max_clients = 1;
+  config.max_viewers = 1;
   EngineFixture fixture(config);
   const unsigned port = fixture.start();
 

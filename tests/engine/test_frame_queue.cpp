@@ -6,7 +6,7 @@
 #include <future>
 #include <thread>
 
-#include "frame_queue.h"
+#include "stream/frame_queue.h"
 #include "test_support.h"
 
 using enginetest::make_counted_frame;

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "multipart.h"
+#include "stream/multipart.h"
 #include "test_support.h"
 
 using mjpeghttp::looks_like_jpeg;

@@ -104,7 +104,7 @@ void test_each_mount_serves_its_own_frames() {
   g_assert_true(viewer_b.request(port, "GET", "/b/stream"));
   g_assert_true(viewer_b.read_head(&head, RawViewer::in(kIoLimit)));
   g_assert_cmpint(head.status, ==, 200);
-  g_assert_true(await([&] { return a.num_clients() == 1 && b.num_clients() == 1; }, kIoLimit));
+  g_assert_true(await([&] { return a.num_viewers() == 1 && b.num_viewers() == 1; }, kIoLimit));
 
   for (uint64_t i = 1; i <= 3; i++) {
     publish(a, 100 + i, &outstanding);
@@ -155,7 +155,7 @@ void test_mount_churn_leaves_the_other_mount_alone() {
   HttpHead head;
   g_assert_true(viewer_b.request(port, "GET", "/b/stream"));
   g_assert_true(viewer_b.read_head(&head, RawViewer::in(kIoLimit)));
-  g_assert_true(await([&] { return b.num_clients() == 1; }, kIoLimit));
+  g_assert_true(await([&] { return b.num_viewers() == 1; }, kIoLimit));
 
   std::atomic<bool> done{false};
   std::atomic<int> answered{0};

@@ -17,7 +17,7 @@
 #include <thread>
 #include <vector>
 
-#include "frame.h"
+#include "stream/frame.h"
 
 // g_assert_cmpstr for std::string values: g_assert_cmpstr keeps the pointers
 // it is given past the end of the statement that made them, so c_str() of a

@@ -5,8 +5,8 @@
 #include <glib.h>
 
 #include "engine_fixture.h"
-#include "multipart.h"
-#include "placeholder_picture.h"
+#include "stream/multipart.h"
+#include "stream/placeholder_picture.h"
 #include "raw_viewer.h"
 
 using enginetest::await;

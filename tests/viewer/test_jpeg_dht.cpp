@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "jpeg_dht.h"
+#include "stream/jpeg_dht.h"
 #include "test_support.h"
 
 using mjpeghttp::find_missing_dht;

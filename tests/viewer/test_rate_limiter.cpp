@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "rate_limiter.h"
+#include "stream/rate_limiter.h"
 
 using mjpeghttp::FrameRateLimiter;
 
