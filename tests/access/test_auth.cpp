@@ -11,10 +11,12 @@
 #include <thread>
 
 #include "access_client.h"
+#include "process.h"
 #include "sink_pipeline.h"
 
 using namespace access_test;
-using element_test::SinkPipeline;
+using namespace test_support;
+using test_support::SinkPipeline;
 
 namespace {
 
@@ -45,7 +47,7 @@ void check_refused(int port, const std::string &method, const std::string &path,
                    const std::string &authorization, const std::string &boundary) {
   const std::string raw =
       raw_exchange("127.0.0.1", port, request(method, path, port, authorization));
-  const element_test::HttpHead head = parse_response(raw);
+  const test_support::HttpHead head = parse_response(raw);
   fail_unless_equals_int(head.status, 401);
   const std::string challenge = head.header("WWW-Authenticate");
   fail_unless(challenge.rfind("Basic ", 0) == 0 && challenge.find("realm=") != std::string::npos,
@@ -80,7 +82,7 @@ std::string stream_boundary(int port) {
   SoupReply head = soup_request(url(port, "/stream"), options);
   fail_unless(head.sent, "%s", head.error.c_str());
   fail_unless_equals_int(head.status, 200);
-  const std::string boundary = element_test::boundary_of(head.header("Content-Type"));
+  const std::string boundary = test_support::boundary_of(head.header("Content-Type"));
   fail_if(boundary.empty());
   return boundary;
 }
@@ -91,7 +93,7 @@ GST_START_TEST(test_wrong_or_missing_credentials_get_no_video) {
   SinkPipeline pipeline;
   require_auth(pipeline);
   fail_unless(pipeline.play());
-  const Bytes frame = element_test::distinct_jpegs(1)[0];
+  const Bytes frame = test_support::distinct_jpegs(1)[0];
   fail_unless(pipeline.push_jpeg(frame));
   const int port = pipeline.port();
   const std::string boundary = stream_boundary(port);
@@ -122,7 +124,7 @@ GST_START_TEST(test_right_credentials_stream) {
   SinkPipeline pipeline;
   require_auth(pipeline);
   fail_unless(pipeline.play());
-  const std::vector<Bytes> frames = element_test::distinct_jpegs(4);
+  const std::vector<Bytes> frames = test_support::distinct_jpegs(4);
   fail_unless(pipeline.push_jpeg(frames[0]));
   const int port = pipeline.port();
 
@@ -161,7 +163,7 @@ GST_START_TEST(test_exempt_paths_need_no_credentials) {
   SinkPipeline pipeline;
   require_auth(pipeline, " /snapshot ,");
   fail_unless(pipeline.play());
-  const Bytes frame = element_test::distinct_jpegs(1)[0];
+  const Bytes frame = test_support::distinct_jpegs(1)[0];
   fail_unless(pipeline.push_jpeg(frame));
   const int port = pipeline.port();
 
@@ -203,7 +205,7 @@ GST_START_TEST(test_exempt_path_covers_only_its_own_subtree) {
   }
   fail_unless(port > 0, "no free port for the first mount");
   fail_unless(cam10.play(), "the second mount did not join the port");
-  const Bytes frame = element_test::distinct_jpegs(1)[0];
+  const Bytes frame = test_support::distinct_jpegs(1)[0];
   fail_unless(cam1.push_jpeg(frame));
   fail_unless(cam10.push_jpeg(frame));
 
@@ -237,7 +239,7 @@ GST_START_TEST(test_exempt_path_covers_only_its_own_subtree) {
   std::string wrong;
   for (const Case &c : cases) {
     const std::string raw = raw_exchange("127.0.0.1", port, request("GET", c.path, port, ""));
-    const element_test::HttpHead head = parse_response(raw);
+    const test_support::HttpHead head = parse_response(raw);
     if (head.status != c.status)
       wrong += std::string(" ") + c.path + ": " + std::to_string(head.status) + ", expected " +
                std::to_string(c.status) + ";";

@@ -8,8 +8,9 @@
 #include "sink_pipeline.h"
 
 using namespace access_test;
-using element_test::HttpHead;
-using element_test::SinkPipeline;
+using namespace test_support;
+using test_support::HttpHead;
+using test_support::SinkPipeline;
 
 namespace {
 
@@ -49,7 +50,7 @@ void check_preflight(const HttpHead &head, const std::string &origin,
 GST_START_TEST(test_no_cors_by_default) {
   SinkPipeline pipeline;
   fail_unless(pipeline.play());
-  fail_unless(pipeline.push_jpeg(element_test::distinct_jpegs(1)[0]));
+  fail_unless(pipeline.push_jpeg(test_support::distinct_jpegs(1)[0]));
   HttpHead snapshot = exchange(pipeline.port(), "GET", "/snapshot");
   fail_unless_equals_int(snapshot.status, 200);
   fail_if(snapshot.has("Access-Control-Allow-Origin"));
@@ -64,7 +65,7 @@ GST_START_TEST(test_any_origin) {
   SinkPipeline pipeline;
   g_object_set(pipeline.sink(), "allow-origin", "*", nullptr);
   fail_unless(pipeline.play());
-  fail_unless(pipeline.push_jpeg(element_test::distinct_jpegs(1)[0]));
+  fail_unless(pipeline.push_jpeg(test_support::distinct_jpegs(1)[0]));
   const int port = pipeline.port();
 
   for (const char *path : {"/snapshot", "/", "/missing"}) {
@@ -73,7 +74,7 @@ GST_START_TEST(test_any_origin) {
     fail_if(head.has("Vary"), "%s: Vary with the wildcard origin", path);
   }
   // The stream, read by a real multipart viewer.
-  element_test::RawViewer viewer(port);
+  test_support::RawViewer viewer(port);
   fail_unless_equals_int(viewer.head().status, 200);
   check_header(viewer.head(), "Access-Control-Allow-Origin", "*");
   fail_unless(viewer.await_parts(1));
@@ -104,7 +105,7 @@ GST_START_TEST(test_preflight_needs_no_credentials) {
   g_object_set(pipeline.sink(), "allow-origin", "https://app.example", "auth-user", "carol",
                "auth-password", "pw", nullptr);
   fail_unless(pipeline.play());
-  fail_unless(pipeline.push_jpeg(element_test::distinct_jpegs(1)[0]));
+  fail_unless(pipeline.push_jpeg(test_support::distinct_jpegs(1)[0]));
   const int port = pipeline.port();
 
   check_preflight(exchange(port, "OPTIONS", "/stream", kPreflight), "https://app.example",

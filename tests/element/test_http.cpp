@@ -5,12 +5,12 @@
 
 #include <memory>
 
-#include "raw_http.h"
+#include "stream_client.h"
 #include "sink_pipeline.h"
 #include "soup_client.h"
 #include "stream_checks.h"
 
-using namespace element_test;
+using namespace test_support;
 
 namespace {
 

@@ -9,10 +9,10 @@
 #include <string>
 
 #include "await.h"
-#include "raw_http.h"
+#include "stream_client.h"
 #include "sink_pipeline.h"
 
-using namespace element_test;
+using namespace test_support;
 
 namespace {
 

@@ -14,10 +14,10 @@
 #include <mutex>
 #include <set>
 
-#include "raw_http.h"
+#include "stream_client.h"
 #include "sink_pipeline.h"
 
-using namespace element_test;
+using namespace test_support;
 
 namespace {
 

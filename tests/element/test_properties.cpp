@@ -4,10 +4,10 @@
 #include <gst/check/gstcheck.h>
 
 #include "await.h"
-#include "raw_http.h"
+#include "stream_client.h"
 #include "sink_pipeline.h"
 
-using namespace element_test;
+using namespace test_support;
 
 namespace {
 
@@ -272,7 +272,7 @@ GST_START_TEST(test_current_port_follows_state) {
   g_object_get(sink, "current-port", &port, nullptr);
   fail_unless(port > 0 && port <= 65535, "current-port %d in PAUSED", port);
   {
-    Connection connection(port);
+    RawSocket connection(port);
     fail_unless(connection.ok(), "nothing accepts connections on port %d", port);
   }
   HttpResponse index = http_exchange(port, "GET", "/");
@@ -282,7 +282,7 @@ GST_START_TEST(test_current_port_follows_state) {
   fail_unless_equals_int(gst_element_set_state(sink, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
   g_object_get(sink, "current-port", &port, nullptr);
   fail_unless_equals_int(port, 0);
-  Connection after_stop(listened_on);
+  RawSocket after_stop(listened_on);
   fail_if(after_stop.ok(), "port %d still accepts connections after NULL", listened_on);
   gst_object_unref(sink);
 }
@@ -343,7 +343,7 @@ GST_START_TEST(test_current_port_in_playing) {
   gint configured = -1;
   g_object_get(pipeline.sink(), "port", &configured, nullptr);
   fail_unless_equals_int(configured, 0);  // the setting is not overwritten
-  Connection connection(port);
+  RawSocket connection(port);
   fail_unless(connection.ok(), "nothing accepts connections on port %d", port);
   pipeline.stop();
   fail_unless_equals_int(pipeline.port(), 0);

@@ -4,12 +4,12 @@
 // stream on EOS; buffers that are not JPEG.
 #include <gst/check/gstcheck.h>
 
-#include "raw_http.h"
+#include "stream_client.h"
 #include "sink_pipeline.h"
 #include "soup_client.h"
 #include "stream_checks.h"
 
-using namespace element_test;
+using namespace test_support;
 
 namespace {
 

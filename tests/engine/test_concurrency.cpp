@@ -10,14 +10,14 @@
 #include "stream/viewer_queue_tls.h"
 #include "stream/dispatcher.h"
 #include "engine_fixture.h"
-#include "raw_viewer.h"
+#include "stream_client.h"
 
-using enginetest::await;
+using test_support::await_condition;
 using enginetest::Clock;
 using enginetest::EngineFixture;
-using enginetest::HttpHead;
-using enginetest::Part;
-using enginetest::RawViewer;
+using test_support::HttpHead;
+using test_support::StreamPart;
+using test_support::StreamConnection;
 using enginetest::ReleaseCounter;
 using mjpeghttp::Dispatcher;
 using mjpeghttp::FramePtr;
@@ -133,17 +133,17 @@ void test_engine_under_contention() {
   for (int v = 0; v < kViewers; v++) {
     viewers.emplace_back([&] {
       while (viewing.load()) {
-        RawViewer viewer;
+        StreamConnection viewer;
         HttpHead head;
         if (!viewer.request(port, "GET", "/stream") ||
-            !viewer.read_head(&head, RawViewer::in(kIoLimit)) || head.status != 200) {
+            !viewer.read_head(&head, StreamConnection::in(kIoLimit)) || head.status != 200) {
           record_failure("stream request: " + viewer.error());
           return;
         }
         visits.fetch_add(1);
         for (int i = 0; i < 3; i++) {
-          Part part;
-          if (!viewer.read_part(&part, RawViewer::in(kIoLimit))) {
+          StreamPart part;
+          if (!viewer.read_part(&part, StreamConnection::in(kIoLimit))) {
             record_failure("part: " + viewer.error());
             return;
           }

@@ -10,7 +10,7 @@
 #include "stream/doorbell.h"
 #include "test_support.h"
 
-using enginetest::await;
+using test_support::await_condition;
 using enginetest::await_thread_sleeping;
 using enginetest::current_tid;
 using mjpeghttp::Doorbell;
@@ -48,11 +48,11 @@ void test_one_ring_wakes_every_sleeper() {
       woken.fetch_add(1);
     });
   }
-  g_assert_true(await([&] { return ready.load() == kSleepers; }, milliseconds(5000)));
+  g_assert_true(await_condition([&] { return ready.load() == kSleepers; }, milliseconds(5000)));
   for (pid_t tid : tids) g_assert_true(await_thread_sleeping(tid, milliseconds(5000)));
   g_assert_cmpint(woken.load(), ==, 0);
   doorbell.ring();
-  g_assert_true(await([&] { return woken.load() == kSleepers; }, milliseconds(5000)));
+  g_assert_true(await_condition([&] { return woken.load() == kSleepers; }, milliseconds(5000)));
   for (std::thread &thread : threads) thread.join();
 }
 

@@ -8,15 +8,15 @@
 #include <unistd.h>
 
 #include "engine_fixture.h"
-#include "raw_viewer.h"
+#include "stream_client.h"
 
-using enginetest::await;
+using test_support::await_condition;
 using enginetest::count_threads;
 using enginetest::EngineFixture;
-using enginetest::HttpHead;
+using test_support::HttpHead;
 using enginetest::make_jpeg_like;
-using enginetest::Part;
-using enginetest::RawViewer;
+using test_support::StreamPart;
+using test_support::StreamConnection;
 using mjpeghttp::MultipartFormat;
 using std::chrono::milliseconds;
 
@@ -45,7 +45,7 @@ std::string seconds_text(int64_t timestamp_us) {
   return text;
 }
 
-void assert_part(const Part &part, uint64_t seed, size_t size, int64_t timestamp_us) {
+void assert_part(const StreamPart &part, uint64_t seed, size_t size, int64_t timestamp_us) {
   assert_text_eq(part.headers.at("content-type"), "image/jpeg");
   assert_text_eq(part.headers.at("content-length"), std::to_string(size));
   assert_text_eq(part.headers.at("x-timestamp"), seconds_text(timestamp_us));
@@ -60,12 +60,12 @@ void test_stream_delivers_published_frames() {
   const unsigned port = fixture.start();
   const MultipartFormat &format = engine.format();
 
-  RawViewer viewer;
+  StreamConnection viewer;
   g_assert_true(viewer.request(port, "GET", "/stream"));
   HttpHead head;
-  g_assert_true(viewer.read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(viewer.read_head(&head, StreamConnection::in(kIoLimit)));
   assert_stream_head(head, engine);
-  g_assert_true(await([&] { return fixture.added.load() == 1; }, kIoLimit));
+  g_assert_true(await_condition([&] { return fixture.added.load() == 1; }, kIoLimit));
   g_assert_cmpuint(engine.num_viewers(), ==, 1);
 
   // Each frame is read before the next is published, so none is dropped:
@@ -75,10 +75,10 @@ void test_stream_delivers_published_frames() {
   for (uint64_t seed = 1; seed <= kFrames; seed++) {
     const int64_t timestamp = kBaseTime + static_cast<int64_t>(seed) * 33333;
     fixture.publish(seed, frame_size(seed), timestamp, seed % 4 + 1);
-    Part part;
-    if (!viewer.read_part(&part, RawViewer::in(kIoLimit))) g_error("%s", viewer.error().c_str());
+    StreamPart part;
+    if (!viewer.read_part(&part, StreamConnection::in(kIoLimit))) g_error("%s", viewer.error().c_str());
     assert_part(part, seed, frame_size(seed), timestamp);
-    g_assert_false(part.last);
+    g_assert_false(part.closing);
     expected_bytes += MultipartFormat::part_header(frame_size(seed), timestamp).size() +
                       frame_size(seed) + format.trailer().size();
   }
@@ -86,15 +86,15 @@ void test_stream_delivers_published_frames() {
   // EOS: one more part repeating the latest frame, the close delimiter,
   // then the server closes the connection.
   g_assert_true(engine.end_of_stream(kIoLimit));
-  Part last;
-  if (!viewer.read_part(&last, RawViewer::in(kIoLimit))) g_error("%s", viewer.error().c_str());
-  g_assert_true(last.last);
+  StreamPart last;
+  if (!viewer.read_part(&last, StreamConnection::in(kIoLimit))) g_error("%s", viewer.error().c_str());
+  g_assert_true(last.closing);
   assert_part(last, kFrames, frame_size(kFrames), kBaseTime + kFrames * 33333);
   expected_bytes +=
       MultipartFormat::part_header(frame_size(kFrames), kBaseTime + kFrames * 33333).size() +
       frame_size(kFrames) + format.closing_trailer().size();
-  g_assert_true(viewer.await_close(RawViewer::in(kIoLimit)));
-  g_assert_true(await([&] { return fixture.removed.load() == 1; }, kIoLimit));
+  g_assert_true(viewer.await_close(StreamConnection::in(kIoLimit)));
+  g_assert_true(await_condition([&] { return fixture.removed.load() == 1; }, kIoLimit));
   const size_t eos = static_cast<size_t>(mjpeghttp::LeaveReason::kEndOfStream);
   g_assert_cmpint(fixture.left_for[eos].load(), ==, 1);
 
@@ -121,48 +121,48 @@ void test_new_viewer_gets_latest_at_once() {
   for (uint64_t seed = 1; seed <= 3; seed++) fixture.publish(seed, frame_size(seed), kBaseTime);
   // With nobody watching, only the latest frame is kept (the fan-out runs on
   // its own thread, so the older two are let go shortly after publish).
-  g_assert_true(await([&] { return fixture.counter.released.load() == 2; }, kIoLimit));
+  g_assert_true(await_condition([&] { return fixture.counter.released.load() == 2; }, kIoLimit));
   g_assert_cmpuint(fixture.counter.released.load(), ==, 2);
 
-  RawViewer viewer;
+  StreamConnection viewer;
   g_assert_true(viewer.request(port, "GET", "/stream"));
   HttpHead head;
-  g_assert_true(viewer.read_head(&head, RawViewer::in(kIoLimit)));
-  Part part;
-  if (!viewer.read_part(&part, RawViewer::in(kIoLimit))) g_error("%s", viewer.error().c_str());
+  g_assert_true(viewer.read_head(&head, StreamConnection::in(kIoLimit)));
+  StreamPart part;
+  if (!viewer.read_part(&part, StreamConnection::in(kIoLimit))) g_error("%s", viewer.error().c_str());
   assert_part(part, 3, frame_size(3), kBaseTime);
 
   fixture.engine.reset();
   g_assert_cmpuint(fixture.counter.released.load(), ==, 3);
-  g_assert_true(viewer.await_close(RawViewer::in(kIoLimit)));
+  g_assert_true(viewer.await_close(StreamConnection::in(kIoLimit)));
 }
 
 void test_end_without_frames() {
   EngineFixture fixture;
   const unsigned port = fixture.start();
-  RawViewer viewer;
+  StreamConnection viewer;
   g_assert_true(viewer.request(port, "GET", "/stream"));
   HttpHead head;
-  g_assert_true(viewer.read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(viewer.read_head(&head, StreamConnection::in(kIoLimit)));
   g_assert_cmpint(head.status, ==, 200);
-  g_assert_true(await([&] { return fixture.added.load() == 1; }, kIoLimit));
+  g_assert_true(await_condition([&] { return fixture.added.load() == 1; }, kIoLimit));
   g_assert_true(fixture.engine->end_of_stream(kIoLimit));
   const std::string &closing = fixture.engine->format().bare_closing();
   std::string body;
-  g_assert_true(viewer.read_exactly(closing.size(), &body, RawViewer::in(kIoLimit)));
+  g_assert_true(viewer.read_exactly(closing.size(), &body, StreamConnection::in(kIoLimit)));
   assert_text_eq(body, closing);
-  g_assert_true(viewer.await_close(RawViewer::in(kIoLimit)));
+  g_assert_true(viewer.await_close(StreamConnection::in(kIoLimit)));
 }
 
 void serve_viewers_once(size_t viewers) {
   EngineFixture fixture;
   const unsigned port = fixture.start();
-  std::vector<std::unique_ptr<RawViewer>> open;
+  std::vector<std::unique_ptr<StreamConnection>> open;
   for (size_t i = 0; i < viewers; i++) {
-    open.push_back(std::make_unique<RawViewer>());
+    open.push_back(std::make_unique<StreamConnection>());
     g_assert_true(open.back()->request(port, "GET", "/stream"));
   }
-  g_assert_true(await([&] { return fixture.added.load() == static_cast<int>(viewers); }, kIoLimit));
+  g_assert_true(await_condition([&] { return fixture.added.load() == static_cast<int>(viewers); }, kIoLimit));
   fixture.engine->stop();
 }
 
@@ -177,12 +177,12 @@ void test_stop_joins_viewer_threads() {
   EngineFixture fixture(config);
   const unsigned port = fixture.start();
   constexpr int kViewers = 4;
-  std::vector<std::unique_ptr<RawViewer>> viewers;
+  std::vector<std::unique_ptr<StreamConnection>> viewers;
   for (int i = 0; i < kViewers; i++) {
-    viewers.push_back(std::make_unique<RawViewer>());
+    viewers.push_back(std::make_unique<StreamConnection>());
     g_assert_true(viewers.back()->request(port, "GET", "/stream"));
   }
-  g_assert_true(await([&] { return fixture.added.load() == kViewers; }, kIoLimit));
+  g_assert_true(await_condition([&] { return fixture.added.load() == kViewers; }, kIoLimit));
   // One thread per viewer plus the HTTP thread.
   g_assert_cmpuint(count_threads(), >=, baseline + kViewers + 1);
 
@@ -203,7 +203,7 @@ void test_stop_joins_viewer_threads() {
   g_assert_cmpuint(fixture.engine->num_viewers(), ==, 0);
   // A joined thread leaves /proc/self/task a moment after pthread_join
   // returns (the kernel reaps it after waking the joiner).
-  g_assert_true(await([&] { return count_threads() == baseline; }, kIoLimit));
+  g_assert_true(await_condition([&] { return count_threads() == baseline; }, kIoLimit));
   fixture.engine.reset();
   g_assert_cmpuint(fixture.counter.released.load(), ==, fixture.published.load());
 }
@@ -238,15 +238,15 @@ void test_max_clients() {
   EngineFixture fixture(config);
   const unsigned port = fixture.start();
 
-  auto first = std::make_unique<RawViewer>();
+  auto first = std::make_unique<StreamConnection>();
   g_assert_true(first->request(port, "GET", "/stream"));
   HttpHead head;
-  g_assert_true(first->read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(first->read_head(&head, StreamConnection::in(kIoLimit)));
   g_assert_cmpint(head.status, ==, 200);
 
-  RawViewer refused;
+  StreamConnection refused;
   g_assert_true(refused.request(port, "GET", "/stream"));
-  g_assert_true(refused.read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(refused.read_head(&head, StreamConnection::in(kIoLimit)));
   g_assert_cmpint(head.status, ==, 503);
   assert_text_eq(head.header("Retry-After"), "5");
   assert_text_eq(head.header("Connection"), "close");
@@ -255,16 +255,16 @@ void test_max_clients() {
   // frees the slot.
   first.reset();
   uint64_t seed = 1;
-  g_assert_true(await(
+  g_assert_true(await_condition(
       [&] {
         fixture.publish(seed++, 256 * 1024, kBaseTime);
         return fixture.removed.load() == 1;
       },
       kIoLimit));
 
-  RawViewer admitted;
+  StreamConnection admitted;
   g_assert_true(admitted.request(port, "GET", "/stream"));
-  g_assert_true(admitted.read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(admitted.read_head(&head, StreamConnection::in(kIoLimit)));
   g_assert_cmpint(head.status, ==, 200);
 }
 
@@ -273,32 +273,32 @@ void test_snapshot_and_head() {
   const unsigned port = fixture.start();
   HttpHead head;
 
-  RawViewer early;
+  StreamConnection early;
   g_assert_true(early.request(port, "GET", "/snapshot"));
-  g_assert_true(early.read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(early.read_head(&head, StreamConnection::in(kIoLimit)));
   g_assert_cmpint(head.status, ==, 503);
   assert_text_eq(head.header("Retry-After"), "1");
 
   const int64_t timestamp = kBaseTime + 654321;
   fixture.publish(9, 50000, timestamp);
-  RawViewer snapshot;
+  StreamConnection snapshot;
   g_assert_true(snapshot.request(port, "GET", "/snapshot"));
-  g_assert_true(snapshot.read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(snapshot.read_head(&head, StreamConnection::in(kIoLimit)));
   g_assert_cmpint(head.status, ==, 200);
   assert_text_eq(head.header("Content-Type"), "image/jpeg");
   assert_text_eq(head.header("Content-Length"), "50000");
   assert_text_eq(head.header("X-Timestamp"), seconds_text(timestamp));
   std::string body;
-  g_assert_true(snapshot.read_exactly(50000, &body, RawViewer::in(kIoLimit)));
+  g_assert_true(snapshot.read_exactly(50000, &body, StreamConnection::in(kIoLimit)));
   g_assert_true(body == make_jpeg_like(9, 50000));
-  g_assert_true(snapshot.await_close(RawViewer::in(kIoLimit)));
+  g_assert_true(snapshot.await_close(StreamConnection::in(kIoLimit)));
 
   // HEAD on the stream: its headers, no body, no viewer.
-  RawViewer peek;
+  StreamConnection peek;
   g_assert_true(peek.request(port, "HEAD", "/stream"));
-  g_assert_true(peek.read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(peek.read_head(&head, StreamConnection::in(kIoLimit)));
   assert_stream_head(head, *fixture.engine);
-  g_assert_true(peek.await_close(RawViewer::in(kIoLimit)));
+  g_assert_true(peek.await_close(StreamConnection::in(kIoLimit)));
   g_assert_cmpint(fixture.added.load(), ==, 0);
 }
 

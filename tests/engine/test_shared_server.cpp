@@ -14,14 +14,14 @@
 #include <thread>
 
 #include "engine.h"
-#include "raw_viewer.h"
+#include "stream_client.h"
 #include "test_support.h"
 
-using enginetest::await;
-using enginetest::HttpHead;
+using test_support::await_condition;
+using test_support::HttpHead;
 using enginetest::make_jpeg_like;
-using enginetest::Part;
-using enginetest::RawViewer;
+using test_support::StreamPart;
+using test_support::StreamConnection;
 using enginetest::split_into_chunks;
 using std::chrono::milliseconds;
 
@@ -77,9 +77,9 @@ void publish(mjpeghttp::Engine &engine, uint64_t seed, std::atomic<int> *outstan
 
 // Status of one whole request, or 0 when the exchange failed.
 int status_of(unsigned port, const std::string &path) {
-  RawViewer client;
+  StreamConnection client;
   HttpHead head;
-  if (!client.request(port, "GET", path) || !client.read_head(&head, RawViewer::in(kIoLimit)))
+  if (!client.request(port, "GET", path) || !client.read_head(&head, StreamConnection::in(kIoLimit)))
     return 0;
   return head.status;
 }
@@ -96,23 +96,23 @@ void test_each_mount_serves_its_own_frames() {
   g_assert_cmpuint(a.bound_port(), ==, port);
   g_assert_cmpuint(b.bound_port(), ==, port);
 
-  RawViewer viewer_a, viewer_b;
+  StreamConnection viewer_a, viewer_b;
   HttpHead head;
   g_assert_true(viewer_a.request(port, "GET", "/a/stream"));
-  g_assert_true(viewer_a.read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(viewer_a.read_head(&head, StreamConnection::in(kIoLimit)));
   g_assert_cmpint(head.status, ==, 200);
   g_assert_true(viewer_b.request(port, "GET", "/b/stream"));
-  g_assert_true(viewer_b.read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(viewer_b.read_head(&head, StreamConnection::in(kIoLimit)));
   g_assert_cmpint(head.status, ==, 200);
-  g_assert_true(await([&] { return a.num_viewers() == 1 && b.num_viewers() == 1; }, kIoLimit));
+  g_assert_true(await_condition([&] { return a.num_viewers() == 1 && b.num_viewers() == 1; }, kIoLimit));
 
   for (uint64_t i = 1; i <= 3; i++) {
     publish(a, 100 + i, &outstanding);
     publish(b, 200 + i, &outstanding);
-    Part part;
-    g_assert_true(viewer_a.read_part(&part, RawViewer::in(kIoLimit)));
+    StreamPart part;
+    g_assert_true(viewer_a.read_part(&part, StreamConnection::in(kIoLimit)));
     g_assert_true(part.body == make_jpeg_like(100 + i, 2000 + (100 + i) % 97));
-    g_assert_true(viewer_b.read_part(&part, RawViewer::in(kIoLimit)));
+    g_assert_true(viewer_b.read_part(&part, StreamConnection::in(kIoLimit)));
     g_assert_true(part.body == make_jpeg_like(200 + i, 2000 + (200 + i) % 97));
   }
   g_assert_cmpint(status_of(port, "/streams"), ==, 200);
@@ -122,9 +122,9 @@ void test_each_mount_serves_its_own_frames() {
   {
     mjpeghttp::Engine nested(config_for(port, "/site/door"), {});
     g_assert_true(nested.start(&error));
-    RawViewer client;
+    StreamConnection client;
     g_assert_true(client.request(port, "GET", "/site/door"));
-    g_assert_true(client.read_head(&head, RawViewer::in(kIoLimit)));
+    g_assert_true(client.read_head(&head, StreamConnection::in(kIoLimit)));
     g_assert_cmpint(head.status, ==, 301);
     const std::string location = head.header("location");
     g_assert_cmpstr(location.c_str(), ==, "door/");
@@ -151,11 +151,11 @@ void test_mount_churn_leaves_the_other_mount_alone() {
   mjpeghttp::EngineError error;
   g_assert_true(b.start(&error));
 
-  RawViewer viewer_b;
+  StreamConnection viewer_b;
   HttpHead head;
   g_assert_true(viewer_b.request(port, "GET", "/b/stream"));
-  g_assert_true(viewer_b.read_head(&head, RawViewer::in(kIoLimit)));
-  g_assert_true(await([&] { return b.num_viewers() == 1; }, kIoLimit));
+  g_assert_true(viewer_b.read_head(&head, StreamConnection::in(kIoLimit)));
+  g_assert_true(await_condition([&] { return b.num_viewers() == 1; }, kIoLimit));
 
   std::atomic<bool> done{false};
   std::atomic<int> answered{0};
@@ -178,8 +178,8 @@ void test_mount_churn_leaves_the_other_mount_alone() {
     g_assert_true(a.start(&error));
     publish(a, 1, &outstanding);
     publish(b, ++seed, &outstanding);
-    Part part;
-    g_assert_true(viewer_b.read_part(&part, RawViewer::in(kIoLimit)));
+    StreamPart part;
+    g_assert_true(viewer_b.read_part(&part, StreamConnection::in(kIoLimit)));
     g_assert_true(part.body == make_jpeg_like(seed, 2000 + seed % 97));
     a.stop();
   }

@@ -24,8 +24,11 @@
 
 namespace hardening_test {
 
-using element_test::Bytes;
-using element_test::SinkPipeline;
+// The helpers every suite shares (tests/support).
+using namespace test_support;
+
+using test_support::Bytes;
+using test_support::SinkPipeline;
 
 struct LiveOptions {
   guint max_clients = 0;        // the element's default: unlimited

@@ -16,18 +16,12 @@ constexpr int kHeadTimeoutMs = 10000;
 // A part larger than this is a framing error, not a frame of the test.
 constexpr unsigned long long kMaxPartBytes = 16 * 1024 * 1024;
 
-const std::string kTagPrefix = "element-test frame ";
 
 }  // namespace
 
 uint64_t frame_sequence(const std::string &jpeg) {
-  // SOI, then the COM segment tag_jpeg() put first: FF FE, length, text.
-  if (jpeg.size() < 4 || static_cast<unsigned char>(jpeg[2]) != 0xFF ||
-      static_cast<unsigned char>(jpeg[3]) != 0xFE)
-    return 0;
-  const size_t at = jpeg.find(kTagPrefix, 4);
-  if (at != 6) return 0;
-  return std::strtoull(jpeg.c_str() + at + kTagPrefix.size(), nullptr, 10);
+  uint64_t stamp = 0;
+  return test_support::read_stamp(jpeg, &stamp) ? stamp : 0;
 }
 
 SequenceViewer::SequenceViewer(int port, const std::string &request, Options options)
@@ -36,7 +30,7 @@ SequenceViewer::SequenceViewer(int port, const std::string &request, Options opt
   if (!socket_.connected(kHeadTimeoutMs) || !socket_.send_all(request, kHeadTimeoutMs)) return;
   if (options.half_close) socket_.half_close();
   if (!socket_.read_head(&head_, deadline)) return;
-  boundary_ = element_test::boundary_of(head_.header("Content-Type"));
+  boundary_ = test_support::boundary_of(head_.header("Content-Type"));
   if (head_.status == 200 && !boundary_.empty()) reader_ = std::thread([this] { read_stream(); });
 }
 

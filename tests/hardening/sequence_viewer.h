@@ -17,6 +17,9 @@
 
 namespace hardening_test {
 
+// The helpers every suite shares (tests/support).
+using namespace test_support;
+
 // The longest a well-behaved viewer of a 30 fps stream may wait for its next
 // frame while hostile clients do their worst.
 constexpr int kMaxSilenceMs = 1000;

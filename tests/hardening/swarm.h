@@ -11,6 +11,9 @@
 
 namespace hardening_test {
 
+// The helpers every suite shares (tests/support).
+using namespace test_support;
+
 // Small enough that a member that never reads stops taking bytes at once,
 // so hundreds of them do not pin megabytes of kernel memory each.
 constexpr int kSmallReceiveBuffer = 16 * 1024;

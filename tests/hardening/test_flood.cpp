@@ -13,6 +13,7 @@
 #include "raw_socket.h"
 
 using namespace hardening_test;
+using namespace test_support;
 
 namespace {
 
@@ -38,7 +39,7 @@ GST_START_TEST(test_descriptor_exhaustion) {
     fail_unless(limit.ok(), "cannot lower RLIMIT_NOFILE");
     ConnectionFlood flood(live.port(), kFloodConnections);
     fail_unless_equals_int(flood.await_connected(10000), kFloodConnections);
-    fail_unless(element_test::await_condition([&] { return paused.count() > 0; }),
+    fail_unless(test_support::await_condition([&] { return paused.count() > 0; }),
                 "the server never reported running out of descriptors");
 
     const gint64 cpu_before = http_thread.used_us();
@@ -63,7 +64,7 @@ GST_START_TEST(test_descriptor_exhaustion) {
   }
   // Said once the backlog the flood left is taken in, which may come a
   // moment after the first new viewer is served.
-  fail_unless(element_test::await_condition([&] { return resumed.count() >= 1; }),
+  fail_unless(test_support::await_condition([&] { return resumed.count() >= 1; }),
               "the server never said it accepts again");
   live.expect_undisturbed("descriptor exhaustion");
 }

@@ -11,6 +11,7 @@
 #include "swarm.h"
 
 using namespace hardening_test;
+using namespace test_support;
 
 namespace {
 

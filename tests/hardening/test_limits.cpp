@@ -17,6 +17,7 @@
 #include <dirent.h>
 
 using namespace hardening_test;
+using namespace test_support;
 
 namespace {
 
@@ -159,7 +160,7 @@ GST_START_TEST(test_stop_with_300_viewers) {
   // changes, GIO tasks) and end them once idle, so the total may be above
   // the count with the pipeline stopped before for a while, not for good.
   std::vector<std::string> now;
-  fail_unless(element_test::await_condition([&] {
+  fail_unless(test_support::await_condition([&] {
                 now = thread_names();
                 return static_cast<int>(now.size()) <= live.idle_threads();
               }),
@@ -172,8 +173,8 @@ GST_START_TEST(test_stop_with_300_viewers) {
               kViewers - ended, kViewers);
   crowd.close_all();
   int fds = 0;
-  fail_unless(element_test::await_condition([&] {
-                fds = element_test::count_open_fds();
+  fail_unless(test_support::await_condition([&] {
+                fds = test_support::count_open_fds();
                 return fds <= live.idle_fds();
               }),
               "after PLAYING->NULL: %d open fds, %d with the pipeline stopped before", fds,

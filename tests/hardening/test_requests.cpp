@@ -20,6 +20,7 @@
 #include "sequence_viewer.h"
 
 using namespace hardening_test;
+using namespace test_support;
 
 namespace {
 

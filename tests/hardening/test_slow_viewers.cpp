@@ -28,7 +28,7 @@
 #include "jpeg_frames.h"
 #include "sink_pipeline.h"
 
-using namespace element_test;
+using namespace test_support;
 
 namespace {
 
@@ -211,7 +211,7 @@ GST_START_TEST(test_slow_viewers_get_fresh_frames_fast_ones_everything) {
   for (auto next = start; std::chrono::steady_clock::now() - start < kRunTime;
        next += std::chrono::microseconds(1000000 / kFps)) {
     std::this_thread::sleep_until(next);
-    GstBuffer *buffer = buffer_from_bytes(tag_jpeg(frame, pushed++));
+    GstBuffer *buffer = buffer_from_bytes(stamp_jpeg(frame, pushed++));
     GstElement *source = gst_bin_get_by_name(GST_BIN(pipeline.pipeline()), "source");
     fail_unless(source != nullptr);
     fail_unless_equals_int(gst_app_src_push_buffer(GST_APP_SRC(source), buffer), GST_FLOW_OK);

@@ -12,6 +12,7 @@
 #include "swarm.h"
 
 using namespace hardening_test;
+using namespace test_support;
 
 namespace {
 
@@ -43,7 +44,7 @@ GST_START_TEST(test_viewer_never_reads) {
   fail_unless(stuck.connected(5000) && stuck.send_all(get_request(live.port(), "/stream"), 5000));
   fail_unless(live.pipeline().await_num_clients(4), "the stuck viewer was never counted");
   const gint64 start = g_get_monotonic_time();
-  const bool dropped = element_test::await_condition(
+  const bool dropped = test_support::await_condition(
       [&] { return live.pipeline().num_clients() == 3; }, (kClientTimeoutS + 8) * 1000);
   fail_unless(dropped, "a viewer that never reads is still connected after %lld ms "
               "(client-timeout=%u s)",
@@ -164,7 +165,7 @@ GST_START_TEST(test_rate_capped_viewers_that_hang_up_are_reaped) {
   capped.close_all();
   const gint64 start = g_get_monotonic_time();
   const bool reaped =
-      element_test::await_condition([&] { return live.pipeline().num_clients() == 3; }, 15000);
+      test_support::await_condition([&] { return live.pipeline().num_clients() == 3; }, 15000);
   const long long reaped_ms = (g_get_monotonic_time() - start) / 1000;
   fail_unless(reaped, "%u viewers still counted %lld ms after %zu capped viewers hung up",
               live.pipeline().num_clients(), reaped_ms, kCapped);
@@ -207,7 +208,7 @@ GST_START_TEST(test_connect_disconnect_cycles) {
   }
   // Every viewer that got its head was counted; the others may or may not
   // have been, depending on when their close was seen.
-  fail_unless(element_test::await_condition([&] {
+  fail_unless(test_support::await_condition([&] {
                 return live.pipeline().stat("viewers-total") - viewers_before >=
                        static_cast<guint64>(served);
               }),

@@ -5,9 +5,9 @@
 
 namespace mounts_test {
 
-JsonReply::JsonReply(const element_test::Endpoint &endpoint, const std::string &path)
+JsonReply::JsonReply(const test_support::Endpoint &endpoint, const std::string &path)
     : parser_(json_parser_new()) {
-  element_test::HttpResponse reply = element_test::http_exchange(endpoint, "GET", path);
+  test_support::HttpResponse reply = test_support::http_exchange(endpoint, "GET", path);
   fail_unless_equals_int(reply.status, 200);
   fail_unless(reply.header("Content-Type").rfind("application/json", 0) == 0,
               "%s: Content-Type %s", path.c_str(), reply.header("Content-Type").c_str());

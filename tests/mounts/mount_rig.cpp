@@ -17,7 +17,7 @@ namespace mounts_test {
 std::vector<Bytes> camera_frames(unsigned camera, int count) {
   static const char *const patterns[] = {"ball", "smpte", "snow", "pinwheel"};
   std::vector<Bytes> frames =
-      element_test::encode_jpegs(count, patterns[camera % G_N_ELEMENTS(patterns)]);
+      test_support::encode_jpegs(count, patterns[camera % G_N_ELEMENTS(patterns)]);
   for (size_t i = 0; i < frames.size(); i++)
     frames[i] = live_frame({frames[i]}, camera, static_cast<unsigned>(i));
   return frames;
@@ -26,21 +26,16 @@ std::vector<Bytes> camera_frames(unsigned camera, int count) {
 namespace {
 // Room for a million frames per camera: tags of different cameras never meet.
 constexpr unsigned kCameraTagStride = 1000000;
-const std::string kTagPrefix = "element-test frame ";
 }  // namespace
 
 Bytes live_frame(const std::vector<Bytes> &pictures, unsigned camera, unsigned sequence) {
-  return element_test::tag_jpeg(pictures.at(sequence % pictures.size()),
+  return test_support::stamp_jpeg(pictures.at(sequence % pictures.size()),
                                 camera * kCameraTagStride + sequence);
 }
 
 bool read_live_tag(const Bytes &jpeg, unsigned *camera, unsigned *sequence) {
-  // SOI, then the COM segment tag_jpeg() put first: FF FE, 2 length bytes.
-  constexpr size_t kTextAt = 6;
-  if (jpeg.size() < kTextAt || static_cast<unsigned char>(jpeg[2]) != 0xFF ||
-      static_cast<unsigned char>(jpeg[3]) != 0xFE || jpeg.compare(kTextAt, kTagPrefix.size(), kTagPrefix) != 0)
-    return false;
-  const unsigned long tag = std::strtoul(jpeg.c_str() + kTextAt + kTagPrefix.size(), nullptr, 10);
+  uint64_t tag = 0;
+  if (!test_support::read_stamp(jpeg, &tag)) return false;
   *camera = static_cast<unsigned>(tag / kCameraTagStride);
   *sequence = static_cast<unsigned>(tag % kCameraTagStride);
   return true;
@@ -99,15 +94,15 @@ void Rig::set_state(GstState state) {
 
 bool Rig::push_jpeg(size_t camera, const Bytes &jpeg) {
   const guint64 before = stat(camera, "frames-published");
-  GstBuffer *buffer = element_test::buffer_from_bytes(jpeg);
+  GstBuffer *buffer = test_support::buffer_from_bytes(jpeg);
   if (gst_app_src_push_buffer(GST_APP_SRC(cameras_.at(camera).source), buffer) != GST_FLOW_OK)
     return false;
-  return element_test::await_condition(
+  return test_support::await_condition(
       [&] { return stat(camera, "frames-published") > before; });
 }
 
 guint64 Rig::stat(size_t camera, const char *field) const {
-  return element_test::sink_stat(cameras_.at(camera).sink, field);
+  return test_support::sink_stat(cameras_.at(camera).sink, field);
 }
 
 guint Rig::num_clients(size_t camera) const {

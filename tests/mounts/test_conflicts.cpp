@@ -13,7 +13,7 @@
 #include "mount_rig.h"
 #include "tls_files.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace mounts_test;
 
 namespace {
@@ -84,7 +84,7 @@ GST_START_TEST(test_same_mount_twice) {
 GST_END_TEST;
 
 GST_START_TEST(test_https_next_to_plain_http) {
-  access_test::TlsFiles tls;
+  test_support::TlsFiles tls;
   fail_unless(tls.error().empty(), "%s", tls.error().c_str());
   ConflictCase c;
   c.configure_newcomer = [&](GstElement *sink) {

@@ -9,10 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "child_process.h"
+#include "process.h"
 #include "mount_rig.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace mounts_test;
 
 namespace {

@@ -18,7 +18,7 @@
 #include "json_reply.h"
 #include "mount_rig.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace mounts_test;
 
 namespace {
@@ -59,7 +59,7 @@ std::unique_ptr<RawViewer> expect_mount_serves(int port, const std::string &moun
     fail_unless(parts[i].body == frames[i], "%s/stream part %zu is not frame %zu of its camera",
                 mount.c_str(), i, i);
   // Counted once written; the figures then hold still while they are read.
-  fail_unless(element_test::await_condition(
+  fail_unless(test_support::await_condition(
       [&] { return rig.stat(camera, "frames-sent") == frames.size(); }));
   return viewer;
 }
@@ -105,12 +105,12 @@ void expect_documents_cover(int port, const std::vector<MountUnderTest> &mounts)
   JsonArray *per_mount = JsonReply::array(stats.root(), "streams");
   fail_unless_equals_int(json_array_get_length(per_mount), mounts.size());
   gint64 published_sum = 0, sent_sum = 0, viewers_sum = 0;
-  const observe_test::Exposition metrics = [&] {
+  const test_support::Exposition metrics = [&] {
     HttpResponse reply = http_exchange(port, "GET", "/metrics");
     fail_unless_equals_int(reply.status, 200);
-    observe_test::Exposition parsed;
+    test_support::Exposition parsed;
     std::string error;
-    fail_unless(observe_test::parse_exposition(reply.body, &parsed, &error), "%s\n%s",
+    fail_unless(test_support::parse_exposition(reply.body, &parsed, &error), "%s\n%s",
                 error.c_str(), reply.body.c_str());
     return parsed;
   }();
@@ -152,7 +152,7 @@ void expect_documents_cover(int port, const std::vector<MountUnderTest> &mounts)
 
     // Every metric of this mount, labelled with it and its element.
     int labelled = 0;
-    for (const observe_test::Sample &sample : metrics.samples) {
+    for (const test_support::Sample &sample : metrics.samples) {
       auto element = sample.labels.find("element");
       auto mount = sample.labels.find("mount");
       fail_unless(element != sample.labels.end() && mount != sample.labels.end(),
@@ -248,7 +248,7 @@ GST_START_TEST(test_two_sinks_in_one_pipeline) {
   expect_documents_cover(port, {{"/left", "left", &rig, 0}, {"/right", "right", &rig, 1}});
 
   // A browser asking /streams for HTML gets the listing page.
-  Connection browser(port);
+  RawSocket browser(port);
   fail_unless(browser.ok());
   fail_unless(browser.send_all("GET /streams HTTP/1.1\r\nHost: x\r\nAccept: "
                                "text/html,application/xhtml+xml,*/*;q=0.8\r\n\r\n"));
@@ -337,7 +337,7 @@ GST_START_TEST(test_mount_leaves_while_others_stream) {
   fail_unless(leaving.push_jpeg(0, leaving_frames[0]));
 
   Feeder feeder(first, third);
-  fail_unless(element_test::await_condition([&] { return feeder.pushed() >= 2; }));
+  fail_unless(test_support::await_condition([&] { return feeder.pushed() >= 2; }));
   RawViewer watching_first(port, "/cam1/stream");
   RawViewer watching_leaving(port, "/cam2/stream");
   RawViewer watching_third(port, "/cam3/stream");

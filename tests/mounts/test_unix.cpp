@@ -17,11 +17,11 @@
 #include <vector>
 
 #include "await.h"
-#include "child_process.h"
+#include "process.h"
 #include "json_reply.h"
 #include "mount_rig.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace mounts_test;
 
 namespace {
@@ -250,7 +250,7 @@ GST_START_TEST(test_live_socket_is_not_taken) {
   const int other = bind_unix(path, true);
   expect_existing_socket_kept(path, "another server is listening on it");
   // The other server is still reachable.
-  Connection client(Endpoint::unix_socket(path));
+  RawSocket client(Endpoint::unix_socket(path));
   fail_unless(client.ok(), "the other server can no longer be reached");
   close(other);
 }
@@ -299,7 +299,7 @@ GST_END_TEST;
 
 namespace {
 
-std::string read_all(Connection &connection, HttpHead *head) {
+std::string read_all(RawSocket &connection, HttpHead *head) {
   std::string body;
   if (connection.read_head(head)) connection.read_to_end(&body);
   return body;
@@ -321,7 +321,7 @@ GST_START_TEST(test_request_gate_on_unix_socket) {
   // A head in two writes: unix sockets ignore SO_RCVLOWAT, so the gate must
   // come back to the unfinished head by itself.
   {
-    Connection client(endpoint);
+    RawSocket client(endpoint);
     fail_unless(client.send_all("GET /snapshot HTTP/1.1\r\nHo"));
     // A real pause between the writes (not a wait for anything), so the
     // server sees the first half alone.
@@ -335,7 +335,7 @@ GST_START_TEST(test_request_gate_on_unix_socket) {
 
   // A head that never ends is cut off at request-timeout (1 s).
   {
-    Connection client(endpoint);
+    RawSocket client(endpoint);
     const gint64 start = g_get_monotonic_time();
     fail_unless(client.send_all("GET /snapshot HTTP/1.1\r\nHost: localhost\r\n"));
     std::string rest;
@@ -347,7 +347,7 @@ GST_START_TEST(test_request_gate_on_unix_socket) {
 
   // Oversized heads: a long target, and long header fields.
   {
-    Connection client(endpoint);
+    RawSocket client(endpoint);
     fail_unless(client.send_all("GET /" + std::string(40 * 1024, 'a') +
                                 " HTTP/1.1\r\nHost: localhost\r\n\r\n"));
     HttpHead head;
@@ -355,7 +355,7 @@ GST_START_TEST(test_request_gate_on_unix_socket) {
     fail_unless_equals_int(head.status, 414);
   }
   {
-    Connection client(endpoint);
+    RawSocket client(endpoint);
     fail_unless(client.send_all("GET /snapshot HTTP/1.1\r\nHost: localhost\r\nX-Big: " +
                                 std::string(40 * 1024, 'b') + "\r\n\r\n"));
     HttpHead head;

@@ -17,10 +17,10 @@
 #include "await.h"
 #include "exposition.h"
 #include "observe_documents.h"
-#include "raw_http.h"
+#include "stream_client.h"
 #include "sink_pipeline.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace observe_test;
 
 namespace {
@@ -251,8 +251,8 @@ void expect_counted_once(GstElement *sink, int port, const char *nick) {
 }
 
 // A client that asks for the stream and then reads nothing more.
-std::unique_ptr<Connection> open_stalled_viewer(int port) {
-  auto stalled = std::make_unique<Connection>(port);
+std::unique_ptr<RawSocket> open_stalled_viewer(int port) {
+  auto stalled = std::make_unique<RawSocket>(port);
   fail_unless(stalled->ok());
   fail_unless(stalled->send_all("GET /stream HTTP/1.1\r\nHost: x\r\nUser-Agent: stalls\r\n\r\n"));
   HttpHead head;
@@ -303,7 +303,7 @@ void expect_stalled_viewer_left(SinkPipeline &pipeline, const char *nick, GstDeb
   removals.watch_detail(nick);
   fail_unless(pipeline.play());
   fail_unless(pipeline.push_jpeg(frames[0]));
-  std::unique_ptr<Connection> stalled = open_stalled_viewer(pipeline.port());
+  std::unique_ptr<RawSocket> stalled = open_stalled_viewer(pipeline.port());
   fail_unless(pipeline.await_num_clients(1));
   const std::string address = address_of(stalled->local_port());
 

@@ -11,10 +11,10 @@
 #include "await.h"
 #include "exposition.h"
 #include "observe_documents.h"
-#include "raw_http.h"
+#include "stream_client.h"
 #include "sink_pipeline.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace observe_test;
 
 namespace {
@@ -136,7 +136,7 @@ GST_START_TEST(test_stalled_viewer_drops_show_and_do_not_block_stats) {
   fail_unless(pipeline.play());
   fail_unless(pipeline.push_jpeg(frames[0]));
 
-  Connection stalled(pipeline.port());
+  RawSocket stalled(pipeline.port());
   fail_unless(stalled.ok());
   fail_unless(stalled.send_all("GET /stream HTTP/1.1\r\nHost: x\r\nUser-Agent: never-reads\r\n\r\n"));
   HttpHead head;

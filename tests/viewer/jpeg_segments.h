@@ -14,7 +14,10 @@
 
 namespace viewer_test {
 
-using element_test::Bytes;
+// The helpers every suite shares (tests/support).
+using namespace test_support;
+
+using test_support::Bytes;
 
 constexpr uint8_t kMarkerDht = 0xC4;
 constexpr uint8_t kMarkerSos = 0xDA;

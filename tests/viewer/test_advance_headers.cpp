@@ -8,12 +8,12 @@
 
 #include <atomic>
 
-#include "raw_http.h"
+#include "stream_client.h"
 #include "sink_pipeline.h"
 #include "stream_checks.h"
 #include "viewer_support.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace viewer_test;
 
 namespace {
@@ -36,7 +36,7 @@ GST_START_TEST(test_wire_format) {
   fail_unless_equals_int(frames.size(), 5);
   fail_unless(pipeline.push_jpeg(frames[0]));
 
-  Connection connection(pipeline.port());
+  RawSocket connection(pipeline.port());
   fail_unless(connection.ok());
   fail_unless(connection.send_all("GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   HttpHead head;
@@ -97,7 +97,7 @@ GST_START_TEST(test_eos_before_any_frame) {
   SinkPipeline pipeline;
   use_advance_headers(pipeline);
   fail_unless(pipeline.play());
-  Connection connection(pipeline.port());
+  RawSocket connection(pipeline.port());
   fail_unless(connection.send_all("GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   HttpHead head;
   fail_unless(connection.read_head(&head));

@@ -11,12 +11,12 @@
 #include <gst/check/gstcheck.h>
 
 #include "jpeg_segments.h"
-#include "raw_http.h"
+#include "stream_client.h"
 #include "sink_pipeline.h"
 #include "soup_client.h"
 #include "viewer_support.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace viewer_test;
 
 namespace {
@@ -56,7 +56,7 @@ GST_START_TEST(test_ffmpeg_reads_advance_headers_stream) {
   const ProcessResult result = run_process(
       {find_program("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", "-i", url, "-frames:v",
        std::to_string(kFrames), "-f", "null", "-progress", "pipe:1", "-"},
-      [&] { feed_one_frame(pipeline, frame); }, kFfmpegLimitMs);
+      kFfmpegLimitMs, [&] { feed_one_frame(pipeline, frame); });
   fail_unless(result.exited, "ffmpeg did not finish within %d ms: %s", kFfmpegLimitMs,
               result.err.c_str());
   fail_unless_equals_int(result.exit_status, 0);
@@ -89,8 +89,7 @@ GST_START_TEST(test_ffmpeg_decodes_frame_with_inserted_tables) {
   }
   const ProcessResult result = run_process(
       {find_program("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", "-y", "-i", input,
-       "-f", "rawvideo", "-pix_fmt", "rgb24", output},
-      [] { g_usleep(10 * 1000); }, kFfmpegLimitMs);
+       "-f", "rawvideo", "-pix_fmt", "rgb24", output}, kFfmpegLimitMs);
   std::ifstream decoded(output, std::ios::binary | std::ios::ate);
   const long long decoded_size = decoded ? static_cast<long long>(decoded.tellg()) : -1;
   unlink(input.c_str());
@@ -105,8 +104,7 @@ GST_START_TEST(test_ffmpeg_decodes_frame_with_inserted_tables) {
     const std::string url = "http://127.0.0.1:" + std::to_string(pipeline.port()) + "/snapshot";
     const ProcessResult probe = run_process(
         {ffprobe, "-v", "error", "-show_entries", "stream=codec_name,width,height", "-of",
-         "default=noprint_wrappers=1", url},
-        [] { g_usleep(10 * 1000); }, kFfmpegLimitMs);
+         "default=noprint_wrappers=1", url}, kFfmpegLimitMs);
     fail_unless(probe.exited && probe.exit_status == 0, "ffprobe failed: %s", probe.err.c_str());
     fail_unless_equals_string(probe.out.c_str(), "codec_name=mjpeg\nwidth=160\nheight=120\n");
   }

@@ -10,11 +10,11 @@
 #include <set>
 #include <string>
 
-#include "raw_http.h"
+#include "stream_client.h"
 #include "sink_pipeline.h"
 #include "viewer_support.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace viewer_test;
 
 namespace {

@@ -8,11 +8,11 @@
 
 #include <memory>
 
-#include "raw_http.h"
+#include "stream_client.h"
 #include "sink_pipeline.h"
 #include "viewer_support.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace viewer_test;
 
 namespace {
@@ -124,7 +124,7 @@ void check_leaving_viewer_noticed(guint idle_resend_ms, bool close_with_unread_d
   IdleStream stream(idle_resend_ms);
   if (close_with_unread_data) {
     // The part it never read makes the close a reset rather than a FIN.
-    auto connection = std::make_unique<Connection>(stream.pipeline.port());
+    auto connection = std::make_unique<RawSocket>(stream.pipeline.port());
     fail_unless(connection->ok());
     fail_unless(connection->send_all("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"));
     HttpHead head;

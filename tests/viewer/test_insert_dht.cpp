@@ -6,13 +6,13 @@
 // served as pushed. On the stream and on /snapshot, from one memory or many.
 #include <gst/check/gstcheck.h>
 
-#include "raw_http.h"
+#include "stream_client.h"
 #include "sink_pipeline.h"
 #include "soup_client.h"
 #include "viewer_support.h"
 #include "jpeg_segments.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace viewer_test;
 
 namespace {

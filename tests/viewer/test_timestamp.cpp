@@ -7,12 +7,12 @@
 #include <gst/base/gstbasesink.h>
 #include <gst/check/gstcheck.h>
 
-#include "raw_http.h"
+#include "stream_client.h"
 #include "sink_pipeline.h"
 #include "soup_client.h"
 #include "viewer_support.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace viewer_test;
 
 GST_START_TEST(test_live_source_close_to_receipt_and_increasing) {

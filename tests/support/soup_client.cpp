@@ -3,25 +3,12 @@
 
 #include <libsoup/soup.h>
 
-#include <algorithm>
-#include <cctype>
-
-namespace element_test {
+namespace test_support {
 
 namespace {
 
 // Bounds every socket read of the client: a hang becomes an error.
 constexpr guint kSessionTimeoutS = 15;
-
-}  // namespace
-
-std::string lower_case(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
-namespace {
 
 std::string url_for(int port, const std::string &path) {
   return "http://127.0.0.1:" + std::to_string(port) + path;
@@ -173,4 +160,4 @@ std::string SoupStreamReader::error() const {
   return error_;
 }
 
-}  // namespace element_test
+}  // namespace test_support

@@ -5,7 +5,7 @@
 
 #include <set>
 
-namespace observe_test {
+namespace test_support {
 
 namespace {
 
@@ -138,4 +138,4 @@ bool parse_exposition(const std::string &text, Exposition *out, std::string *err
   return true;
 }
 
-}  // namespace observe_test
+}  // namespace test_support

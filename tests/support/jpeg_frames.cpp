@@ -3,7 +3,7 @@
 
 #include <gst/app/gstappsink.h>
 
-namespace element_test {
+namespace test_support {
 
 std::vector<Bytes> encode_jpegs(int count, const char *pattern, int width, int height) {
   std::vector<Bytes> frames;
@@ -39,22 +39,9 @@ std::vector<Bytes> encode_jpegs(int count, const char *pattern, int width, int h
   return frames;
 }
 
-Bytes tag_jpeg(const Bytes &jpeg, unsigned tag) {
-  const std::string text = "element-test frame " + std::to_string(tag);
-  // COM segment: FF FE, then a big-endian length that counts itself.
-  const size_t length = text.size() + 2;
-  Bytes segment;
-  segment.push_back(static_cast<char>(0xFF));
-  segment.push_back(static_cast<char>(0xFE));
-  segment.push_back(static_cast<char>((length >> 8) & 0xFF));
-  segment.push_back(static_cast<char>(length & 0xFF));
-  segment += text;
-  return jpeg.substr(0, 2) + segment + jpeg.substr(2);
-}
-
 std::vector<Bytes> distinct_jpegs(int count, const char *pattern) {
   std::vector<Bytes> frames = encode_jpegs(count, pattern);
-  for (size_t i = 0; i < frames.size(); i++) frames[i] = tag_jpeg(frames[i], static_cast<unsigned>(i));
+  for (size_t i = 0; i < frames.size(); i++) frames[i] = stamp_jpeg(frames[i], static_cast<unsigned>(i));
   return frames;
 }
 
@@ -77,4 +64,4 @@ GstBuffer *buffer_in_memories(const Bytes &bytes, std::initializer_list<size_t> 
   return buffer;
 }
 
-}  // namespace element_test
+}  // namespace test_support

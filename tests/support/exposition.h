@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace observe_test {
+namespace test_support {
 
 struct Sample {
   std::string name;
@@ -29,4 +29,4 @@ struct Exposition {
 // Parses `text`; on failure returns false and says which line and why.
 bool parse_exposition(const std::string &text, Exposition *out, std::string *error);
 
-}  // namespace observe_test
+}  // namespace test_support

@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
-namespace element_test {
+#include "jpeg_stamp.h"
+
+namespace test_support {
 
 using Bytes = std::string;
 
@@ -19,12 +21,7 @@ using Bytes = std::string;
 std::vector<Bytes> encode_jpegs(int count, const char *pattern, int width = 160,
                                 int height = 120);
 
-// `jpeg` with a JPEG comment segment carrying `tag` right after SOI: still a
-// valid JPEG, and different for every tag, so a test can tell frames apart
-// even when the encoder produced identical pictures.
-Bytes tag_jpeg(const Bytes &jpeg, unsigned tag);
-
-// `count` distinct JPEGs.
+// `count` distinct JPEGs, stamped 0, 1, 2, ... (jpeg_stamp.h).
 std::vector<Bytes> distinct_jpegs(int count, const char *pattern = "ball");
 
 // A buffer holding a copy of `bytes` in one memory.
@@ -34,4 +31,4 @@ GstBuffer *buffer_from_bytes(const Bytes &bytes);
 // the given offsets (strictly increasing, inside the data).
 GstBuffer *buffer_in_memories(const Bytes &bytes, std::initializer_list<size_t> cuts);
 
-}  // namespace element_test
+}  // namespace test_support

@@ -13,9 +13,10 @@
 #include <thread>
 #include <vector>
 
+#include "http_head.h"
 #include "jpeg_frames.h"
 
-namespace element_test {
+namespace test_support {
 
 struct SoupReply {
   bool sent = false;  // a response arrived
@@ -36,7 +37,6 @@ SoupReply soup_send_and_read(SoupSession *session, SoupMessage *message);
 // The status and headers (names in lower case) of an answered message.
 void soup_copy_head(SoupMessage *message, SoupReply *reply);
 
-std::string lower_case(std::string text);
 
 // Reads `wanted` parts of an MJPEG stream with SoupSession and
 // SoupMultipartInputStream on a thread of its own (the session, with the
@@ -74,4 +74,4 @@ class SoupStreamReader {
   std::string error_;
 };
 
-}  // namespace element_test
+}  // namespace test_support

@@ -6,7 +6,7 @@
 #include <map>
 #include <string>
 
-namespace element_test {
+namespace test_support {
 
 // Checks the response headers of GET /stream (names in lower case) and
 // returns the boundary.
@@ -16,4 +16,4 @@ std::string check_stream_headers(const std::map<std::string, std::string> &heade
 // of now.
 void check_timestamp(const std::string &value);
 
-}  // namespace element_test
+}  // namespace test_support

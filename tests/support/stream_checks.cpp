@@ -5,9 +5,9 @@
 
 #include <cstdlib>
 
-#include "raw_http.h"
+#include "stream_client.h"
 
-namespace element_test {
+namespace test_support {
 
 namespace {
 
@@ -56,4 +56,4 @@ void check_timestamp(const std::string &value) {
               value.c_str(), now);
 }
 
-}  // namespace element_test
+}  // namespace test_support

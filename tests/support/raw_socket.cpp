@@ -3,55 +3,73 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cctype>
-#include <cstdlib>
-
-namespace hardening_test {
+namespace test_support {
 
 namespace {
 
+// The server under test answers in milliseconds: a line or a head this long
+// is a bug, not a slow server.
 constexpr size_t kMaxLine = 16384;
 
-int remaining_ms(gint64 deadline) {
-  const gint64 left = deadline - g_get_monotonic_time();
-  if (left <= 0) return 0;
-  return static_cast<int>(std::min<gint64>((left + 999) / 1000, 60000));
-}
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
-std::string trim(const std::string &text) {
-  const size_t begin = text.find_first_not_of(" \t");
-  if (begin == std::string::npos) return "";
-  return text.substr(begin, text.find_last_not_of(" \t") - begin + 1);
+// A sockaddr for `endpoint`; its length, or 0 when the address is unusable.
+socklen_t address_of(const Endpoint &endpoint, sockaddr_storage *storage) {
+  *storage = sockaddr_storage{};
+  if (!endpoint.unix_path.empty()) {
+    auto *address = reinterpret_cast<sockaddr_un *>(storage);
+    if (endpoint.unix_path.size() >= sizeof address->sun_path) return 0;
+    address->sun_family = AF_UNIX;
+    endpoint.unix_path.copy(address->sun_path, endpoint.unix_path.size());
+    return sizeof *address;
+  }
+  if (endpoint.host.find(':') != std::string::npos) {
+    auto *address = reinterpret_cast<sockaddr_in6 *>(storage);
+    address->sin6_family = AF_INET6;
+    address->sin6_port = htons(static_cast<uint16_t>(endpoint.port));
+    if (inet_pton(AF_INET6, endpoint.host.c_str(), &address->sin6_addr) != 1) return 0;
+    return sizeof *address;
+  }
+  auto *address = reinterpret_cast<sockaddr_in *>(storage);
+  address->sin_family = AF_INET;
+  address->sin_port = htons(static_cast<uint16_t>(endpoint.port));
+  if (inet_pton(AF_INET, endpoint.host.c_str(), &address->sin_addr) != 1) return 0;
+  return sizeof *address;
 }
 
 }  // namespace
 
-gint64 deadline_in(int ms) { return g_get_monotonic_time() + static_cast<gint64>(ms) * 1000; }
+Endpoint Endpoint::unix_socket(const std::string &path) {
+  Endpoint endpoint(0);
+  endpoint.unix_path = path;
+  return endpoint;
+}
 
-RawSocket::RawSocket(int port, int receive_buffer) {
-  fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+Endpoint Endpoint::at(const std::string &numeric_host, int port) {
+  Endpoint endpoint(port);
+  endpoint.host = numeric_host;
+  return endpoint;
+}
+
+std::string Endpoint::host_header() const {
+  if (!unix_path.empty()) return "localhost";
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+RawSocket::RawSocket(const Endpoint &endpoint, int receive_buffer) {
+  sockaddr_storage address;
+  const socklen_t length = address_of(endpoint, &address);
+  if (length == 0) return;
+  fd_ = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd_ < 0) return;
   if (receive_buffer > 0)
     setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd_, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 ||
-      errno == EINPROGRESS)
+  if (connect(fd_, reinterpret_cast<sockaddr *>(&address), length) == 0 || errno == EINPROGRESS)
     end_ = End::kOpen;
 }
 
@@ -69,6 +87,18 @@ const char *RawSocket::end_name() const {
       return "failed";
   }
   return "?";
+}
+
+int RawSocket::local_port() const {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (fd_ < 0 || getsockname(fd_, reinterpret_cast<sockaddr *>(&address), &length) != 0)
+    return -1;
+  if (address.ss_family == AF_INET6)
+    return ntohs(reinterpret_cast<sockaddr_in6 *>(&address)->sin6_port);
+  if (address.ss_family == AF_INET)
+    return ntohs(reinterpret_cast<sockaddr_in *>(&address)->sin_port);
+  return -1;
 }
 
 void RawSocket::end_as(End end) {
@@ -90,6 +120,11 @@ bool RawSocket::connected(int timeout_ms) {
     return false;
   }
   return true;
+}
+
+bool RawSocket::ok() {
+  if (connected_ < 0) connected_ = connected() ? 1 : 0;
+  return connected_ == 1;
 }
 
 // True once `events` (or an error or hang-up) is reported before `deadline`.
@@ -211,6 +246,24 @@ bool RawSocket::read_head(HttpHead *head, gint64 deadline) {
   }
 }
 
+bool RawSocket::read_until(const std::string &needle, gint64 deadline, size_t limit) {
+  while (needle.empty() || pending_.find(needle) == std::string::npos) {
+    if (pending_.size() > limit || !open() || !wait_for(POLLIN, deadline) || !pump(0))
+      return !needle.empty() && pending_.find(needle) != std::string::npos;
+  }
+  return true;
+}
+
+bool RawSocket::read_to_end(std::string *out, gint64 deadline) {
+  while (open()) {
+    if (!wait_for(POLLIN, deadline)) return false;
+    pump(0);
+  }
+  *out += pending_;
+  pending_.clear();
+  return end_ == End::kClosed;
+}
+
 void RawSocket::half_close() {
   if (fd_ >= 0) shutdown(fd_, SHUT_WR);
 }
@@ -232,30 +285,16 @@ void RawSocket::close_now() {
   if (end_ == End::kOpen) end_ = End::kFailed;
 }
 
-bool parse_head(const std::string &bytes, HttpHead *head, size_t *body_offset) {
-  const size_t end = bytes.find("\r\n\r\n");
-  if (end == std::string::npos) return false;
-  // "HTTP/1.1 200 OK"
-  if (bytes.compare(0, 5, "HTTP/") != 0 || end < 12) return false;
-  *head = HttpHead();
-  head->status = std::atoi(bytes.c_str() + 9);
-  size_t line_start = bytes.find("\r\n") + 2;
-  while (line_start < end + 2) {
-    const size_t line_end = bytes.find("\r\n", line_start);
-    const std::string line = bytes.substr(line_start, line_end - line_start);
-    const size_t colon = line.find(':');
-    if (colon == std::string::npos || colon == 0) return false;
-    head->headers[lower(line.substr(0, colon))] = trim(line.substr(colon + 1));
-    line_start = line_end + 2;
-  }
-  *body_offset = end + 4;
-  return true;
+std::string get_request(const Endpoint &endpoint, const std::string &target,
+                        const std::string &extra_headers) {
+  return "GET " + target + " HTTP/1.1\r\nHost: " + endpoint.host_header() + "\r\n" +
+         extra_headers + "\r\n";
 }
 
-Exchange exchange(int port, const std::string &request, int timeout_ms) {
+Exchange exchange(const Endpoint &endpoint, const std::string &request, int timeout_ms) {
   Exchange result;
   const gint64 deadline = deadline_in(timeout_ms);
-  RawSocket socket(port);
+  RawSocket socket(endpoint);
   if (socket.connected(timeout_ms)) {
     result.request_sent = socket.send_all(request, remaining_ms(deadline));
     socket.await_end(remaining_ms(deadline));
@@ -268,9 +307,42 @@ Exchange exchange(int port, const std::string &request, int timeout_ms) {
   return result;
 }
 
-std::string get_request(int port, const std::string &target, const std::string &extra_headers) {
-  return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n" +
-         extra_headers + "\r\n";
+HttpResponse http_exchange(const Endpoint &endpoint, const std::string &method,
+                           const std::string &path, const std::string &body) {
+  std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + endpoint.host_header() +
+                        "\r\nConnection: close\r\n";
+  if (!body.empty()) request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  const Exchange result = exchange(endpoint, request + "\r\n" + body);
+  HttpResponse response;
+  static_cast<HttpHead &>(response) = result.head;
+  response.body = result.body;
+  response.closed_by_server = result.head.status != 0 && result.closed_by_server();
+  return response;
 }
 
-}  // namespace hardening_test
+int free_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) g_error("socket() failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  const bool bound = bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
+                     getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) == 0;
+  close(fd);
+  if (!bound) g_error("could not bind an ephemeral port");
+  return ntohs(address.sin_port);
+}
+
+bool have_ipv6_loopback() {
+  const int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 address{};
+  address.sin6_family = AF_INET6;
+  address.sin6_addr = in6addr_loopback;
+  const bool ok = bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0;
+  close(fd);
+  return ok;
+}
+
+}  // namespace test_support

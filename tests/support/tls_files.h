@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace access_test {
+namespace test_support {
 
 class TlsFiles {
  public:
@@ -35,4 +35,4 @@ class TlsFiles {
   std::vector<std::string> scratch_;
 };
 
-}  // namespace access_test
+}  // namespace test_support

@@ -4,9 +4,9 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
-#include "access_client.h"
+#include "process.h"
 
-namespace access_test {
+namespace test_support {
 
 namespace {
 
@@ -66,4 +66,4 @@ TlsFiles::~TlsFiles() {
   g_rmdir(directory_.c_str());
 }
 
-}  // namespace access_test
+}  // namespace test_support

@@ -10,7 +10,7 @@
 
 #include "jpeg_frames.h"
 
-namespace element_test {
+namespace test_support {
 
 // One counter of the sink's get-stats (a guint64 or guint field).
 guint64 sink_stat(GstElement *sink, const char *field);
@@ -74,4 +74,4 @@ bool SinkPipeline::pump_frames_until(const Bytes &jpeg, Condition condition) {
 int count_open_fds();
 int count_threads();
 
-}  // namespace element_test
+}  // namespace test_support

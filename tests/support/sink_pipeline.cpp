@@ -7,7 +7,7 @@
 
 #include "await.h"
 
-namespace element_test {
+namespace test_support {
 
 SinkPipeline::SinkPipeline() {
   pipeline_ = gst_pipeline_new("under-test");
@@ -114,4 +114,4 @@ static int count_directory_entries(const char *path) {
 int count_open_fds() { return count_directory_entries("/proc/self/fd"); }
 int count_threads() { return count_directory_entries("/proc/self/task"); }
 
-}  // namespace element_test
+}  // namespace test_support
