@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "raw_socket.h"
+#include "stream_client.h"
 
 namespace hardening_test {
 
@@ -64,13 +64,11 @@ class SequenceViewer {
 
  private:
   void read_stream();
-  bool read_part(std::string *jpeg, std::string *delimiter, std::string *why);
   void note(const std::string &problem);
   void finish(const std::string &why);
 
-  RawSocket socket_;
+  StreamConnection connection_;
   HttpHead head_;
-  std::string boundary_;
   std::thread reader_;
 
   mutable std::mutex mutex_;

@@ -34,6 +34,15 @@ bool StreamConnection::request(const Endpoint &endpoint, const std::string &meth
   return true;
 }
 
+bool StreamConnection::send_request(const Endpoint &endpoint, const std::string &request,
+                                    bool half_close) {
+  socket_ = std::make_unique<RawSocket>(endpoint);
+  if (!socket_->connected()) return fail_with(Failure::kClosed, "cannot connect");
+  if (!socket_->send_all(request)) return fail_with(Failure::kClosed, "cannot send the request");
+  if (half_close) socket_->half_close();
+  return true;
+}
+
 bool StreamConnection::read_head(HttpHead *head, gint64 deadline) {
   if (!socket_ || !socket_->read_head(head, deadline)) return fail_read("the response head", deadline);
   boundary_ = boundary_of(head->header("Content-Type"));

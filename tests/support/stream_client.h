@@ -45,6 +45,9 @@ class StreamConnection {
   // Connects and sends "METHOD path HTTP/1.1" with a Host header.
   bool request(const Endpoint &endpoint, const std::string &method, const std::string &path,
                const std::string &user_agent = "test-support-raw");
+  // Connects and sends `request` as it is (any bytes: the test decides what a
+  // request is); with `half_close`, shuts the sending side right after.
+  bool send_request(const Endpoint &endpoint, const std::string &request, bool half_close = false);
   // Status line and headers; remembers the multipart boundary, if any.
   bool read_head(HttpHead *head, gint64 deadline);
   // The next part, checked against the framing the element promises; false
@@ -63,6 +66,8 @@ class StreamConnection {
   Failure failure() const { return failure_; }
   const std::string &boundary() const { return boundary_; }
   int local_port() const { return socket_ ? socket_->local_port() : -1; }
+  // The connection under it, for what a test asks of the socket itself.
+  const RawSocket *socket() const { return socket_.get(); }
   // Bytes received after the response head.
   uint64_t body_bytes() const;
 
