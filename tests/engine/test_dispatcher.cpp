@@ -29,6 +29,16 @@ struct AttachedQueues {
   FrameQueue queues[kViewers];
 };
 
+// Every attached queue gives these events, in this order, without blocking.
+void expect_each_queue_gives(AttachedQueues &attached, std::initializer_list<Event> events) {
+  for (FrameQueue &queue : attached.queues) {
+    for (Event expected : events) {
+      FramePtr frame;
+      g_assert_true(queue.pop(frame) == expected);
+    }
+  }
+}
+
 void test_fan_out_shares_one_frame() {
   ReleaseCounter counter;
   {
@@ -138,11 +148,7 @@ void test_end_and_resume() {
   AttachedQueues attached(dispatcher);
   dispatcher.publish(make_counted_frame(1, counter));
   dispatcher.end();
-  for (FrameQueue &queue : attached.queues) {
-    FramePtr frame;
-    g_assert_true(queue.pop(frame) == Event::kFrame);
-    g_assert_true(queue.pop(frame) == Event::kEnd);
-  }
+  expect_each_queue_gives(attached, {Event::kFrame, Event::kEnd});
   // A viewer arriving after EOS is told so.
   FrameQueue late;
   late.reset(2, QueuePolicy::kDropOldest);
@@ -167,10 +173,7 @@ void test_shutdown_cancels_and_refuses() {
   AttachedQueues attached(dispatcher);
   dispatcher.publish(make_counted_frame(1, counter));
   dispatcher.shutdown();
-  for (FrameQueue &queue : attached.queues) {
-    FramePtr frame;
-    g_assert_true(queue.pop(frame) == Event::kCancel);
-  }
+  expect_each_queue_gives(attached, {Event::kCancel});
   FrameQueue late;
   late.reset(2, QueuePolicy::kDropOldest);
   Dispatcher::Attachment refused = dispatcher.attach(&late);
