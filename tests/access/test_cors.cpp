@@ -4,6 +4,7 @@
 // send them without credentials); without it, nothing changes.
 #include <gst/check/gstcheck.h>
 
+#include "check_suite.h"
 #include "access_client.h"
 #include "sink_pipeline.h"
 
@@ -147,16 +148,7 @@ GST_START_TEST(test_unprintable_origin_is_refused) {
 GST_END_TEST;
 
 static Suite *access_cors_suite() {
-  Suite *suite = suite_create("access-cors");
-  TCase *cases = tcase_create("cors");
-  tcase_add_test(cases, test_no_cors_by_default);
-  tcase_add_test(cases, test_any_origin);
-  tcase_add_test(cases, test_one_origin_varies);
-  tcase_add_test(cases, test_preflight_needs_no_credentials);
-  tcase_add_test(cases, test_options_needs_credentials_without_cors);
-  tcase_add_test(cases, test_unprintable_origin_is_refused);
-  suite_add_tcase(suite, cases);
-  return suite;
+  return test_support::single_case_suite("access-cors", "cors", {NAMED_TEST(test_no_cors_by_default), NAMED_TEST(test_any_origin), NAMED_TEST(test_one_origin_varies), NAMED_TEST(test_preflight_needs_no_credentials), NAMED_TEST(test_options_needs_credentials_without_cors), NAMED_TEST(test_unprintable_origin_is_refused)});
 }
 
 GST_CHECK_MAIN(access_cors);

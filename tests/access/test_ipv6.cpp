@@ -7,6 +7,7 @@
 
 #include <mutex>
 
+#include "check_suite.h"
 #include "access_client.h"
 #include "process.h"
 #include "sink_pipeline.h"
@@ -131,13 +132,7 @@ GST_START_TEST(test_ipv6_port_in_use_names_the_address) {
 GST_END_TEST;
 
 static Suite *access_ipv6_suite() {
-  Suite *suite = suite_create("access-ipv6");
-  TCase *cases = tcase_create("ipv6");
-  tcase_add_test(cases, test_ipv6_loopback);
-  tcase_add_test(cases, test_dual_stack);
-  tcase_add_test(cases, test_ipv6_port_in_use_names_the_address);
-  suite_add_tcase(suite, cases);
-  return suite;
+  return test_support::single_case_suite("access-ipv6", "ipv6", {NAMED_TEST(test_ipv6_loopback), NAMED_TEST(test_dual_stack), NAMED_TEST(test_ipv6_port_in_use_names_the_address)});
 }
 
 GST_CHECK_MAIN(access_ipv6);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "check_suite.h"
 #include "access_client.h"
 #include "await.h"
 #include "fd_flood.h"
@@ -270,16 +271,7 @@ GST_START_TEST(test_tls_descriptor_exhaustion) {
 GST_END_TEST;
 
 static Suite *access_tls_gate_suite() {
-  Suite *suite = suite_create("access-tls-gate");
-  TCase *cases = tcase_create("tls-gate");
-  tcase_set_timeout(cases, 90);
-  tcase_add_test(cases, test_stalled_handshakes_delay_nobody);
-  tcase_add_test(cases, test_head_rules_after_the_handshake);
-  tcase_add_test(cases, test_abandoned_handshakes_leave_nothing);
-  tcase_add_test(cases, test_stop_closes_handshakes);
-  tcase_add_test(cases, test_tls_descriptor_exhaustion);
-  suite_add_tcase(suite, cases);
-  return suite;
+  return test_support::single_case_suite("access-tls-gate", "tls-gate", {NAMED_TEST(test_stalled_handshakes_delay_nobody), NAMED_TEST(test_head_rules_after_the_handshake), NAMED_TEST(test_abandoned_handshakes_leave_nothing), NAMED_TEST(test_stop_closes_handshakes), NAMED_TEST(test_tls_descriptor_exhaustion)}, 90);
 }
 
 GST_CHECK_MAIN(access_tls_gate);

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "check_suite.h"
 #include "stream_client.h"
 #include "sink_pipeline.h"
 #include "soup_client.h"
@@ -266,20 +267,7 @@ GST_START_TEST(test_max_clients_refuses_extra_viewers) {
 GST_END_TEST;
 
 static Suite *element_http_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-http");
-  TCase *tc = tcase_create("http");
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_snapshot_before_first_frame_without_timeout);
-  tcase_add_test(tc, test_snapshot_before_first_frame_is_the_placeholder);
-  tcase_add_test(tc, test_snapshot_is_latest_frame);
-  tcase_add_test(tc, test_snapshot_head);
-  tcase_add_test(tc, test_unknown_path_is_404);
-  tcase_add_test(tc, test_other_methods_are_405);
-  tcase_add_test(tc, test_head_stream);
-  tcase_add_test(tc, test_index_page_shows_the_stream);
-  tcase_add_test(tc, test_index_page_follows_stream_path);
-  tcase_add_test(tc, test_max_clients_refuses_extra_viewers);
-  return suite;
+  return test_support::single_case_suite("mjpeghttpsink-http", "http", {NAMED_TEST(test_snapshot_before_first_frame_without_timeout), NAMED_TEST(test_snapshot_before_first_frame_is_the_placeholder), NAMED_TEST(test_snapshot_is_latest_frame), NAMED_TEST(test_snapshot_head), NAMED_TEST(test_unknown_path_is_404), NAMED_TEST(test_other_methods_are_405), NAMED_TEST(test_head_stream), NAMED_TEST(test_index_page_shows_the_stream), NAMED_TEST(test_index_page_follows_stream_path), NAMED_TEST(test_max_clients_refuses_extra_viewers)});
 }
 
 GST_CHECK_MAIN(element_http);

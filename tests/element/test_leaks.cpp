@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "check_suite.h"
 #include "await.h"
 #include "stream_client.h"
 #include "sink_pipeline.h"
@@ -122,12 +123,7 @@ GST_START_TEST(test_state_cycles_with_viewers_leak_nothing) {
 GST_END_TEST;
 
 static Suite *element_leaks_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-leaks");
-  TCase *tc = tcase_create("leaks");
-  tcase_set_timeout(tc, 120);
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_state_cycles_with_viewers_leak_nothing);
-  return suite;
+  return test_support::single_case_suite("mjpeghttpsink-leaks", "leaks", {NAMED_TEST(test_state_cycles_with_viewers_leak_nothing)}, 120);
 }
 
 int main(int argc, char **argv) {

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <set>
 
+#include "check_suite.h"
 #include "stream_client.h"
 #include "sink_pipeline.h"
 
@@ -239,14 +240,7 @@ GST_START_TEST(test_start_stop_cycles_leave_nothing_behind) {
 GST_END_TEST;
 
 static Suite *element_lifecycle_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-lifecycle");
-  TCase *tc = tcase_create("lifecycle");
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_port_in_use_fails_with_open_write);
-  tcase_add_test(tc, test_client_signals_and_num_clients);
-  tcase_add_test(tc, test_restart_on_same_port);
-  tcase_add_test(tc, test_start_stop_cycles_leave_nothing_behind);
-  return suite;
+  return test_support::single_case_suite("mjpeghttpsink-lifecycle", "lifecycle", {NAMED_TEST(test_port_in_use_fails_with_open_write), NAMED_TEST(test_client_signals_and_num_clients), NAMED_TEST(test_restart_on_same_port), NAMED_TEST(test_start_stop_cycles_leave_nothing_behind)});
 }
 
 GST_CHECK_MAIN(element_lifecycle);

@@ -3,6 +3,7 @@
 // signals, and current-port following the element's state.
 #include <gst/check/gstcheck.h>
 
+#include "check_suite.h"
 #include "await.h"
 #include "stream_client.h"
 #include "sink_pipeline.h"
@@ -352,19 +353,7 @@ GST_START_TEST(test_current_port_in_playing) {
 GST_END_TEST;
 
 static Suite *element_properties_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-properties");
-  TCase *tc = tcase_create("properties");
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_string_properties);
-  tcase_add_test(tc, test_numeric_properties);
-  tcase_add_test(tc, test_read_only_properties);
-  tcase_add_test(tc, test_queue_policy_enum);
-  tcase_add_test(tc, test_signals_and_stats_when_stopped);
-  tcase_add_test(tc, test_current_port_follows_state);
-  tcase_add_test(tc, test_ready_does_not_listen);
-  tcase_add_test(tc, test_settings_changed_in_ready_apply);
-  tcase_add_test(tc, test_current_port_in_playing);
-  return suite;
+  return test_support::single_case_suite("mjpeghttpsink-properties", "properties", {NAMED_TEST(test_string_properties), NAMED_TEST(test_numeric_properties), NAMED_TEST(test_read_only_properties), NAMED_TEST(test_queue_policy_enum), NAMED_TEST(test_signals_and_stats_when_stopped), NAMED_TEST(test_current_port_follows_state), NAMED_TEST(test_ready_does_not_listen), NAMED_TEST(test_settings_changed_in_ready_apply), NAMED_TEST(test_current_port_in_playing)});
 }
 
 GST_CHECK_MAIN(element_properties);

@@ -4,6 +4,7 @@
 // stream on EOS; buffers that are not JPEG.
 #include <gst/check/gstcheck.h>
 
+#include "check_suite.h"
 #include "stream_client.h"
 #include "sink_pipeline.h"
 #include "soup_client.h"
@@ -263,17 +264,7 @@ GST_START_TEST(test_non_jpeg_buffers_not_served) {
 GST_END_TEST;
 
 static Suite *element_streaming_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-streaming");
-  TCase *tc = tcase_create("streaming");
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_soup_client_reads_pushed_frames);
-  tcase_add_test(tc, test_raw_client_reads_pushed_frames);
-  tcase_add_test(tc, test_new_viewer_gets_latest_frame_at_once);
-  tcase_add_test(tc, test_multi_memory_buffer_served_byte_exact);
-  tcase_add_test(tc, test_eos_closes_every_stream);
-  tcase_add_test(tc, test_eos_before_any_frame);
-  tcase_add_test(tc, test_non_jpeg_buffers_not_served);
-  return suite;
+  return test_support::single_case_suite("mjpeghttpsink-streaming", "streaming", {NAMED_TEST(test_soup_client_reads_pushed_frames), NAMED_TEST(test_raw_client_reads_pushed_frames), NAMED_TEST(test_new_viewer_gets_latest_frame_at_once), NAMED_TEST(test_multi_memory_buffer_served_byte_exact), NAMED_TEST(test_eos_closes_every_stream), NAMED_TEST(test_eos_before_any_frame), NAMED_TEST(test_non_jpeg_buffers_not_served)});
 }
 
 GST_CHECK_MAIN(element_streaming);

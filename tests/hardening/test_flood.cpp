@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "check_suite.h"
 #include "await.h"
 #include "fd_flood.h"
 #include "live_stream.h"
@@ -71,12 +72,7 @@ GST_START_TEST(test_descriptor_exhaustion) {
 GST_END_TEST;
 
 static Suite *hardening_flood_suite() {
-  Suite *suite = suite_create("mjpeghttpsink-hardening-flood");
-  TCase *tc = tcase_create("flood");
-  tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, test_descriptor_exhaustion);
-  suite_add_tcase(suite, tc);
-  return suite;
+  return test_support::single_case_suite("mjpeghttpsink-hardening-flood", "flood", {NAMED_TEST(test_descriptor_exhaustion)}, 60);
 }
 
 int main(int argc, char **argv) {

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "check_suite.h"
 #include "live_stream.h"
 #include "swarm.h"
 
@@ -150,14 +151,7 @@ GST_START_TEST(test_request_timeout_property) {
 GST_END_TEST;
 
 static Suite *hardening_idle_suite() {
-  Suite *suite = suite_create("mjpeghttpsink-hardening-idle");
-  TCase *tc = tcase_create("idle");
-  tcase_add_test(tc, test_request_timeout_property);
-  tcase_add_test(tc, test_slowloris);
-  tcase_add_test(tc, test_silent_connections);
-  tcase_add_test(tc, test_idle_keepalive);
-  suite_add_tcase(suite, tc);
-  return suite;
+  return test_support::single_case_suite("mjpeghttpsink-hardening-idle", "idle", {NAMED_TEST(test_request_timeout_property), NAMED_TEST(test_slowloris), NAMED_TEST(test_silent_connections), NAMED_TEST(test_idle_keepalive)});
 }
 
 int main(int argc, char **argv) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "check_suite.h"
 #include "live_stream.h"
 #include "swarm.h"
 
@@ -183,13 +184,7 @@ GST_START_TEST(test_stop_with_300_viewers) {
 GST_END_TEST;
 
 static Suite *hardening_limits_suite() {
-  Suite *suite = suite_create("mjpeghttpsink-hardening-limits");
-  TCase *tc = tcase_create("limits");
-  tcase_add_test(tc, test_max_clients_under_burst);
-  tcase_add_test(tc, test_300_viewers_within_a_second);
-  tcase_add_test(tc, test_stop_with_300_viewers);
-  suite_add_tcase(suite, tc);
-  return suite;
+  return test_support::single_case_suite("mjpeghttpsink-hardening-limits", "limits", {NAMED_TEST(test_max_clients_under_burst), NAMED_TEST(test_300_viewers_within_a_second), NAMED_TEST(test_stop_with_300_viewers)});
 }
 
 int main(int argc, char **argv) {

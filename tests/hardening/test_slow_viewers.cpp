@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "check_suite.h"
 #include "jpeg_frames.h"
 #include "sink_pipeline.h"
 
@@ -252,12 +253,7 @@ GST_START_TEST(test_slow_viewers_get_fresh_frames_fast_ones_everything) {
 GST_END_TEST;
 
 static Suite *slow_viewers_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-slow-viewers");
-  TCase *tc = tcase_create("slow-viewers");
-  tcase_set_timeout(tc, 90);
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_slow_viewers_get_fresh_frames_fast_ones_everything);
-  return suite;
+  return test_support::single_case_suite("mjpeghttpsink-slow-viewers", "slow-viewers", {NAMED_TEST(test_slow_viewers_get_fresh_frames_fast_ones_everything)}, 90);
 }
 
 GST_CHECK_MAIN(slow_viewers);

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "check_suite.h"
 #include "live_stream.h"
 #include "swarm.h"
 
@@ -221,16 +222,7 @@ GST_START_TEST(test_connect_disconnect_cycles) {
 GST_END_TEST;
 
 static Suite *hardening_viewers_suite() {
-  Suite *suite = suite_create("mjpeghttpsink-hardening-viewers");
-  TCase *tc = tcase_create("viewers");
-  tcase_add_test(tc, test_viewer_never_reads);
-  tcase_add_test(tc, test_viewer_reset_mid_frame);
-  tcase_add_test(tc, test_hang_up_before_answer);
-  tcase_add_test(tc, test_half_close_after_request);
-  tcase_add_test(tc, test_rate_capped_viewers_that_hang_up_are_reaped);
-  tcase_add_test(tc, test_connect_disconnect_cycles);
-  suite_add_tcase(suite, tc);
-  return suite;
+  return test_support::single_case_suite("mjpeghttpsink-hardening-viewers", "viewers", {NAMED_TEST(test_viewer_never_reads), NAMED_TEST(test_viewer_reset_mid_frame), NAMED_TEST(test_hang_up_before_answer), NAMED_TEST(test_half_close_after_request), NAMED_TEST(test_rate_capped_viewers_that_hang_up_are_reaped), NAMED_TEST(test_connect_disconnect_cycles)});
 }
 
 int main(int argc, char **argv) {

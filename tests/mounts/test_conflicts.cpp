@@ -8,6 +8,7 @@
 #include <functional>
 #include <vector>
 
+#include "check_suite.h"
 #include "await.h"
 #include "json_reply.h"
 #include "mount_rig.h"
@@ -118,15 +119,7 @@ GST_START_TEST(test_root_path_inside_a_named_mount) {
 GST_END_TEST;
 
 static Suite *mounts_conflicts_suite() {
-  Suite *suite = suite_create("mounts_conflicts");
-  TCase *tcase = tcase_create("conflicts");
-  tcase_set_timeout(tcase, 60);
-  tcase_add_test(tcase, test_same_mount_twice);
-  tcase_add_test(tcase, test_https_next_to_plain_http);
-  tcase_add_test(tcase, test_other_request_timeout);
-  tcase_add_test(tcase, test_root_path_inside_a_named_mount);
-  suite_add_tcase(suite, tcase);
-  return suite;
+  return test_support::single_case_suite("mounts_conflicts", "conflicts", {NAMED_TEST(test_same_mount_twice), NAMED_TEST(test_https_next_to_plain_http), NAMED_TEST(test_other_request_timeout), NAMED_TEST(test_root_path_inside_a_named_mount)}, 60);
 }
 
 GST_CHECK_MAIN(mounts_conflicts);

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "check_suite.h"
 #include "process.h"
 #include "mount_rig.h"
 
@@ -131,15 +132,7 @@ GST_START_TEST(test_socket_that_does_not_listen) {
 GST_END_TEST;
 
 static Suite *mounts_listen_fd_suite() {
-  Suite *suite = suite_create("mounts_listen_fd");
-  TCase *tcase = tcase_create("listen_fd");
-  tcase_set_timeout(tcase, 60);
-  tcase_add_test(tcase, test_serves_through_handed_socket_across_state_cycles);
-  tcase_add_test(tcase, test_two_elements_share_a_handed_socket);
-  tcase_add_test(tcase, test_descriptor_that_is_not_a_socket);
-  tcase_add_test(tcase, test_socket_that_does_not_listen);
-  suite_add_tcase(suite, tcase);
-  return suite;
+  return test_support::single_case_suite("mounts_listen_fd", "listen_fd", {NAMED_TEST(test_serves_through_handed_socket_across_state_cycles), NAMED_TEST(test_two_elements_share_a_handed_socket), NAMED_TEST(test_descriptor_that_is_not_a_socket), NAMED_TEST(test_socket_that_does_not_listen)}, 60);
 }
 
 GST_CHECK_MAIN(mounts_listen_fd);

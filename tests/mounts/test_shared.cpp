@@ -13,6 +13,7 @@
 #include <memory>
 #include <thread>
 
+#include "check_suite.h"
 #include "await.h"
 #include "exposition.h"
 #include "json_reply.h"
@@ -472,16 +473,7 @@ GST_START_TEST(test_server_lives_while_any_element_uses_it) {
 GST_END_TEST;
 
 static Suite *mounts_shared_suite() {
-  Suite *suite = suite_create("mounts_shared");
-  TCase *tcase = tcase_create("shared");
-  tcase_set_timeout(tcase, 60);
-  tcase_add_test(tcase, test_three_pipelines_on_one_port);
-  tcase_add_test(tcase, test_two_sinks_in_one_pipeline);
-  tcase_add_test(tcase, test_mount_leaves_while_others_stream);
-  tcase_add_test(tcase, test_removed_sink_leaves_its_pipeline_partner_serving);
-  tcase_add_test(tcase, test_server_lives_while_any_element_uses_it);
-  suite_add_tcase(suite, tcase);
-  return suite;
+  return test_support::single_case_suite("mounts_shared", "shared", {NAMED_TEST(test_three_pipelines_on_one_port), NAMED_TEST(test_two_sinks_in_one_pipeline), NAMED_TEST(test_mount_leaves_while_others_stream), NAMED_TEST(test_removed_sink_leaves_its_pipeline_partner_serving), NAMED_TEST(test_server_lives_while_any_element_uses_it)}, 60);
 }
 
 GST_CHECK_MAIN(mounts_shared);

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "check_suite.h"
 #include "await.h"
 #include "process.h"
 #include "json_reply.h"
@@ -368,19 +369,7 @@ GST_START_TEST(test_request_gate_on_unix_socket) {
 GST_END_TEST;
 
 static Suite *mounts_unix_suite() {
-  Suite *suite = suite_create("mounts_unix");
-  TCase *tcase = tcase_create("unix");
-  tcase_set_timeout(tcase, 60);
-  tcase_add_test(tcase, test_unix_socket_serves_curl_and_raw_clients);
-  tcase_add_test(tcase, test_default_mode_and_shared_unix_socket);
-  tcase_add_test(tcase, test_stale_socket_file_is_replaced);
-  tcase_add_test(tcase, test_live_socket_is_not_taken);
-  tcase_add_test(tcase, test_live_socket_with_full_backlog_is_not_taken);
-  tcase_add_test(tcase, test_datagram_socket_is_not_taken);
-  tcase_add_test(tcase, test_regular_file_is_left_alone);
-  tcase_add_test(tcase, test_request_gate_on_unix_socket);
-  suite_add_tcase(suite, tcase);
-  return suite;
+  return test_support::single_case_suite("mounts_unix", "unix", {NAMED_TEST(test_unix_socket_serves_curl_and_raw_clients), NAMED_TEST(test_default_mode_and_shared_unix_socket), NAMED_TEST(test_stale_socket_file_is_replaced), NAMED_TEST(test_live_socket_is_not_taken), NAMED_TEST(test_live_socket_with_full_backlog_is_not_taken), NAMED_TEST(test_datagram_socket_is_not_taken), NAMED_TEST(test_regular_file_is_left_alone), NAMED_TEST(test_request_gate_on_unix_socket)}, 60);
 }
 
 GST_CHECK_MAIN(mounts_unix);

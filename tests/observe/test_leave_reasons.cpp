@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "check_suite.h"
 #include "await.h"
 #include "exposition.h"
 #include "observe_documents.h"
@@ -434,16 +435,7 @@ GST_START_TEST(test_element_stop_left_mount_removed_then_stopping) {
 GST_END_TEST;
 
 static Suite *leave_reasons_suite() {
-  Suite *suite = suite_create("observe_leave_reasons");
-  TCase *tc = tcase_create("leave_reasons");
-  tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, test_viewer_that_closes_left_closed);
-  tcase_add_test(tc, test_viewer_that_stops_reading_left_timeout);
-  tcase_add_test(tc, test_disconnect_policy_left_queue_disconnect);
-  tcase_add_test(tc, test_end_of_stream_left_eos);
-  tcase_add_test(tc, test_element_stop_left_mount_removed_then_stopping);
-  suite_add_tcase(suite, tc);
-  return suite;
+  return test_support::single_case_suite("observe_leave_reasons", "leave_reasons", {NAMED_TEST(test_viewer_that_closes_left_closed), NAMED_TEST(test_viewer_that_stops_reading_left_timeout), NAMED_TEST(test_disconnect_policy_left_queue_disconnect), NAMED_TEST(test_end_of_stream_left_eos), NAMED_TEST(test_element_stop_left_mount_removed_then_stopping)}, 60);
 }
 
 GST_CHECK_MAIN(leave_reasons)

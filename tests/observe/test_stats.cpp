@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "check_suite.h"
 #include "await.h"
 #include "exposition.h"
 #include "observe_documents.h"
@@ -361,20 +362,7 @@ GST_START_TEST(test_clashing_paths_fail_to_start) {
 GST_END_TEST;
 
 static Suite *observe_suite() {
-  Suite *suite = suite_create("observe_stats");
-  TCase *tc = tcase_create("stats");
-  tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, test_stats_json_counts_frames_and_viewers);
-  tcase_add_test(tc, test_stats_fps_follows_the_send_rate);
-  tcase_add_test(tc, test_stalled_viewer_drops_show_and_do_not_block_stats);
-  tcase_add_test(tc, test_get_stats_lists_viewers);
-  tcase_add_test(tc, test_viewer_messages_on_the_bus);
-  tcase_add_test(tc, test_metrics_parse_and_match_stats);
-  tcase_add_test(tc, test_metrics_label_escapes_the_element_name);
-  tcase_add_test(tc, test_stats_and_metrics_paths_follow_properties);
-  tcase_add_test(tc, test_clashing_paths_fail_to_start);
-  suite_add_tcase(suite, tc);
-  return suite;
+  return test_support::single_case_suite("observe_stats", "stats", {NAMED_TEST(test_stats_json_counts_frames_and_viewers), NAMED_TEST(test_stats_fps_follows_the_send_rate), NAMED_TEST(test_stalled_viewer_drops_show_and_do_not_block_stats), NAMED_TEST(test_get_stats_lists_viewers), NAMED_TEST(test_viewer_messages_on_the_bus), NAMED_TEST(test_metrics_parse_and_match_stats), NAMED_TEST(test_metrics_label_escapes_the_element_name), NAMED_TEST(test_stats_and_metrics_paths_follow_properties), NAMED_TEST(test_clashing_paths_fail_to_start)}, 60);
 }
 
 GST_CHECK_MAIN(observe)

@@ -8,6 +8,7 @@
 
 #include <atomic>
 
+#include "check_suite.h"
 #include "stream_client.h"
 #include "sink_pipeline.h"
 #include "stream_checks.h"
@@ -163,13 +164,7 @@ GST_START_TEST(test_souphttpsrc_multipartdemux_decodes) {
 GST_END_TEST;
 
 static Suite *viewer_advance_headers_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-advance-headers");
-  TCase *tc = tcase_create("advance-headers");
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_wire_format);
-  tcase_add_test(tc, test_eos_before_any_frame);
-  tcase_add_test(tc, test_souphttpsrc_multipartdemux_decodes);
-  return suite;
+  return test_support::single_case_suite("mjpeghttpsink-advance-headers", "advance-headers", {NAMED_TEST(test_wire_format), NAMED_TEST(test_eos_before_any_frame), NAMED_TEST(test_souphttpsrc_multipartdemux_decodes)});
 }
 
 GST_CHECK_MAIN(viewer_advance_headers);

@@ -10,6 +10,7 @@
 
 #include <gst/check/gstcheck.h>
 
+#include "check_suite.h"
 #include "jpeg_segments.h"
 #include "stream_client.h"
 #include "sink_pipeline.h"
@@ -112,12 +113,7 @@ GST_START_TEST(test_ffmpeg_decodes_frame_with_inserted_tables) {
 GST_END_TEST;
 
 static Suite *viewer_ffmpeg_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-ffmpeg");
-  TCase *tc = tcase_create("ffmpeg");
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_ffmpeg_reads_advance_headers_stream);
-  tcase_add_test(tc, test_ffmpeg_decodes_frame_with_inserted_tables);
-  return suite;
+  return test_support::single_case_suite("mjpeghttpsink-ffmpeg", "ffmpeg", {NAMED_TEST(test_ffmpeg_reads_advance_headers_stream), NAMED_TEST(test_ffmpeg_decodes_frame_with_inserted_tables)});
 }
 
 int main(int argc, char **argv) {

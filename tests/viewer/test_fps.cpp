@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "check_suite.h"
 #include "stream_client.h"
 #include "sink_pipeline.h"
 #include "viewer_support.h"
@@ -172,14 +173,7 @@ GST_START_TEST(test_valid_fps_edges_stream) {
 GST_END_TEST;
 
 static Suite *viewer_fps_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-fps");
-  TCase *tc = tcase_create("fps");
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_capped_and_uncapped_viewers_together);
-  tcase_add_test(tc, test_one_fps);
-  tcase_add_test(tc, test_invalid_fps_is_bad_request);
-  tcase_add_test(tc, test_valid_fps_edges_stream);
-  return suite;
+  return test_support::single_case_suite("mjpeghttpsink-fps", "fps", {NAMED_TEST(test_capped_and_uncapped_viewers_together), NAMED_TEST(test_one_fps), NAMED_TEST(test_invalid_fps_is_bad_request), NAMED_TEST(test_valid_fps_edges_stream)});
 }
 
 GST_CHECK_MAIN(viewer_fps);

@@ -6,6 +6,7 @@
 // served as pushed. On the stream and on /snapshot, from one memory or many.
 #include <gst/check/gstcheck.h>
 
+#include "check_suite.h"
 #include "stream_client.h"
 #include "sink_pipeline.h"
 #include "soup_client.h"
@@ -148,15 +149,7 @@ GST_START_TEST(test_multi_memory_frames) {
 GST_END_TEST;
 
 static Suite *viewer_insert_dht_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-insert-dht");
-  TCase *tc = tcase_create("insert-dht");
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_tables_inserted_into_stripped_frame);
-  tcase_add_test(tc, test_frame_with_tables_unchanged);
-  tcase_add_test(tc, test_disabled_serves_stripped_frame_as_is);
-  tcase_add_test(tc, test_default_is_on);
-  tcase_add_test(tc, test_multi_memory_frames);
-  return suite;
+  return test_support::single_case_suite("mjpeghttpsink-insert-dht", "insert-dht", {NAMED_TEST(test_tables_inserted_into_stripped_frame), NAMED_TEST(test_frame_with_tables_unchanged), NAMED_TEST(test_disabled_serves_stripped_frame_as_is), NAMED_TEST(test_default_is_on), NAMED_TEST(test_multi_memory_frames)});
 }
 
 GST_CHECK_MAIN(viewer_insert_dht);

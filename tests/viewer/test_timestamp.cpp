@@ -7,6 +7,7 @@
 #include <gst/base/gstbasesink.h>
 #include <gst/check/gstcheck.h>
 
+#include "check_suite.h"
 #include "stream_client.h"
 #include "sink_pipeline.h"
 #include "soup_client.h"
@@ -113,12 +114,7 @@ GST_START_TEST(test_follows_running_time) {
 GST_END_TEST;
 
 static Suite *viewer_timestamp_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-timestamp");
-  TCase *tc = tcase_create("timestamp");
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_live_source_close_to_receipt_and_increasing);
-  tcase_add_test(tc, test_follows_running_time);
-  return suite;
+  return test_support::single_case_suite("mjpeghttpsink-timestamp", "timestamp", {NAMED_TEST(test_live_source_close_to_receipt_and_increasing), NAMED_TEST(test_follows_running_time)});
 }
 
 GST_CHECK_MAIN(viewer_timestamp);
