@@ -12,20 +12,11 @@
 #include "engine_fixture.h"
 #include "stream_client.h"
 
-using test_support::await_condition;
-using enginetest::Clock;
-using enginetest::EngineFixture;
-using test_support::HttpHead;
-using test_support::StreamPart;
-using test_support::StreamConnection;
-using enginetest::ReleaseCounter;
+using namespace enginetest;
+using namespace test_support;
 using mjpeghttp::Dispatcher;
-using mjpeghttp::FramePtr;
-using mjpeghttp::FrameQueue;
-using mjpeghttp::QueuePolicy;
 using mjpeghttp::this_thread_queue;
 using std::chrono::milliseconds;
-using Event = mjpeghttp::FrameQueue::Event;
 
 namespace {
 

@@ -6,13 +6,9 @@
 #include "stream/dispatcher.h"
 #include "test_support.h"
 
-using enginetest::make_counted_frame;
-using enginetest::ReleaseCounter;
+using namespace enginetest;
+using namespace test_support;
 using mjpeghttp::Dispatcher;
-using mjpeghttp::FramePtr;
-using mjpeghttp::FrameQueue;
-using mjpeghttp::QueuePolicy;
-using Event = mjpeghttp::FrameQueue::Event;
 
 namespace {
 

@@ -10,9 +10,8 @@
 #include "stream/doorbell.h"
 #include "test_support.h"
 
-using test_support::await_condition;
-using enginetest::await_thread_sleeping;
-using enginetest::current_tid;
+using namespace enginetest;
+using namespace test_support;
 using mjpeghttp::Doorbell;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;

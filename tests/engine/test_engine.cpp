@@ -10,13 +10,8 @@
 #include "engine_fixture.h"
 #include "stream_client.h"
 
-using test_support::await_condition;
-using enginetest::count_threads;
-using enginetest::EngineFixture;
-using test_support::HttpHead;
-using enginetest::make_jpeg_like;
-using test_support::StreamPart;
-using test_support::StreamConnection;
+using namespace enginetest;
+using namespace test_support;
 using mjpeghttp::MultipartFormat;
 using std::chrono::milliseconds;
 

@@ -9,12 +9,8 @@
 #include "stream/frame_queue.h"
 #include "test_support.h"
 
-using enginetest::make_counted_frame;
-using enginetest::ReleaseCounter;
-using mjpeghttp::FramePtr;
-using mjpeghttp::FrameQueue;
-using mjpeghttp::QueuePolicy;
-using Event = mjpeghttp::FrameQueue::Event;
+using namespace enginetest;
+using namespace test_support;
 
 namespace {
 

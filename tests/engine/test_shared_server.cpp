@@ -17,12 +17,8 @@
 #include "stream_client.h"
 #include "test_support.h"
 
-using test_support::await_condition;
-using test_support::HttpHead;
-using enginetest::make_jpeg_like;
-using test_support::StreamPart;
-using test_support::StreamConnection;
-using enginetest::split_into_chunks;
+using namespace enginetest;
+using namespace test_support;
 using std::chrono::milliseconds;
 
 namespace {

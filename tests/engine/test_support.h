@@ -20,6 +20,7 @@
 
 #include "await.h"
 #include "stream/frame.h"
+#include "stream/frame_queue.h"
 
 // g_assert_cmpstr for std::string values: g_assert_cmpstr keeps the pointers
 // it is given past the end of the statement that made them, so c_str() of a
@@ -32,6 +33,12 @@
   } while (0)
 
 namespace enginetest {
+
+// The engine's types every engine test names.
+using mjpeghttp::FramePtr;
+using mjpeghttp::FrameQueue;
+using mjpeghttp::QueuePolicy;
+using Event = mjpeghttp::FrameQueue::Event;
 
 using Clock = std::chrono::steady_clock;
 

@@ -11,8 +11,7 @@
 #include "stream/viewer_queue_tls.h"
 #include "test_support.h"
 
-using mjpeghttp::FrameQueue;
-using mjpeghttp::QueuePolicy;
+using namespace enginetest;
 using mjpeghttp::this_thread_queue;
 
 namespace {
