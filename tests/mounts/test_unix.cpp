@@ -105,6 +105,14 @@ void serve_on_unix(Rig &rig, const std::string &path) {
   rig.set_on_sinks("address", "unix:" + path);
 }
 
+// One element set to serve on a unix socket in a directory of its own.
+struct UnixServer {
+  UnixServer() { serve_on_unix(rig, path); }
+  SocketDirectory directory;
+  const std::string path = directory.file("cam.sock");
+  Rig rig{"unix"};
+};
+
 // The start of `rig` fails with OPEN_WRITE naming the socket and `reason`.
 void expect_listen_error(Rig &rig, const std::string &path, const std::string &reason) {
   fail_if(rig.play(), "the element started on %s", path.c_str());
@@ -138,10 +146,9 @@ std::vector<std::string> curl_args(const std::string &socket_path, const std::st
 }  // namespace
 
 GST_START_TEST(test_unix_socket_serves_curl_and_raw_clients) {
-  SocketDirectory directory;
-  const std::string path = directory.file("cam.sock");
-  Rig rig("unix");
-  serve_on_unix(rig, path);
+  UnixServer server;
+  const std::string &path = server.path;
+  Rig &rig = server.rig;
   g_object_set(rig.sink(), "unix-socket-mode", 0600, nullptr);
   fail_unless(rig.play());
   gint port = -1;
@@ -309,10 +316,9 @@ std::string read_all(RawSocket &connection, HttpHead *head) {
 }  // namespace
 
 GST_START_TEST(test_request_gate_on_unix_socket) {
-  SocketDirectory directory;
-  const std::string path = directory.file("cam.sock");
-  Rig rig("unix");
-  serve_on_unix(rig, path);
+  UnixServer server;
+  const std::string &path = server.path;
+  Rig &rig = server.rig;
   g_object_set(rig.sink(), "request-timeout", 1, nullptr);
   fail_unless(rig.play());
   const Bytes frame = camera_frames(1, 1)[0];
