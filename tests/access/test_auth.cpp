@@ -60,21 +60,6 @@ void check_refused(int port, const std::string &method, const std::string &path,
               "%s %s: the stream boundary in a refused response", method.c_str(), path.c_str());
 }
 
-// A port nothing listens on right now (the kernel's pick, released again).
-int free_loopback_port() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  fail_unless(fd >= 0, "socket() failed");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  const bool bound = bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
-                     getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) == 0;
-  close(fd);
-  fail_unless(bound, "could not bind an ephemeral port");
-  return ntohs(address.sin_port);
-}
-
 std::string stream_boundary(int port) {
   RequestOptions options;
   options.method = "HEAD";
@@ -193,7 +178,7 @@ GST_START_TEST(test_exempt_path_covers_only_its_own_subtree) {
   // Elements share a server only when both ask for the same port.
   int port = 0;
   for (int attempt = 0; attempt < 5 && port == 0; attempt++) {
-    const int candidate = free_loopback_port();
+    const int candidate = free_port();
     g_object_set(cam1.sink(), "port", candidate, nullptr);
     g_object_set(cam10.sink(), "port", candidate, nullptr);
     if (cam1.play()) {
