@@ -374,13 +374,13 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
         break;
       case mjpeghttp::EngineError::Kind::kCannotListen:
         GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("%s", error.message.c_str()),
-                          ("address=%s port=%u listen-fd=%d", listen.address.c_str(),
-                           listen.port, listen.listen_fd));
+                          ("address=%s port=%u listen-fd=%d", listen.address.c_str(), listen.port,
+                           listen.listen_fd));
         break;
       default:
-        GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", error.message.c_str()),
-                          ("%s mount=%s %s", where.c_str(), config.mount.mount.c_str(),
-                           tls_files.c_str()));
+        GST_ELEMENT_ERROR(
+            self, RESOURCE, SETTINGS, ("%s", error.message.c_str()),
+            ("%s mount=%s %s", where.c_str(), config.mount.mount.c_str(), tls_files.c_str()));
         break;
     }
     return FALSE;
@@ -455,9 +455,9 @@ static gint64 frame_wall_clock_us(GstMjpegHttpSink *self, GstBuffer *buffer) {
   GstClockTime clock_now = gst_clock_get_time(clock);
   gst_object_unref(clock);
   if (!GST_CLOCK_TIME_IS_VALID(running)) return now_us;
-  const GstClockTimeDiff ahead_ns = GST_CLOCK_DIFF(
-      clock_now, gst_element_get_base_time(GST_ELEMENT(self)) + running +
-                     gst_base_sink_get_latency(GST_BASE_SINK(self)));
+  const GstClockTimeDiff ahead_ns =
+      GST_CLOCK_DIFF(clock_now, gst_element_get_base_time(GST_ELEMENT(self)) + running +
+                                    gst_base_sink_get_latency(GST_BASE_SINK(self)));
   return now_us + ahead_ns / 1000;
 }
 
@@ -547,13 +547,12 @@ static gboolean gst_mjpeg_http_sink_event(GstBaseSink *sink, GstEvent *event) {
 static GstStructure *viewer_structure(const mjpeghttp::ViewerSnapshot &viewer) {
   return gst_structure_new(
       "mjpeghttpsink-viewer", "id", G_TYPE_UINT64, static_cast<guint64>(viewer.id), "address",
-      G_TYPE_STRING, viewer.address.c_str(), "user-agent", G_TYPE_STRING,
-      viewer.user_agent.c_str(), "connected-since", G_TYPE_STRING,
-      mjpeghttp::format_iso8601(viewer.connected_us).c_str(), "connected-seconds", G_TYPE_DOUBLE,
-      viewer.connected_seconds, "fps", G_TYPE_DOUBLE, viewer.fps, "frames-sent", G_TYPE_UINT64,
-      static_cast<guint64>(viewer.frames_sent), "frames-dropped", G_TYPE_UINT64,
-      static_cast<guint64>(viewer.frames_dropped), "bytes-sent", G_TYPE_UINT64,
-      static_cast<guint64>(viewer.bytes_sent), "queue-depth", G_TYPE_UINT,
+      G_TYPE_STRING, viewer.address.c_str(), "user-agent", G_TYPE_STRING, viewer.user_agent.c_str(),
+      "connected-since", G_TYPE_STRING, mjpeghttp::format_iso8601(viewer.connected_us).c_str(),
+      "connected-seconds", G_TYPE_DOUBLE, viewer.connected_seconds, "fps", G_TYPE_DOUBLE,
+      viewer.fps, "frames-sent", G_TYPE_UINT64, static_cast<guint64>(viewer.frames_sent),
+      "frames-dropped", G_TYPE_UINT64, static_cast<guint64>(viewer.frames_dropped), "bytes-sent",
+      G_TYPE_UINT64, static_cast<guint64>(viewer.bytes_sent), "queue-depth", G_TYPE_UINT,
       static_cast<guint>(viewer.queue_depth), nullptr);
 }
 
@@ -897,8 +896,8 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    */
   properties[PROP_MAX_QUEUED_FRAMES] = g_param_spec_uint(
       "max-queued-frames", "Max queued frames",
-      "Frames waiting for one viewer before queue-policy applies",
-      1, kMaxQueuedFramesLimit, static_cast<guint>(kDefaults.max_queued_frames), rw_ready);
+      "Frames waiting for one viewer before queue-policy applies", 1, kMaxQueuedFramesLimit,
+      static_cast<guint>(kDefaults.max_queued_frames), rw_ready);
   /**
    * GstMjpegHttpSink:queue-policy:
    *
@@ -909,8 +908,7 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    */
   properties[PROP_QUEUE_POLICY] = g_param_spec_enum(
       "queue-policy", "Queue policy", "What happens when a viewer's queue is full",
-      GST_TYPE_MJPEG_HTTP_SINK_QUEUE_POLICY,
-      static_cast<gint>(kDefaults.queue_policy), rw_ready);
+      GST_TYPE_MJPEG_HTTP_SINK_QUEUE_POLICY, static_cast<gint>(kDefaults.queue_policy), rw_ready);
   /**
    * GstMjpegHttpSink:client-timeout:
    *
@@ -919,10 +917,10 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    *
    * Since: 0.1
    */
-  properties[PROP_CLIENT_TIMEOUT] = g_param_spec_uint(
-      "client-timeout", "Client timeout",
-      "Seconds a viewer may accept no data before it is disconnected (0 = never)", 0, 3600,
-      kDefaults.viewer_timeout_ms / 1000, rw_ready);
+  properties[PROP_CLIENT_TIMEOUT] =
+      g_param_spec_uint("client-timeout", "Client timeout",
+                        "Seconds a viewer may accept no data before it is disconnected (0 = never)",
+                        0, 3600, kDefaults.viewer_timeout_ms / 1000, rw_ready);
   /**
    * GstMjpegHttpSink:request-timeout:
    *
@@ -933,8 +931,8 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    */
   properties[PROP_REQUEST_TIMEOUT] = g_param_spec_uint(
       "request-timeout", "Request timeout",
-      "Seconds a connection may take to send a complete request before it is closed (0 = never)",
-      0, 3600, kDefaults.server.request_timeout_ms / 1000, rw_ready);
+      "Seconds a connection may take to send a complete request before it is closed (0 = never)", 0,
+      3600, kDefaults.server.request_timeout_ms / 1000, rw_ready);
   /**
    * GstMjpegHttpSink:idle-resend:
    *
@@ -957,10 +955,10 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    *
    * Since: 0.1
    */
-  properties[PROP_ADVANCE_HEADERS] = g_param_spec_boolean(
-      "advance-headers", "Advance headers",
-      "Send each part's headers right after the previous frame, for Chrome",
-      kDefaults.headers_in_advance, rw_ready);
+  properties[PROP_ADVANCE_HEADERS] =
+      g_param_spec_boolean("advance-headers", "Advance headers",
+                           "Send each part's headers right after the previous frame, for Chrome",
+                           kDefaults.headers_in_advance, rw_ready);
   /**
    * GstMjpegHttpSink:insert-dht:
    *
@@ -970,8 +968,7 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    * Since: 0.1
    */
   properties[PROP_INSERT_DHT] = g_param_spec_boolean(
-      "insert-dht", "Insert DHT",
-      "Insert the standard Huffman tables into JPEGs that lack them",
+      "insert-dht", "Insert DHT", "Insert the standard Huffman tables into JPEGs that lack them",
       kDefaults.insert_dht, rw_ready);
   /**
    * GstMjpegHttpSink:num-clients:
@@ -990,8 +987,8 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    * Since: 0.1
    */
   properties[PROP_BYTES_SERVED] = g_param_spec_uint64(
-      "bytes-served", "Bytes served", "Bytes written to stream viewers since the server started",
-      0, G_MAXUINT64, 0, ro);
+      "bytes-served", "Bytes served", "Bytes written to stream viewers since the server started", 0,
+      G_MAXUINT64, 0, ro);
   /**
    * GstMjpegHttpSink:auth-user:
    *
@@ -1003,8 +1000,7 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    */
   properties[PROP_AUTH_USER] = g_param_spec_string(
       "auth-user", "Auth user",
-      "User name every request must present with HTTP authentication (empty = none)",
-      "", rw_ready);
+      "User name every request must present with HTTP authentication (empty = none)", "", rw_ready);
   /**
    * GstMjpegHttpSink:auth-password:
    *
@@ -1014,10 +1010,9 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    * Since: 0.1
    */
   properties[PROP_AUTH_PASSWORD] = g_param_spec_string(
-      "auth-password", "Auth password",
-      "Password for auth-user (write-only)",
-      "", static_cast<GParamFlags>(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
-                                   GST_PARAM_MUTABLE_READY));
+      "auth-password", "Auth password", "Password for auth-user (write-only)", "",
+      static_cast<GParamFlags>(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+                               GST_PARAM_MUTABLE_READY));
   /**
    * GstMjpegHttpSink:auth-exempt-paths:
    *
@@ -1028,8 +1023,7 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    */
   properties[PROP_AUTH_EXEMPT_PATHS] = g_param_spec_string(
       "auth-exempt-paths", "Auth-exempt paths",
-      "Comma-separated URL paths served without authentication, e.g. \"/snapshot\"",
-      "", rw_ready);
+      "Comma-separated URL paths served without authentication, e.g. \"/snapshot\"", "", rw_ready);
   /**
    * GstMjpegHttpSink:tls-certificate-file:
    *
@@ -1071,9 +1065,10 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    *
    * Since: 0.1
    */
-  properties[PROP_STATS_PATH] = g_param_spec_string(
-      "stats-path", "Stats path",
-      "URL path of the statistics as JSON: totals and one entry per viewer", kDefaults.mount.stats_path.c_str(), rw_ready);
+  properties[PROP_STATS_PATH] =
+      g_param_spec_string("stats-path", "Stats path",
+                          "URL path of the statistics as JSON: totals and one entry per viewer",
+                          kDefaults.mount.stats_path.c_str(), rw_ready);
   /**
    * GstMjpegHttpSink:metrics-path:
    *
@@ -1082,8 +1077,7 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    * Since: 0.1
    */
   properties[PROP_METRICS_PATH] = g_param_spec_string(
-      "metrics-path", "Metrics path",
-      "URL path of the statistics in the Prometheus text format",
+      "metrics-path", "Metrics path", "URL path of the statistics in the Prometheus text format",
       kDefaults.mount.metrics_path.c_str(), rw_ready);
   /**
    * GstMjpegHttpSink:mount:
@@ -1106,10 +1100,11 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    *
    * Since: 0.1
    */
-  properties[PROP_LISTEN_FD] = g_param_spec_int(
-      "listen-fd", "Listen fd",
-      "An already listening socket to serve on instead of binding address and port (-1 = bind them)",
-      -1, G_MAXINT, kDefaults.server.listen.listen_fd, rw_ready);
+  properties[PROP_LISTEN_FD] =
+      g_param_spec_int("listen-fd", "Listen fd",
+                       "An already listening socket to serve on instead of binding address and "
+                       "port (-1 = bind them)",
+                       -1, G_MAXINT, kDefaults.server.listen.listen_fd, rw_ready);
   /**
    * GstMjpegHttpSink:unix-socket-mode:
    *
@@ -1119,8 +1114,8 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    */
   properties[PROP_UNIX_SOCKET_MODE] = g_param_spec_uint(
       "unix-socket-mode", "Unix socket mode",
-      "Permissions of the socket file when address is unix:PATH (0660 = owner and group)",
-      0, 0777, kDefaults.server.listen.unix_socket_mode, rw_ready);
+      "Permissions of the socket file when address is unix:PATH (0660 = owner and group)", 0, 0777,
+      kDefaults.server.listen.unix_socket_mode, rw_ready);
   /**
    * GstMjpegHttpSink:source-timeout:
    *
@@ -1133,8 +1128,8 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    */
   properties[PROP_SOURCE_TIMEOUT] = g_param_spec_uint(
       "source-timeout", "Source timeout",
-      "Milliseconds without a frame after which the source counts as offline (0 = never)",
-      0, kMaxSourceTimeout, kDefaults.source_timeout_ms, rw_ready);
+      "Milliseconds without a frame after which the source counts as offline (0 = never)", 0,
+      kMaxSourceTimeout, kDefaults.source_timeout_ms, rw_ready);
   /**
    * GstMjpegHttpSink:placeholder-location:
    *
@@ -1155,8 +1150,7 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    * Since: 0.1
    */
   properties[PROP_AUTH_METHOD] = g_param_spec_enum(
-      "auth-method", "Auth method",
-      "How auth-user and auth-password are checked: basic or digest",
+      "auth-method", "Auth method", "How auth-user and auth-password are checked: basic or digest",
       GST_TYPE_MJPEG_HTTP_SINK_AUTH_METHOD, static_cast<gint>(kDefaults.server.access.method),
       rw_ready);
   g_object_class_install_properties(gobject_class, N_PROPS, properties);
@@ -1170,8 +1164,8 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    * thread, with no lock of the element held.
    */
   signals[SIGNAL_CLIENT_ADDED] =
-      g_signal_new("client-added", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr,
-                   nullptr, nullptr, G_TYPE_NONE, 1, G_TYPE_STRING);
+      g_signal_new("client-added", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr, nullptr,
+                   nullptr, G_TYPE_NONE, 1, G_TYPE_STRING);
   /**
    * GstMjpegHttpSink::client-removed:
    * @sink: the sink
@@ -1235,7 +1229,8 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
   base_sink_class->set_caps = GST_DEBUG_FUNCPTR(gst_mjpeg_http_sink_set_caps);
 
   GST_DEBUG_CATEGORY_INIT(mjpeghttpsink_debug, "mjpeghttpsink", 0, "MJPEG HTTP sink");
-  gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_QUEUE_POLICY, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_QUEUE_POLICY,
+                              static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_LEAVE_REASON,
                               static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_AUTH_METHOD,

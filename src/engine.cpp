@@ -245,9 +245,9 @@ bool Engine::end_of_stream(std::chrono::milliseconds max_wait) {
   // Every slot, not only announced viewers: a viewer whose thread has not
   // attached yet must also get (and flush) its closing part before the
   // application may stop the pipeline.
-  return viewers_changed_.wait_for(lock, max_wait,
-                                   [this] { return reserved_ == 0 || end_wait_interrupted_; }) &&
-         !end_wait_interrupted_;
+  return viewers_changed_.wait_for(lock, max_wait, [this] {
+    return reserved_ == 0 || end_wait_interrupted_;
+  }) && !end_wait_interrupted_;
 }
 
 void Engine::interrupt_end_of_stream() {
@@ -349,9 +349,8 @@ void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ViewerInfo inf
   env.viewer_timeout_ms = config_.viewer_timeout_ms;
   // A resend every few milliseconds would multiply every viewer's bandwidth
   // for nothing: below kMinIdleResendMs the period is raised to it.
-  env.idle_resend_ms = config_.idle_resend_ms == 0
-                           ? 0
-                           : std::max(config_.idle_resend_ms, kMinIdleResendMs);
+  env.idle_resend_ms =
+      config_.idle_resend_ms == 0 ? 0 : std::max(config_.idle_resend_ms, kMinIdleResendMs);
   env.stop_fd = stop_fd_;
   env.stop_reason = &stop_reason_;
   env.latest = &latest_;

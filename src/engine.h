@@ -23,18 +23,18 @@
 #include <string>
 #include <vector>
 
-#include "stream/viewer_thread.h"
-#include "stream/dispatcher.h"
-#include "engine_config.h"
-#include "stream/fanout_thread.h"
-#include "http/http_server.h"
-#include "stream/latest_frame.h"
-#include "stats/leave_reason.h"
 #include "base/log.h"
-#include "stream/multipart.h"
-#include "stats/rate_meter.h"
+#include "engine_config.h"
+#include "http/http_server.h"
 #include "http/server_registry.h"
+#include "stats/leave_reason.h"
+#include "stats/rate_meter.h"
+#include "stream/dispatcher.h"
+#include "stream/fanout_thread.h"
+#include "stream/latest_frame.h"
+#include "stream/multipart.h"
 #include "stream/source_watch.h"
+#include "stream/viewer_thread.h"
 
 namespace mjpeghttp {
 

@@ -73,10 +73,10 @@ bool EngineConfig::check(EngineError *error) {
   TlsLoadError tls_error;
   server.tls_certificate = load_tls_identity(tls_certificate_file, tls_key_file, &tls_error);
   if (!server.tls_certificate)
-    return fail(error,
-                tls_error.kind == TlsLoadError::Kind::kUnreadable ? Kind::kUnreadable
-                                                                  : Kind::kSettings,
-                tls_error.message);
+    return fail(
+        error,
+        tls_error.kind == TlsLoadError::Kind::kUnreadable ? Kind::kUnreadable : Kind::kSettings,
+        tls_error.message);
   return true;
 }
 

@@ -8,9 +8,9 @@
 #include <cstddef>
 #include <string>
 
-#include "stream/frame_queue.h"
 #include "http/http_server.h"
 #include "http/mount_config.h"
+#include "stream/frame_queue.h"
 
 namespace mjpeghttp {
 
@@ -38,7 +38,7 @@ struct EngineConfig {
   std::string tls_certificate_file;
   std::string tls_key_file;
 
-  MountConfig mount;  // its element_name labels /stats and /metrics
+  MountConfig mount;       // its element_name labels /stats and /metrics
   size_t max_viewers = 0;  // 0 = unlimited
   size_t max_queued_frames = 2;
   QueuePolicy queue_policy = QueuePolicy::kDropOldest;

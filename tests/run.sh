@@ -19,7 +19,7 @@ readonly PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   ffmpeg curl python3 glib-networking openssl systemd
   chromium fonts-dejavu-core vlc-bin vlc-plugin-base
-  nginx-light motion
+  nginx-light motion clang-format
 )
 
 passed=0

@@ -14,7 +14,6 @@
  * committed page equals this program's output; `ninja -C build update-docs`
  * rewrites it. */
 #include <gst/gst.h>
-
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,10 +26,11 @@ typedef struct {
 } Endpoint;
 
 static const Endpoint endpoints[] = {
-    {NULL, "/", "The viewer page: the live stream, a snapshot button, full screen and live "
-                "statistics. Self-contained HTML, no external resources. With "
-                "`?action=stream` or `?action=snapshot` (mjpg-streamer's URLs) it serves the "
-                "stream or the snapshot instead; another action is 400."},
+    {NULL, "/",
+     "The viewer page: the live stream, a snapshot button, full screen and live "
+     "statistics. Self-contained HTML, no external resources. With "
+     "`?action=stream` or `?action=snapshot` (mjpg-streamer's URLs) it serves the "
+     "stream or the snapshot instead; another action is 400."},
     {"stream-path", NULL,
      "The MJPEG stream (`multipart/x-mixed-replace`). A new viewer gets the latest frame at "
      "once. `?fps=N` caps that viewer's rate; `?advance_headers=0|1` and "
@@ -41,10 +41,12 @@ static const Endpoint endpoints[] = {
      "`X-Source-Online`); the placeholder while the source is offline. Before the first frame "
      "it waits up to source-timeout for one (503 with `Retry-After: 1` when source-timeout is "
      "0). `?wait=next` answers the next frame after the request."},
-    {NULL, "/state", "ustreamer's state document (JSON): the source's resolution, online and "
-                     "captured fps, the stream's clients."},
-    {NULL, "/healthz", "200 while the source sends frames, 503 while it is offline (see "
-                       "source-timeout)."},
+    {NULL, "/state",
+     "ustreamer's state document (JSON): the source's resolution, online and "
+     "captured fps, the stream's clients."},
+    {NULL, "/healthz",
+     "200 while the source sends frames, 503 while it is offline (see "
+     "source-timeout)."},
     {"stats-path", NULL,
      "Statistics as JSON: uptime, frame and byte counters, viewers now and in total, viewers "
      "that left by reason (`viewers_left`), and one "
@@ -62,15 +64,17 @@ typedef struct {
 } BusMessage;
 
 static const BusMessage bus_messages[] = {
-    {"mjpeghttpsink-client-added", "id (guint64), address (string, host:port), user-agent "
-                                   "(string)",
+    {"mjpeghttpsink-client-added",
+     "id (guint64), address (string, host:port), user-agent "
+     "(string)",
      "a viewer started receiving the stream"},
     {"mjpeghttpsink-client-removed",
      "id (guint64), address (string), user-agent (string), reason (string: a "
      "GstMjpegHttpSinkLeaveReason nick)",
      "a viewer left, was cut off, or the server stopped"},
-    {"mjpeghttpsink-source-offline", "lost-at (string, ISO 8601; empty when no frame came), "
-                                     "timeout-ms (guint)",
+    {"mjpeghttpsink-source-offline",
+     "lost-at (string, ISO 8601; empty when no frame came), "
+     "timeout-ms (guint)",
      "no frame for source-timeout: viewers get the placeholder"},
     {"mjpeghttpsink-source-online", "(none)", "frames came back after an offline message"},
 };
@@ -83,19 +87,23 @@ typedef struct {
 } SignalNote;
 
 static const SignalNote signal_notes[] = {
-    {"client-added", {"address"},
+    {"client-added",
+     {"address"},
      "A viewer (\"host:port\") started receiving the stream. Emitted on that viewer's own "
      "thread with no lock of the element held: keep handlers short."},
-    {"client-removed", {"address"},
+    {"client-removed",
+     {"address"},
      "A viewer left, was cut off, or the server stopped. Emitted on that viewer's own thread "
      "after its connection was closed."},
-    {"client-removed-with-reason", {"address", "reason"},
+    {"client-removed-with-reason",
+     {"address", "reason"},
      "Right after `client-removed`, for the same viewer and on the same thread, with why it "
      "left. Detailed: the detail is the reason's nick, so a handler connected to "
      "`client-removed-with-reason::timeout` hears only of viewers cut off by client-timeout. "
      "A second signal rather than a new argument, so handlers of `client-removed` keep their "
      "signature."},
-    {"get-stats", {NULL},
+    {"get-stats",
+     {NULL},
      "Returns a GstStructure `mjpeghttpsink-stats`: uptime (gdouble, s), frames-in, "
      "frames-rejected, frames-published, frames-overflowed, frames-sent, frames-dropped, "
      "bytes-served, viewers-total (guint64), num-clients (guint), viewers-left (a GstStructure "
@@ -141,7 +149,8 @@ static gchar *range_of(GParamSpec *pspec) {
                            G_PARAM_SPEC_UINT(pspec)->maximum);
   if (G_IS_PARAM_SPEC_UINT64(pspec))
     return g_strdup_printf("%" G_GUINT64_FORMAT " .. %" G_GUINT64_FORMAT,
-                           G_PARAM_SPEC_UINT64(pspec)->minimum, G_PARAM_SPEC_UINT64(pspec)->maximum);
+                           G_PARAM_SPEC_UINT64(pspec)->minimum,
+                           G_PARAM_SPEC_UINT64(pspec)->maximum);
   if (G_IS_PARAM_SPEC_INT64(pspec))
     return g_strdup_printf("%" G_GINT64_FORMAT " .. %" G_GINT64_FORMAT,
                            G_PARAM_SPEC_INT64(pspec)->minimum, G_PARAM_SPEC_INT64(pspec)->maximum);
@@ -152,8 +161,8 @@ static gchar *range_of(GParamSpec *pspec) {
     GString *values = g_string_new(NULL);
     GEnumClass *enum_class = G_PARAM_SPEC_ENUM(pspec)->enum_class;
     for (guint i = 0; i < enum_class->n_values; i++)
-      g_string_append_printf(values, "%s`%s` (%d)", i ? ", " : "",
-                             enum_class->values[i].value_nick, enum_class->values[i].value);
+      g_string_append_printf(values, "%s`%s` (%d)", i ? ", " : "", enum_class->values[i].value_nick,
+                             enum_class->values[i].value);
     return g_string_free(values, FALSE);
   }
   return g_strdup("");
@@ -166,8 +175,8 @@ static gchar *default_of(GParamSpec *pspec) {
     return text ? g_strdup_printf("`\"%s\"`", text) : g_strdup("`NULL`");
   }
   if (G_VALUE_HOLDS_ENUM(value)) {
-    GEnumValue *entry = g_enum_get_value(G_PARAM_SPEC_ENUM(pspec)->enum_class,
-                                         g_value_get_enum(value));
+    GEnumValue *entry =
+        g_enum_get_value(G_PARAM_SPEC_ENUM(pspec)->enum_class, g_value_get_enum(value));
     return g_strdup_printf("`%s`", entry ? entry->value_nick : "?");
   }
   gchar *contents = g_strdup_value_contents(value);
@@ -179,9 +188,12 @@ static gchar *default_of(GParamSpec *pspec) {
 static gchar *flags_of(GParamSpec *pspec) {
   GString *flags = g_string_new(NULL);
   if (pspec->flags & G_PARAM_READABLE) g_string_append(flags, "readable");
-  if (pspec->flags & G_PARAM_WRITABLE) g_string_append(flags, flags->len ? ", writable" : "writable");
-  if (pspec->flags & GST_PARAM_MUTABLE_READY) g_string_append(flags, ", changeable in NULL and READY");
-  else if (pspec->flags & GST_PARAM_MUTABLE_PLAYING) g_string_append(flags, ", changeable in any state");
+  if (pspec->flags & G_PARAM_WRITABLE)
+    g_string_append(flags, flags->len ? ", writable" : "writable");
+  if (pspec->flags & GST_PARAM_MUTABLE_READY)
+    g_string_append(flags, ", changeable in NULL and READY");
+  else if (pspec->flags & GST_PARAM_MUTABLE_PLAYING)
+    g_string_append(flags, ", changeable in any state");
   return g_string_free(flags, FALSE);
 }
 
@@ -333,7 +345,8 @@ static void print_signals(GType type) {
 static void print_pads(GstElementFactory *factory) {
   static const char *directions[] = {"unknown", "src", "sink"};
   static const char *presences[] = {"always", "sometimes", "request"};
-  g_print("## Pad templates\n\n| Name | Direction | Presence | Caps |\n| --- | --- | --- | --- |\n");
+  g_print(
+      "## Pad templates\n\n| Name | Direction | Presence | Caps |\n| --- | --- | --- | --- |\n");
   for (const GList *l = gst_element_factory_get_static_pad_templates(factory); l; l = l->next) {
     GstStaticPadTemplate *tmpl = l->data;
     GstCaps *caps = gst_static_caps_get(&tmpl->static_caps);
@@ -348,8 +361,9 @@ static void print_pads(GstElementFactory *factory) {
 
 static void print_endpoints(GObjectClass *klass) {
   g_print("## Endpoints\n\n");
-  g_print("GET and HEAD on each path; another method gets 405 with `Allow: GET, HEAD`, another "
-          "path 404. Every response has `Connection: close`.\n\n");
+  g_print(
+      "GET and HEAD on each path; another method gets 405 with `Allow: GET, HEAD`, another "
+      "path 404. Every response has `Connection: close`.\n\n");
   g_print("| Path (default) | Set by | Serves |\n| --- | --- | --- |\n");
   for (guint i = 0; i < G_N_ELEMENTS(endpoints); i++) {
     const Endpoint *e = &endpoints[i];
@@ -360,8 +374,9 @@ static void print_endpoints(GObjectClass *klass) {
     g_free(path);
     g_free(serves);
   }
-  g_print("\n## Bus messages\n\nElement messages posted by the sink (GstStructure name, "
-          "fields):\n\n| Name | Fields | When |\n| --- | --- | --- |\n");
+  g_print(
+      "\n## Bus messages\n\nElement messages posted by the sink (GstStructure name, "
+      "fields):\n\n| Name | Fields | When |\n| --- | --- | --- |\n");
   for (guint i = 0; i < G_N_ELEMENTS(bus_messages); i++)
     g_print("| `%s` | %s | %s |\n", bus_messages[i].name, bus_messages[i].fields,
             bus_messages[i].when);
@@ -390,13 +405,16 @@ int main(int argc, char **argv) {
     return EXIT_FAILURE;
   }
 
-  g_print("<!-- Generated by tools/gen-element-doc.c from the element's introspection. "
-          "Do not edit: run `ninja -C build update-docs`. -->\n\n");
+  g_print(
+      "<!-- Generated by tools/gen-element-doc.c from the element's introspection. "
+      "Do not edit: run `ninja -C build update-docs`. -->\n\n");
   g_print("# %s\n\n", ELEMENT);
   g_print("%s.\n\n", gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_DESCRIPTION));
   g_print("| | |\n| --- | --- |\n");
-  g_print("| Long name | %s |\n", gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_LONGNAME));
-  g_print("| Class | %s |\n", gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_KLASS));
+  g_print("| Long name | %s |\n",
+          gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_LONGNAME));
+  g_print("| Class | %s |\n",
+          gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_KLASS));
   g_print("| Rank | %u |\n", gst_plugin_feature_get_rank(GST_PLUGIN_FEATURE(factory)));
   g_print("| Plugin | %s |\n", gst_plugin_feature_get_plugin_name(GST_PLUGIN_FEATURE(factory)));
   g_print("| Type | %s, a %s |\n\n", g_type_name(type), g_type_name(g_type_parent(type)));

@@ -5,11 +5,11 @@
 #include <cstring>
 
 #include "http/listing_page.h"
+#include "http/viewer_page.h"
+#include "http/webcam_compat.h"
 #include "stream/multipart.h"
 #include "stream/rate_limiter.h"
 #include "stream/source_watch.h"
-#include "http/viewer_page.h"
-#include "http/webcam_compat.h"
 
 namespace mjpeghttp {
 

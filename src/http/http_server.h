@@ -24,14 +24,14 @@
 #include <string>
 #include <vector>
 
-#include "stream/frame.h"
+#include "base/log.h"
 #include "http/http_access.h"
 #include "http/listen_socket.h"
 #include "http/mount_config.h"
-#include "base/log.h"
 #include "http/request_gate.h"
-#include "stats/stats.h"
 #include "http/tls_identity.h"
+#include "stats/stats.h"
+#include "stream/frame.h"
 #include "stream/viewer_info.h"
 
 namespace mjpeghttp {

@@ -123,8 +123,8 @@ bool ListenSocket::open_tcp(const ListenConfig &config, int backlog, std::string
   }
   GSocketAddress *address = g_inet_socket_address_new(inet, config.port);
   GError *err = nullptr;
-  socket_ =
-      g_socket_new(g_inet_address_get_family(inet), G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &err);
+  socket_ = g_socket_new(g_inet_address_get_family(inet), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, &err);
   g_object_unref(inet);
   bool ok = socket_ != nullptr;
   // allow_reuse sets SO_REUSEADDR: a restart on the same port right after a

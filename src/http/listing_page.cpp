@@ -20,10 +20,9 @@ std::string relative(const std::string &path) {
 std::string render_card(const MountSnapshot &mount) {
   const std::string page = mount.page_path == "/" ? "./" : relative(mount.page_path);
   return "<a class=\"card\" href=\"" + page + "\" data-mount=\"" + escape_html(mount.mount) +
-         "\" data-snapshot=\"" + relative(mount.snapshot_path) + "\">\n" +
-         "  <img alt=\"" + escape_html(mount.mount) + "\">\n" +
-         "  <span class=\"name\">" + escape_html(mount.mount) + "</span>\n" +
-         "  <span class=\"meta\">" + escape_html(mount.stats.element_name) +
+         "\" data-snapshot=\"" + relative(mount.snapshot_path) + "\">\n" + "  <img alt=\"" +
+         escape_html(mount.mount) + "\">\n" + "  <span class=\"name\">" + escape_html(mount.mount) +
+         "</span>\n" + "  <span class=\"meta\">" + escape_html(mount.stats.element_name) +
          " · viewers <b class=\"viewers\">" + std::to_string(mount.stats.viewers_now) +
          "</b> · fps <b class=\"fps\">–</b></span>\n</a>\n";
 }

@@ -377,7 +377,8 @@ bool RequestGate::inspect(Pending *pending) {
 
 bool RequestGate::judge(Pending *pending, const char *head, size_t size, size_t end) {
   if (end != std::string::npos) {
-    if (is_malformed_head(head, end)) return refuse(pending, SOUP_STATUS_BAD_REQUEST, "Bad Request");
+    if (is_malformed_head(head, end))
+      return refuse(pending, SOUP_STATUS_BAD_REQUEST, "Bad Request");
     if (announces_large_body(head, end))
       return refuse(pending, kStatusContentTooLarge, "Content Too Large");
     hand_to_libsoup(pending);

@@ -8,8 +8,8 @@
 #include <memory>
 #include <string>
 
-#include "http/http_server.h"
 #include "base/log.h"
+#include "http/http_server.h"
 
 namespace mjpeghttp {
 

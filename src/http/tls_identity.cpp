@@ -139,17 +139,16 @@ TlsCertificatePtr load_tls_identity(const std::string &certificate_file,
                                     const std::string &key_file, TlsLoadError *error) {
   if (certificate_file.empty() != key_file.empty()) {
     error->kind = TlsLoadError::Kind::kInvalid;
-    error->message = certificate_file.empty()
-                         ? "tls-key-file '" + key_file + "' is set but tls-certificate-file is not"
-                         : "tls-certificate-file '" + certificate_file +
-                               "' is set but tls-key-file is not";
+    error->message =
+        certificate_file.empty()
+            ? "tls-key-file '" + key_file + "' is set but tls-certificate-file is not"
+            : "tls-certificate-file '" + certificate_file + "' is set but tls-key-file is not";
     return nullptr;
   }
   if (!readable(certificate_file, error) || !readable(key_file, error)) return nullptr;
 
   GError *err = nullptr;
-  GTlsCertificate *certificate =
-      g_tls_certificate_new_from_file(certificate_file.c_str(), &err);
+  GTlsCertificate *certificate = g_tls_certificate_new_from_file(certificate_file.c_str(), &err);
   if (!certificate) {
     error->kind = TlsLoadError::Kind::kInvalid;
     error->message = "Invalid certificate '" + certificate_file + "': " + err->message;

@@ -15,5 +15,4 @@ struct MountConfig;
 // at the mount's paths, relative to the page.
 std::string render_viewer_page(const MountConfig &mount);
 
-
 }  // namespace mjpeghttp

@@ -32,13 +32,13 @@ struct ViewerSnapshot {
 
 struct StatsSnapshot {
   std::string element_name;
-  double uptime_seconds = 0;  // since the server started
+  double uptime_seconds = 0;     // since the server started
   uint64_t frames_in = 0;        // buffers the element received
   uint64_t frames_rejected = 0;  // of which were not JPEG and were dropped
   uint64_t frames_published = 0;
   uint64_t frames_overflowed = 0;  // dropped for every viewer: the fan-out fell behind
-  uint64_t frames_sent = 0;     // parts written, summed over viewers
-  uint64_t frames_dropped = 0;  // frames viewers skipped (queue full)
+  uint64_t frames_sent = 0;        // parts written, summed over viewers
+  uint64_t frames_dropped = 0;     // frames viewers skipped (queue full)
   uint64_t bytes_served = 0;
   uint64_t viewers_total = 0;  // viewers since the server started
   size_t viewers_now = 0;

@@ -17,7 +17,8 @@ void add_uint(JsonBuilder *builder, const char *name, uint64_t value) {
 void add_double(JsonBuilder *builder, const char *name, double value, double scale) {
   json_builder_set_member_name(builder, name);
   // Rounded so a poller's diff shows real changes, not float noise.
-  json_builder_add_double_value(builder, static_cast<double>(static_cast<int64_t>(value * scale + 0.5)) / scale);
+  json_builder_add_double_value(
+      builder, static_cast<double>(static_cast<int64_t>(value * scale + 0.5)) / scale);
 }
 
 void add_string(JsonBuilder *builder, const char *name, const std::string &value) {

@@ -107,7 +107,8 @@ FrameQueue::Event FrameQueue::pop(FramePtr &out, int max_wait_ms) {
     }
     int wait_ms = -1;
     if (max_wait_ms >= 0) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       if (left.count() <= 0) return Event::kIdle;
       wait_ms = static_cast<int>(left.count());
     }

@@ -10,9 +10,9 @@
 #include <mutex>
 #include <vector>
 
+#include "stats/viewer_counters.h"
 #include "stream/doorbell.h"
 #include "stream/frame.h"
-#include "stats/viewer_counters.h"
 
 namespace mjpeghttp {
 

@@ -11,6 +11,8 @@ namespace {
 // K.3.2), which nearly every encoder uses and which motion-JPEG streams
 // (AVI MJPEG, USB UVC cameras) leave out by convention (the tables are
 // implied). Laid out as one DHT segment: marker, length, four tables.
+// The table keeps its rows of 16 bytes (clang-format would give each byte a line).
+// clang-format off
 constexpr uint8_t kStandardDht[] = {
     0xff, 0xc4, 0x01, 0xa2,
     // DC luminance: class/id, code counts per length 1..16, then 12 values
@@ -45,6 +47,7 @@ constexpr uint8_t kStandardDht[] = {
     0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, 0xc9, 0xca, 0xd2, 0xd3, 0xd4, 0xd5, 0xd6, 0xd7, 0xd8, 0xd9,
     0xda, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe8, 0xe9, 0xea, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7,
     0xf8, 0xf9, 0xfa,};
+// clang-format on
 
 constexpr uint8_t kMarkerPrefix = 0xFF;
 constexpr uint8_t kMarkerSos = 0xDA;
@@ -83,9 +86,7 @@ class ChunkedBytes {
 
 }  // namespace
 
-iovec standard_dht_segment() {
-  return {const_cast<uint8_t *>(kStandardDht), sizeof kStandardDht};
-}
+iovec standard_dht_segment() { return {const_cast<uint8_t *>(kStandardDht), sizeof kStandardDht}; }
 
 bool find_missing_dht(const std::vector<iovec> &chunks, size_t *insert_at) {
   ChunkedBytes bytes(chunks);

@@ -28,8 +28,8 @@ std::string format_timestamp(int64_t timestamp_us) {
   // would print -1 us as "-1.999999". The magnitude is unsigned so that
   // INT64_MIN has one.
   const bool negative = timestamp_us < 0;
-  const uint64_t magnitude =
-      negative ? uint64_t{0} - static_cast<uint64_t>(timestamp_us) : static_cast<uint64_t>(timestamp_us);
+  const uint64_t magnitude = negative ? uint64_t{0} - static_cast<uint64_t>(timestamp_us)
+                                      : static_cast<uint64_t>(timestamp_us);
   char buf[32];
   int n = snprintf(buf, sizeof buf, "%s%" PRIu64 ".%06" PRIu64, negative ? "-" : "",
                    magnitude / 1000000, magnitude % 1000000);

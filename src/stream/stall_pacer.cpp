@@ -4,8 +4,8 @@
 // <linux/tcp.h>, not <netinet/tcp.h>: glibc's struct tcp_info stops before
 // tcpi_snd_wnd. The two headers cannot be included together.
 #include <linux/sockios.h>
-#include <netinet/in.h>
 #include <linux/tcp.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -135,7 +135,8 @@ void StallPacer::update_read_rate(const Sample &s) {
   constexpr int64_t kMinSpanMs = 100;
   if (consumed_at_ms_ >= 0 && now - consumed_at_ms_ < kMinSpanMs) return;
   if (consumed_at_ms_ >= 0 && consumed > consumed_) {
-    const double rate = static_cast<double>(consumed - consumed_) / static_cast<double>(now - consumed_at_ms_);
+    const double rate =
+        static_cast<double>(consumed - consumed_) / static_cast<double>(now - consumed_at_ms_);
     read_rate_ = read_rate_ > 0 ? 0.5 * read_rate_ + 0.5 * rate : rate;
   }
   consumed_ = consumed;

@@ -12,8 +12,8 @@
 #include <chrono>
 #include <vector>
 
-#include "stream/viewer_queue_tls.h"
 #include "stream/rate_limiter.h"
+#include "stream/viewer_queue_tls.h"
 
 namespace mjpeghttp {
 
@@ -405,9 +405,7 @@ int ViewerThread::pending_socket_error() const {
   return error;
 }
 
-FramePtr ViewerThread::newest_frame() const {
-  return env_.latest->get();
-}
+FramePtr ViewerThread::newest_frame() const { return env_.latest->get(); }
 
 bool ViewerThread::peer_left_unnoticed() {
   const int64_t now = monotonic_ms();

@@ -15,14 +15,14 @@
 #include <optional>
 #include <string>
 
+#include "stats/leave_reason.h"
+#include "stats/viewer_counters.h"
 #include "stream/connection_writer.h"
 #include "stream/dispatcher.h"
 #include "stream/frame_queue.h"
 #include "stream/latest_frame.h"
-#include "stats/leave_reason.h"
 #include "stream/multipart.h"
 #include "stream/stall_pacer.h"
-#include "stats/viewer_counters.h"
 #include "stream/viewer_info.h"
 
 namespace mjpeghttp {

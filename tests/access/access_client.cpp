@@ -4,7 +4,6 @@
 #include <gio/gio.h>
 #include <libsoup/soup.h>
 
-
 namespace access_test {
 
 namespace {
@@ -92,8 +91,10 @@ std::vector<Bytes> soup_read_parts(const std::string &url, size_t wanted,
     g_object_unref(multipart);
     g_object_unref(body);
   }
-  if (err) *error = err->message;
-  else if (parts.size() < wanted) *error = "the stream ended after " + std::to_string(parts.size()) + " parts";
+  if (err)
+    *error = err->message;
+  else if (parts.size() < wanted)
+    *error = "the stream ended after " + std::to_string(parts.size()) + " parts";
   g_clear_error(&err);
   g_object_unref(message);
   g_object_unref(session);

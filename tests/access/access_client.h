@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "jpeg_frames.h"
-#include "stream_client.h"
 #include "soup_client.h"
+#include "stream_client.h"
 
 namespace access_test {
 

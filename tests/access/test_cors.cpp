@@ -4,8 +4,8 @@
 // send them without credentials); without it, nothing changes.
 #include <gst/check/gstcheck.h>
 
-#include "check_suite.h"
 #include "access_client.h"
+#include "check_suite.h"
 #include "sink_pipeline.h"
 
 using namespace access_test;
@@ -148,7 +148,12 @@ GST_START_TEST(test_unprintable_origin_is_refused) {
 GST_END_TEST;
 
 static Suite *access_cors_suite() {
-  return test_support::single_case_suite("access-cors", "cors", {NAMED_TEST(test_no_cors_by_default), NAMED_TEST(test_any_origin), NAMED_TEST(test_one_origin_varies), NAMED_TEST(test_preflight_needs_no_credentials), NAMED_TEST(test_options_needs_credentials_without_cors), NAMED_TEST(test_unprintable_origin_is_refused)});
+  return test_support::single_case_suite(
+      "access-cors", "cors",
+      {NAMED_TEST(test_no_cors_by_default), NAMED_TEST(test_any_origin),
+       NAMED_TEST(test_one_origin_varies), NAMED_TEST(test_preflight_needs_no_credentials),
+       NAMED_TEST(test_options_needs_credentials_without_cors),
+       NAMED_TEST(test_unprintable_origin_is_refused)});
 }
 
 GST_CHECK_MAIN(access_cors);

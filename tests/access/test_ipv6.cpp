@@ -7,8 +7,8 @@
 
 #include <mutex>
 
-#include "check_suite.h"
 #include "access_client.h"
+#include "check_suite.h"
 #include "process.h"
 #include "sink_pipeline.h"
 
@@ -132,7 +132,10 @@ GST_START_TEST(test_ipv6_port_in_use_names_the_address) {
 GST_END_TEST;
 
 static Suite *access_ipv6_suite() {
-  return test_support::single_case_suite("access-ipv6", "ipv6", {NAMED_TEST(test_ipv6_loopback), NAMED_TEST(test_dual_stack), NAMED_TEST(test_ipv6_port_in_use_names_the_address)});
+  return test_support::single_case_suite(
+      "access-ipv6", "ipv6",
+      {NAMED_TEST(test_ipv6_loopback), NAMED_TEST(test_dual_stack),
+       NAMED_TEST(test_ipv6_port_in_use_names_the_address)});
 }
 
 GST_CHECK_MAIN(access_ipv6);

@@ -11,10 +11,10 @@
 #include <string>
 #include <thread>
 
-#include "check_suite.h"
 #include "access_client.h"
-#include "process.h"
 #include "await.h"
+#include "check_suite.h"
+#include "process.h"
 #include "sink_pipeline.h"
 #include "tls_files.h"
 
@@ -327,7 +327,14 @@ GST_START_TEST(test_bad_tls_settings_are_clear_errors) {
 GST_END_TEST;
 
 static Suite *access_tls_suite() {
-  return test_support::single_case_suite("access-tls", "tls", {NAMED_TEST(test_stream_over_tls_with_libsoup), NAMED_TEST(test_stream_over_tls_with_curl_until_eos), NAMED_TEST(test_snapshot_over_tls), NAMED_TEST(test_no_plain_http_and_certificate_checked), NAMED_TEST(test_tls_viewer_that_stops_reading_is_cut_off), NAMED_TEST(test_tls_viewer_that_closes_left_closed), NAMED_TEST(test_bad_tls_settings_are_clear_errors)});
+  return test_support::single_case_suite(
+      "access-tls", "tls",
+      {NAMED_TEST(test_stream_over_tls_with_libsoup),
+       NAMED_TEST(test_stream_over_tls_with_curl_until_eos), NAMED_TEST(test_snapshot_over_tls),
+       NAMED_TEST(test_no_plain_http_and_certificate_checked),
+       NAMED_TEST(test_tls_viewer_that_stops_reading_is_cut_off),
+       NAMED_TEST(test_tls_viewer_that_closes_left_closed),
+       NAMED_TEST(test_bad_tls_settings_are_clear_errors)});
 }
 
 GST_CHECK_MAIN(access_tls);

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "check_suite.h"
 #include "access_client.h"
 #include "await.h"
+#include "check_suite.h"
 #include "fd_flood.h"
 #include "sink_pipeline.h"
 #include "tls_files.h"
@@ -271,7 +271,13 @@ GST_START_TEST(test_tls_descriptor_exhaustion) {
 GST_END_TEST;
 
 static Suite *access_tls_gate_suite() {
-  return test_support::single_case_suite("access-tls-gate", "tls-gate", {NAMED_TEST(test_stalled_handshakes_delay_nobody), NAMED_TEST(test_head_rules_after_the_handshake), NAMED_TEST(test_abandoned_handshakes_leave_nothing), NAMED_TEST(test_stop_closes_handshakes), NAMED_TEST(test_tls_descriptor_exhaustion)}, 90);
+  return test_support::single_case_suite(
+      "access-tls-gate", "tls-gate",
+      {NAMED_TEST(test_stalled_handshakes_delay_nobody),
+       NAMED_TEST(test_head_rules_after_the_handshake),
+       NAMED_TEST(test_abandoned_handshakes_leave_nothing), NAMED_TEST(test_stop_closes_handshakes),
+       NAMED_TEST(test_tls_descriptor_exhaustion)},
+      90);
 }
 
 GST_CHECK_MAIN(access_tls_gate);

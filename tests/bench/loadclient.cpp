@@ -86,25 +86,44 @@ Options parse_options(int argc, char **argv) {
       if (i + 1 >= argc) die("missing value for " + arg);
       return argv[++i];
     };
-    if (arg == "--host") o.host = value();
-    else if (arg == "--port") o.port = std::stoi(value());
-    else if (arg == "--mode") o.http = value() == "http";
-    else if (arg == "--path") o.path = value();
-    else if (arg == "--boundary") o.boundary = value();
-    else if (arg == "--viewers") o.viewers = std::stoi(value());
-    else if (arg == "--connect-rate") o.connect_rate = std::stod(value());
-    else if (arg == "--slow") o.slow = std::stoi(value());
-    else if (arg == "--slow-rate") o.slow_rate = std::stod(value());
-    else if (arg == "--slow-rcvbuf") o.slow_rcvbuf = std::stoi(value());
-    else if (arg == "--warmup") o.warmup = std::stod(value());
-    else if (arg == "--measure") o.measure = std::stod(value());
-    else if (arg == "--server-pid") o.server_pid = std::stoi(value());
-    else if (arg == "--server-tid") o.server_tid = std::stoi(value());
-    else if (arg == "--counter-file") o.counter_file = value();
-    else if (arg == "--copy-bodies") o.copy_bodies = true;
-    else if (arg == "--ceiling") o.ceiling = true;
-    else if (arg == "--frame-bytes") o.frame_bytes = std::stoul(value());
-    else die("unknown option " + arg);
+    if (arg == "--host")
+      o.host = value();
+    else if (arg == "--port")
+      o.port = std::stoi(value());
+    else if (arg == "--mode")
+      o.http = value() == "http";
+    else if (arg == "--path")
+      o.path = value();
+    else if (arg == "--boundary")
+      o.boundary = value();
+    else if (arg == "--viewers")
+      o.viewers = std::stoi(value());
+    else if (arg == "--connect-rate")
+      o.connect_rate = std::stod(value());
+    else if (arg == "--slow")
+      o.slow = std::stoi(value());
+    else if (arg == "--slow-rate")
+      o.slow_rate = std::stod(value());
+    else if (arg == "--slow-rcvbuf")
+      o.slow_rcvbuf = std::stoi(value());
+    else if (arg == "--warmup")
+      o.warmup = std::stod(value());
+    else if (arg == "--measure")
+      o.measure = std::stod(value());
+    else if (arg == "--server-pid")
+      o.server_pid = std::stoi(value());
+    else if (arg == "--server-tid")
+      o.server_tid = std::stoi(value());
+    else if (arg == "--counter-file")
+      o.counter_file = value();
+    else if (arg == "--copy-bodies")
+      o.copy_bodies = true;
+    else if (arg == "--ceiling")
+      o.ceiling = true;
+    else if (arg == "--frame-bytes")
+      o.frame_bytes = std::stoul(value());
+    else
+      die("unknown option " + arg);
   }
   if (o.slow > o.viewers) die("--slow exceeds --viewers");
   if (!o.ceiling && o.viewers > 0 && o.port <= 0) die("--port is required");
@@ -235,7 +254,8 @@ void Client::start_connect(Viewer &viewer) {
   if (viewer.slow)
     setsockopt(viewer.fd, SOL_SOCKET, SO_RCVBUF, &o_.slow_rcvbuf, sizeof o_.slow_rcvbuf);
   int rc = connect(viewer.fd, reinterpret_cast<sockaddr *>(&address_), sizeof address_);
-  if (rc < 0 && errno != EINPROGRESS) return fail(viewer, std::string("connect: ") + strerror(errno));
+  if (rc < 0 && errno != EINPROGRESS)
+    return fail(viewer, std::string("connect: ") + strerror(errno));
   epoll_event event{};
   event.events = EPOLLOUT;
   event.data.ptr = &viewer;
@@ -324,8 +344,10 @@ void Client::on_readable(Viewer &viewer) {
     }
     if (viewer.slow) viewer.tokens -= n;
     if (window_.open) viewer.bytes_window += n;
-    if (skip > 0) viewer.body_read += static_cast<size_t>(n);
-    else feed(viewer, scratch_.data(), static_cast<size_t>(n));
+    if (skip > 0)
+      viewer.body_read += static_cast<size_t>(n);
+    else
+      feed(viewer, scratch_.data(), static_cast<size_t>(n));
   }
 }
 
@@ -421,7 +443,8 @@ bool Client::header_block(Viewer &viewer) {
     if (at == std::string::npos) break;
     std::string boundary = trim(header.substr(at + 9));
     boundary = boundary.substr(0, boundary.find(';'));
-    if (boundary.size() >= 2 && boundary.front() == '"') boundary = boundary.substr(1, boundary.size() - 2);
+    if (boundary.size() >= 2 && boundary.front() == '"')
+      boundary = boundary.substr(1, boundary.size() - 2);
     viewer.delimiter = "--" + boundary;
     return true;
   }
@@ -618,16 +641,17 @@ std::string number(double value) {
 }
 
 std::string triple(const std::vector<double> &values) {
-  return "{\"min\": " + number(percentile(values, 0)) + ", \"median\": " +
-         number(percentile(values, 0.5)) + ", \"max\": " + number(percentile(values, 1)) + "}";
+  return "{\"min\": " + number(percentile(values, 0)) +
+         ", \"median\": " + number(percentile(values, 0.5)) +
+         ", \"max\": " + number(percentile(values, 1)) + "}";
 }
 
 std::string latency_json(const std::vector<uint32_t> &samples_us) {
   std::vector<double> ms(samples_us.begin(), samples_us.end());
   for (double &value : ms) value /= 1000;
   return "{\"p50\": " + number(percentile(ms, 0.5)) + ", \"p99\": " + number(percentile(ms, 0.99)) +
-         ", \"max\": " + number(percentile(ms, 1)) + ", \"samples\": " +
-         std::to_string(ms.size()) + "}";
+         ", \"max\": " + number(percentile(ms, 1)) + ", \"samples\": " + std::to_string(ms.size()) +
+         "}";
 }
 
 int Client::run() {
@@ -700,7 +724,8 @@ int Client::run() {
   std::string failures;
   std::vector<double> connect_ms;
   for (const Viewer &viewer : viewers_) {
-    if (viewer.connected_at) connect_ms.push_back((viewer.connected_at - viewer.connect_started) / 1e6);
+    if (viewer.connected_at)
+      connect_ms.push_back((viewer.connected_at - viewer.connect_started) / 1e6);
     double fps = viewer.frames_window / window_s;
     (viewer.slow ? slow_fps : fast_fps).push_back(fps);
     if (viewer.connected_at) {
@@ -709,8 +734,10 @@ int Client::run() {
     } else {
       all_connected = false;
     }
-    if (viewer.first_frame_at) first_frame_all = std::max(first_frame_all, viewer.first_frame_at - t0_);
-    else all_framed = false;
+    if (viewer.first_frame_at)
+      first_frame_all = std::max(first_frame_all, viewer.first_frame_at - t0_);
+    else
+      all_framed = false;
     delivered += viewer.frames_window;
     bad += viewer.bad_frames;
     skipped += viewer.skipped_window;
@@ -725,15 +752,15 @@ int Client::run() {
   std::ostringstream json;
   json << "{\"viewers\": " << o_.viewers << ", \"slow\": " << o_.slow
        << ", \"window_s\": " << number(window_s) << ", \"connected\": " << connected
-       << ", \"connected_at_window\": " << connected_at_window
-       << ", \"connect_all_s\": " << (all_connected && o_.viewers ? number(connect_all / 1e9) : "null")
+       << ", \"connected_at_window\": " << connected_at_window << ", \"connect_all_s\": "
+       << (all_connected && o_.viewers ? number(connect_all / 1e9) : "null")
        << ", \"first_frame_all_s\": "
        << (all_framed && o_.viewers ? number(first_frame_all / 1e9) : "null")
        << ", \"connect_ms\": {\"p50\": " << number(percentile(connect_ms, 0.5))
        << ", \"p99\": " << number(percentile(connect_ms, 0.99))
        << ", \"max\": " << number(percentile(connect_ms, 1)) << "}"
-       << ", \"connect_rate\": " << number(o_.connect_rate)
-       << ", \"fps\": " << triple(fast_fps) << ", \"slow_fps\": " << triple(slow_fps)
+       << ", \"connect_rate\": " << number(o_.connect_rate) << ", \"fps\": " << triple(fast_fps)
+       << ", \"slow_fps\": " << triple(slow_fps)
        << ", \"latency_ms\": " << latency_json(window_.fast_latency_us)
        << ", \"slow_age_ms\": " << latency_json(window_.slow_latency_us)
        << ", \"frames_delivered\": " << delivered << ", \"frames_skipped\": " << skipped
@@ -748,8 +775,9 @@ int Client::run() {
        << (pushed && o_.server_tid ? number(stream_s * 1e6 / pushed) : "null")
        << ", \"client_cpu_s\": " << number(after.client_cpu_s - before.client_cpu_s)
        << ", \"machine_busy_pct\": "
-       << (machine_total > 0 ? number(100 * (after.machine_busy - before.machine_busy) / machine_total)
-                             : "null")
+       << (machine_total > 0
+               ? number(100 * (after.machine_busy - before.machine_busy) / machine_total)
+               : "null")
        << "}";
   printf("%s\n", json.str().c_str());
   for (Viewer &viewer : viewers_)
@@ -799,8 +827,10 @@ int run_ceiling(const Options &o) {
   while (now_ns() < end) {
     ssize_t n = o.copy_bodies ? recv(reader, sink.data(), sink.size(), 0)
                               : recv(reader, nullptr, 1 << 20, MSG_TRUNC);
-    if (n > 0) total += static_cast<uint64_t>(n);
-    else if (n == 0 || (errno != EAGAIN && errno != EINTR)) break;
+    if (n > 0)
+      total += static_cast<uint64_t>(n);
+    else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+      break;
   }
   const double seconds = (now_ns() - start) / 1e9;
   shutdown(reader, SHUT_RDWR);
@@ -808,8 +838,9 @@ int run_ceiling(const Options &o) {
   sender.join();
   close(reader);
   close(writer);
-  printf("{\"bytes_per_s\": %.0f, \"frames_per_s\": %.1f, \"frame_bytes\": %zu, \"seconds\": %.2f}\n",
-         total / seconds, total / seconds / o.frame_bytes, o.frame_bytes, seconds);
+  printf(
+      "{\"bytes_per_s\": %.0f, \"frames_per_s\": %.1f, \"frame_bytes\": %zu, \"seconds\": %.2f}\n",
+      total / seconds, total / seconds / o.frame_bytes, o.frame_bytes, seconds);
   return 0;
 }
 

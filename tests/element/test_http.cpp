@@ -6,10 +6,10 @@
 #include <memory>
 
 #include "check_suite.h"
-#include "stream_client.h"
 #include "sink_pipeline.h"
 #include "soup_client.h"
 #include "stream_checks.h"
+#include "stream_client.h"
 
 using namespace test_support;
 
@@ -37,7 +37,8 @@ std::string first_img_src(const std::string &html) {
 std::string resolve_path(int port, const std::string &reference) {
   const std::string base = "http://127.0.0.1:" + std::to_string(port) + "/";
   GError *error = nullptr;
-  gchar *resolved = g_uri_resolve_relative(base.c_str(), reference.c_str(), G_URI_FLAGS_NONE, &error);
+  gchar *resolved =
+      g_uri_resolve_relative(base.c_str(), reference.c_str(), G_URI_FLAGS_NONE, &error);
   fail_unless(resolved != nullptr, "cannot resolve '%s': %s", reference.c_str(),
               error ? error->message : "?");
   GUri *uri = g_uri_parse(resolved, G_URI_FLAGS_NONE, nullptr);
@@ -154,9 +155,11 @@ GST_END_TEST;
 GST_START_TEST(test_unknown_path_is_404) {
   SinkPipeline pipeline;
   fail_unless(pipeline.play());
-  const std::pair<const char *, const char *> requests[] = {
-      {"GET", "/nothing-here"}, {"POST", "/nothing-here"}, {"GET", "/stream/more"},
-      {"HEAD", "/snapshot.jpg"}, {"DELETE", "/index.html"}};
+  const std::pair<const char *, const char *> requests[] = {{"GET", "/nothing-here"},
+                                                            {"POST", "/nothing-here"},
+                                                            {"GET", "/stream/more"},
+                                                            {"HEAD", "/snapshot.jpg"},
+                                                            {"DELETE", "/index.html"}};
   for (const auto &request : requests) {
     HttpResponse reply = http_exchange(pipeline.port(), request.first, request.second);
     fail_unless(reply.status == 404, "%s %s: %d", request.first, request.second, reply.status);
@@ -267,7 +270,15 @@ GST_START_TEST(test_max_clients_refuses_extra_viewers) {
 GST_END_TEST;
 
 static Suite *element_http_suite(void) {
-  return test_support::single_case_suite("mjpeghttpsink-http", "http", {NAMED_TEST(test_snapshot_before_first_frame_without_timeout), NAMED_TEST(test_snapshot_before_first_frame_is_the_placeholder), NAMED_TEST(test_snapshot_is_latest_frame), NAMED_TEST(test_snapshot_head), NAMED_TEST(test_unknown_path_is_404), NAMED_TEST(test_other_methods_are_405), NAMED_TEST(test_head_stream), NAMED_TEST(test_index_page_shows_the_stream), NAMED_TEST(test_index_page_follows_stream_path), NAMED_TEST(test_max_clients_refuses_extra_viewers)});
+  return test_support::single_case_suite(
+      "mjpeghttpsink-http", "http",
+      {NAMED_TEST(test_snapshot_before_first_frame_without_timeout),
+       NAMED_TEST(test_snapshot_before_first_frame_is_the_placeholder),
+       NAMED_TEST(test_snapshot_is_latest_frame), NAMED_TEST(test_snapshot_head),
+       NAMED_TEST(test_unknown_path_is_404), NAMED_TEST(test_other_methods_are_405),
+       NAMED_TEST(test_head_stream), NAMED_TEST(test_index_page_shows_the_stream),
+       NAMED_TEST(test_index_page_follows_stream_path),
+       NAMED_TEST(test_max_clients_refuses_extra_viewers)});
 }
 
 GST_CHECK_MAIN(element_http);

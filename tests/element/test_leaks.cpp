@@ -4,14 +4,14 @@
 #include <gst/check/gstcheck.h>
 
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 
-#include "check_suite.h"
 #include "await.h"
-#include "stream_client.h"
+#include "check_suite.h"
 #include "sink_pipeline.h"
+#include "stream_client.h"
 
 using namespace test_support;
 
@@ -89,8 +89,7 @@ void cycle_with_viewers(SinkPipeline &pipeline, const Bytes &jpeg) {
 }  // namespace
 
 GST_START_TEST(test_state_cycles_with_viewers_leak_nothing) {
-  std::unique_ptr<GstTracer, decltype(&gst_object_unref)> tracer(leaks_tracer(),
-                                                                 &gst_object_unref);
+  std::unique_ptr<GstTracer, decltype(&gst_object_unref)> tracer(leaks_tracer(), &gst_object_unref);
   fail_unless(tracer != nullptr, "the leaks tracer is not active (GST_TRACERS=leaks)");
   const std::vector<Bytes> frames = distinct_jpegs(1);
   fail_unless_equals_int(frames.size(), 1);
@@ -123,7 +122,9 @@ GST_START_TEST(test_state_cycles_with_viewers_leak_nothing) {
 GST_END_TEST;
 
 static Suite *element_leaks_suite(void) {
-  return test_support::single_case_suite("mjpeghttpsink-leaks", "leaks", {NAMED_TEST(test_state_cycles_with_viewers_leak_nothing)}, 120);
+  return test_support::single_case_suite("mjpeghttpsink-leaks", "leaks",
+                                         {NAMED_TEST(test_state_cycles_with_viewers_leak_nothing)},
+                                         120);
 }
 
 int main(int argc, char **argv) {

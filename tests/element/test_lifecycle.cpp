@@ -15,8 +15,8 @@
 #include <set>
 
 #include "check_suite.h"
-#include "stream_client.h"
 #include "sink_pipeline.h"
+#include "stream_client.h"
 
 using namespace test_support;
 
@@ -94,7 +94,8 @@ std::string cycle_with_viewer(SinkPipeline &pipeline, const Bytes &jpeg) {
   pipeline.stop();
   // Stopping cuts the viewer off: the server closes the connection.
   StreamEnd end = viewer.await_end();
-  fail_unless(end == StreamEnd::kClosedEarly, "after stop the stream is %s", viewer.detail().c_str());
+  fail_unless(end == StreamEnd::kClosedEarly, "after stop the stream is %s",
+              viewer.detail().c_str());
   return viewer.boundary();
 }
 
@@ -161,9 +162,9 @@ GST_START_TEST(test_client_signals_and_num_clients) {
   fail_unless_equals_int(log.count(log.removed), 0);
 
   first.reset();
-  fail_unless(pipeline.pump_frames_until(frames[1],
-                                         [&] { return log.saw(log.removed, first_address); }),
-              "no client-removed for %s", first_address.c_str());
+  fail_unless(
+      pipeline.pump_frames_until(frames[1], [&] { return log.saw(log.removed, first_address); }),
+      "no client-removed for %s", first_address.c_str());
   fail_unless(pipeline.await_num_clients(1));
   fail_unless(await_condition([&] { return log.num_clients_notifications >= 3; }));
   fail_if(log.saw(log.removed, second_address));
@@ -240,7 +241,11 @@ GST_START_TEST(test_start_stop_cycles_leave_nothing_behind) {
 GST_END_TEST;
 
 static Suite *element_lifecycle_suite(void) {
-  return test_support::single_case_suite("mjpeghttpsink-lifecycle", "lifecycle", {NAMED_TEST(test_port_in_use_fails_with_open_write), NAMED_TEST(test_client_signals_and_num_clients), NAMED_TEST(test_restart_on_same_port), NAMED_TEST(test_start_stop_cycles_leave_nothing_behind)});
+  return test_support::single_case_suite(
+      "mjpeghttpsink-lifecycle", "lifecycle",
+      {NAMED_TEST(test_port_in_use_fails_with_open_write),
+       NAMED_TEST(test_client_signals_and_num_clients), NAMED_TEST(test_restart_on_same_port),
+       NAMED_TEST(test_start_stop_cycles_leave_nothing_behind)});
 }
 
 GST_CHECK_MAIN(element_lifecycle);

@@ -3,10 +3,10 @@
 // signals, and current-port following the element's state.
 #include <gst/check/gstcheck.h>
 
-#include "check_suite.h"
 #include "await.h"
-#include "stream_client.h"
+#include "check_suite.h"
 #include "sink_pipeline.h"
+#include "stream_client.h"
 
 using namespace test_support;
 
@@ -48,7 +48,8 @@ void check_string(GstElement *sink, const char *name, const char *expected_defau
   g_free(value);
 }
 
-void check_int(GstElement *sink, const char *name, gint minimum, gint maximum, gint expected_default) {
+void check_int(GstElement *sink, const char *name, gint minimum, gint maximum,
+               gint expected_default) {
   GParamSpec *pspec = find_property(sink, name);
   fail_unless_equals_int(pspec->value_type, G_TYPE_INT);
   GParamSpecInt *spec = G_PARAM_SPEC_INT(pspec);
@@ -60,7 +61,8 @@ void check_int(GstElement *sink, const char *name, gint minimum, gint maximum, g
   fail_unless_equals_int(value, expected_default);
 }
 
-void check_uint(GstElement *sink, const char *name, guint minimum, guint maximum, guint expected_default) {
+void check_uint(GstElement *sink, const char *name, guint minimum, guint maximum,
+                guint expected_default) {
   GParamSpec *pspec = find_property(sink, name);
   fail_unless_equals_int(pspec->value_type, G_TYPE_UINT);
   GParamSpecUInt *spec = G_PARAM_SPEC_UINT(pspec);
@@ -228,9 +230,8 @@ GST_START_TEST(test_signals_and_stats_when_stopped) {
   g_signal_emit_by_name(sink, "get-stats", &stats);
   fail_unless(stats != nullptr);
   fail_unless(gst_structure_has_name(stats, "mjpeghttpsink-stats"));
-  for (const char *field : {"frames-in", "frames-rejected", "frames-published",
-                            "frames-overflowed", "frames-sent",
-                            "frames-dropped", "bytes-served", "viewers-total"}) {
+  for (const char *field : {"frames-in", "frames-rejected", "frames-published", "frames-overflowed",
+                            "frames-sent", "frames-dropped", "bytes-served", "viewers-total"}) {
     guint64 value = 1;
     fail_unless(gst_structure_get_uint64(stats, field, &value), "no guint64 %s", field);
     fail_unless_equals_uint64(value, 0);
@@ -332,11 +333,10 @@ GST_START_TEST(test_current_port_in_playing) {
   SinkPipeline pipeline;
   fail_unless_equals_int(pipeline.port(), 0);
   int notified = 0;
-  g_signal_connect(pipeline.sink(), "notify::current-port",
-                   G_CALLBACK(+[](GObject *, GParamSpec *, gpointer count) {
-                     ++*static_cast<int *>(count);
-                   }),
-                   &notified);
+  g_signal_connect(
+      pipeline.sink(), "notify::current-port",
+      G_CALLBACK(+[](GObject *, GParamSpec *, gpointer count) { ++*static_cast<int *>(count); }),
+      &notified);
   fail_unless(pipeline.play());
   const int port = pipeline.port();
   fail_unless(port > 0, "current-port %d in PLAYING", port);
@@ -353,7 +353,13 @@ GST_START_TEST(test_current_port_in_playing) {
 GST_END_TEST;
 
 static Suite *element_properties_suite(void) {
-  return test_support::single_case_suite("mjpeghttpsink-properties", "properties", {NAMED_TEST(test_string_properties), NAMED_TEST(test_numeric_properties), NAMED_TEST(test_read_only_properties), NAMED_TEST(test_queue_policy_enum), NAMED_TEST(test_signals_and_stats_when_stopped), NAMED_TEST(test_current_port_follows_state), NAMED_TEST(test_ready_does_not_listen), NAMED_TEST(test_settings_changed_in_ready_apply), NAMED_TEST(test_current_port_in_playing)});
+  return test_support::single_case_suite(
+      "mjpeghttpsink-properties", "properties",
+      {NAMED_TEST(test_string_properties), NAMED_TEST(test_numeric_properties),
+       NAMED_TEST(test_read_only_properties), NAMED_TEST(test_queue_policy_enum),
+       NAMED_TEST(test_signals_and_stats_when_stopped), NAMED_TEST(test_current_port_follows_state),
+       NAMED_TEST(test_ready_does_not_listen), NAMED_TEST(test_settings_changed_in_ready_apply),
+       NAMED_TEST(test_current_port_in_playing)});
 }
 
 GST_CHECK_MAIN(element_properties);

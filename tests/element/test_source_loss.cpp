@@ -10,8 +10,8 @@
 
 #include "check_suite.h"
 #include "jpeg_frames.h"
-#include "stream_client.h"
 #include "sink_pipeline.h"
+#include "stream_client.h"
 
 using namespace test_support;
 
@@ -140,7 +140,10 @@ GST_START_TEST(test_placeholder_file_must_be_jpeg) {
 GST_END_TEST;
 
 static Suite *source_loss_suite() {
-  return test_support::single_case_suite("source-loss", "source-loss", {NAMED_TEST(test_defaults), NAMED_TEST(test_loss_and_return), NAMED_TEST(test_placeholder_file), NAMED_TEST(test_placeholder_file_must_be_jpeg)});
+  return test_support::single_case_suite(
+      "source-loss", "source-loss",
+      {NAMED_TEST(test_defaults), NAMED_TEST(test_loss_and_return),
+       NAMED_TEST(test_placeholder_file), NAMED_TEST(test_placeholder_file_must_be_jpeg)});
 }
 
 GST_CHECK_MAIN(source_loss)

@@ -5,10 +5,10 @@
 #include <gst/check/gstcheck.h>
 
 #include "check_suite.h"
-#include "stream_client.h"
 #include "sink_pipeline.h"
 #include "soup_client.h"
 #include "stream_checks.h"
+#include "stream_client.h"
 
 using namespace test_support;
 
@@ -193,7 +193,8 @@ GST_START_TEST(test_eos_closes_every_stream) {
   gst_message_unref(eos);
   fail_unless(pipeline.await_num_clients(0));
   // The count covers every body byte the viewers received, and only those.
-  fail_unless_equals_uint64(pipeline.stat("bytes-served"), left_viewer.body_bytes() + right_viewer.body_bytes());
+  fail_unless_equals_uint64(pipeline.stat("bytes-served"),
+                            left_viewer.body_bytes() + right_viewer.body_bytes());
   guint64 bytes_served = 0;
   g_object_get(pipeline.sink(), "bytes-served", &bytes_served, nullptr);
   fail_unless_equals_uint64(bytes_served, left_viewer.body_bytes() + right_viewer.body_bytes());
@@ -224,8 +225,7 @@ GST_START_TEST(test_non_jpeg_buffers_not_served) {
   fail_unless(pipeline.await_num_clients(1));
 
   const Bytes swapped_soi = std::string("\xD8\xFF", 2) + frames[0].substr(2);
-  const std::vector<Bytes> first_burst = {"not a jpeg at all", swapped_soi,
-                                          std::string("\xFF", 1)};
+  const std::vector<Bytes> first_burst = {"not a jpeg at all", swapped_soi, std::string("\xFF", 1)};
   fail_unless(pipeline.push_jpeg(frames[0]));
   for (const Bytes &garbage : first_burst)
     fail_unless(pipeline.push_and_await(buffer_from_bytes(garbage), "frames-rejected"));
@@ -264,7 +264,14 @@ GST_START_TEST(test_non_jpeg_buffers_not_served) {
 GST_END_TEST;
 
 static Suite *element_streaming_suite(void) {
-  return test_support::single_case_suite("mjpeghttpsink-streaming", "streaming", {NAMED_TEST(test_soup_client_reads_pushed_frames), NAMED_TEST(test_raw_client_reads_pushed_frames), NAMED_TEST(test_new_viewer_gets_latest_frame_at_once), NAMED_TEST(test_multi_memory_buffer_served_byte_exact), NAMED_TEST(test_eos_closes_every_stream), NAMED_TEST(test_eos_before_any_frame), NAMED_TEST(test_non_jpeg_buffers_not_served)});
+  return test_support::single_case_suite(
+      "mjpeghttpsink-streaming", "streaming",
+      {NAMED_TEST(test_soup_client_reads_pushed_frames),
+       NAMED_TEST(test_raw_client_reads_pushed_frames),
+       NAMED_TEST(test_new_viewer_gets_latest_frame_at_once),
+       NAMED_TEST(test_multi_memory_buffer_served_byte_exact),
+       NAMED_TEST(test_eos_closes_every_stream), NAMED_TEST(test_eos_before_any_frame),
+       NAMED_TEST(test_non_jpeg_buffers_not_served)});
 }
 
 GST_CHECK_MAIN(element_streaming);

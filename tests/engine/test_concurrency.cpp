@@ -7,9 +7,9 @@
 
 #include <thread>
 
-#include "stream/viewer_queue_tls.h"
-#include "stream/dispatcher.h"
 #include "engine_fixture.h"
+#include "stream/dispatcher.h"
+#include "stream/viewer_queue_tls.h"
 #include "stream_client.h"
 
 using namespace enginetest;

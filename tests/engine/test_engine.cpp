@@ -71,7 +71,8 @@ void test_stream_delivers_published_frames() {
     const int64_t timestamp = kBaseTime + static_cast<int64_t>(seed) * 33333;
     fixture.publish(seed, frame_size(seed), timestamp, seed % 4 + 1);
     StreamPart part;
-    if (!viewer.read_part(&part, StreamConnection::in(kIoLimit))) g_error("%s", viewer.error().c_str());
+    if (!viewer.read_part(&part, StreamConnection::in(kIoLimit)))
+      g_error("%s", viewer.error().c_str());
     assert_part(part, seed, frame_size(seed), timestamp);
     g_assert_false(part.closing);
     expected_bytes += MultipartFormat::part_header(frame_size(seed), timestamp).size() +
@@ -82,7 +83,8 @@ void test_stream_delivers_published_frames() {
   // then the server closes the connection.
   g_assert_true(engine.end_of_stream(kIoLimit));
   StreamPart last;
-  if (!viewer.read_part(&last, StreamConnection::in(kIoLimit))) g_error("%s", viewer.error().c_str());
+  if (!viewer.read_part(&last, StreamConnection::in(kIoLimit)))
+    g_error("%s", viewer.error().c_str());
   g_assert_true(last.closing);
   assert_part(last, kFrames, frame_size(kFrames), kBaseTime + kFrames * 33333);
   expected_bytes +=
@@ -124,7 +126,8 @@ void test_new_viewer_gets_latest_at_once() {
   HttpHead head;
   g_assert_true(viewer.read_head(&head, StreamConnection::in(kIoLimit)));
   StreamPart part;
-  if (!viewer.read_part(&part, StreamConnection::in(kIoLimit))) g_error("%s", viewer.error().c_str());
+  if (!viewer.read_part(&part, StreamConnection::in(kIoLimit)))
+    g_error("%s", viewer.error().c_str());
   assert_part(part, 3, frame_size(3), kBaseTime);
 
   fixture.engine.reset();
@@ -157,7 +160,8 @@ void serve_viewers_once(size_t viewers) {
     open.push_back(std::make_unique<StreamConnection>());
     g_assert_true(open.back()->request(port, "GET", "/stream"));
   }
-  g_assert_true(await_condition([&] { return fixture.added.load() == static_cast<int>(viewers); }, kIoLimit));
+  g_assert_true(
+      await_condition([&] { return fixture.added.load() == static_cast<int>(viewers); }, kIoLimit));
   fixture.engine->stop();
 }
 

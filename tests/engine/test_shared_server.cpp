@@ -65,17 +65,19 @@ mjpeghttp::EngineConfig config_for(unsigned port, const std::string &mount) {
 void publish(mjpeghttp::Engine &engine, uint64_t seed, std::atomic<int> *outstanding) {
   auto *payload = new std::string(make_jpeg_like(seed, 2000 + seed % 97));
   outstanding->fetch_add(1);
-  engine.publish(split_into_chunks(*payload, 2), static_cast<int64_t>(seed), [payload, outstanding] {
-    delete payload;
-    outstanding->fetch_sub(1);
-  });
+  engine.publish(split_into_chunks(*payload, 2), static_cast<int64_t>(seed),
+                 [payload, outstanding] {
+                   delete payload;
+                   outstanding->fetch_sub(1);
+                 });
 }
 
 // Status of one whole request, or 0 when the exchange failed.
 int status_of(unsigned port, const std::string &path) {
   StreamConnection client;
   HttpHead head;
-  if (!client.request(port, "GET", path) || !client.read_head(&head, StreamConnection::in(kIoLimit)))
+  if (!client.request(port, "GET", path) ||
+      !client.read_head(&head, StreamConnection::in(kIoLimit)))
     return 0;
   return head.status;
 }
@@ -83,8 +85,10 @@ int status_of(unsigned port, const std::string &path) {
 void test_each_mount_serves_its_own_frames() {
   std::atomic<int> outstanding{0};
   const unsigned port = free_port();
-  auto engine_a = std::make_unique<mjpeghttp::Engine>(config_for(port, "/a"), mjpeghttp::EngineHooks{});
-  auto engine_b = std::make_unique<mjpeghttp::Engine>(config_for(port, "/b"), mjpeghttp::EngineHooks{});
+  auto engine_a =
+      std::make_unique<mjpeghttp::Engine>(config_for(port, "/a"), mjpeghttp::EngineHooks{});
+  auto engine_b =
+      std::make_unique<mjpeghttp::Engine>(config_for(port, "/b"), mjpeghttp::EngineHooks{});
   mjpeghttp::Engine &a = *engine_a, &b = *engine_b;
   mjpeghttp::EngineError error;
   g_assert_true(a.start(&error));
@@ -100,7 +104,8 @@ void test_each_mount_serves_its_own_frames() {
   g_assert_true(viewer_b.request(port, "GET", "/b/stream"));
   g_assert_true(viewer_b.read_head(&head, StreamConnection::in(kIoLimit)));
   g_assert_cmpint(head.status, ==, 200);
-  g_assert_true(await_condition([&] { return a.num_viewers() == 1 && b.num_viewers() == 1; }, kIoLimit));
+  g_assert_true(
+      await_condition([&] { return a.num_viewers() == 1 && b.num_viewers() == 1; }, kIoLimit));
 
   for (uint64_t i = 1; i <= 3; i++) {
     publish(a, 100 + i, &outstanding);
@@ -142,7 +147,8 @@ void test_each_mount_serves_its_own_frames() {
 void test_mount_churn_leaves_the_other_mount_alone() {
   std::atomic<int> outstanding{0};
   const unsigned port = free_port();
-  auto engine_b = std::make_unique<mjpeghttp::Engine>(config_for(port, "/b"), mjpeghttp::EngineHooks{});
+  auto engine_b =
+      std::make_unique<mjpeghttp::Engine>(config_for(port, "/b"), mjpeghttp::EngineHooks{});
   mjpeghttp::Engine &b = *engine_b;
   mjpeghttp::EngineError error;
   g_assert_true(b.start(&error));
@@ -194,7 +200,7 @@ void test_clashing_settings_are_refused() {
   mjpeghttp::EngineError error;
   g_assert_true(first.start(&error));
 
-    mjpeghttp::Engine same_mount(config_for(port, "/a"), {});
+  mjpeghttp::Engine same_mount(config_for(port, "/a"), {});
   g_assert_false(same_mount.start(&error));
   g_assert_true(error.kind == mjpeghttp::EngineError::Kind::kSettings);
   g_assert_true(error.message.find("mount /a") != std::string::npos);
@@ -263,7 +269,7 @@ void test_a_clash_with_a_server_document_names_it() {
   mjpeghttp::Engine first(config_for(port, "/a"), {});
   mjpeghttp::EngineError error;
   g_assert_true(first.start(&error));
-    mjpeghttp::Engine metrics_mount(config_for(port, "/metrics"), {});
+  mjpeghttp::Engine metrics_mount(config_for(port, "/metrics"), {});
   g_assert_false(metrics_mount.start(&error));
   g_assert_true(error.kind == mjpeghttp::EngineError::Kind::kSettings);
   g_assert_true(error.message.find("the server's metrics") != std::string::npos);

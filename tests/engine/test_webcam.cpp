@@ -9,13 +9,13 @@
 #include "stream/placeholder_picture.h"
 #include "stream_client.h"
 
-using test_support::await_condition;
 using enginetest::EngineFixture;
-using test_support::HttpHead;
 using enginetest::make_jpeg_like;
-using test_support::StreamPart;
-using test_support::StreamConnection;
 using std::chrono::milliseconds;
+using test_support::await_condition;
+using test_support::HttpHead;
+using test_support::StreamConnection;
+using test_support::StreamPart;
 
 namespace {
 
@@ -114,7 +114,8 @@ Reply fetch(unsigned port, const std::string &path) {
   reply.head = head_of(port, "GET", path, &viewer);
   const std::string length = reply.head.header("Content-Length");
   if (!length.empty())
-    g_assert_true(viewer.read_exactly(std::stoul(length), &reply.body, StreamConnection::in(kIoLimit)));
+    g_assert_true(
+        viewer.read_exactly(std::stoul(length), &reply.body, StreamConnection::in(kIoLimit)));
   return reply;
 }
 

@@ -126,7 +126,7 @@ void LiveStream::feed() {
   while (!feeder_stop_) {
     const uint64_t sequence = pushed_.load() + 1;
     const Bytes jpeg = test_support::stamp_jpeg(pictures_[sequence % pictures_.size()],
-                                              static_cast<unsigned>(sequence));
+                                                static_cast<unsigned>(sequence));
     lock.unlock();
     const GstFlowReturn flow =
         gst_app_src_push_buffer(GST_APP_SRC(source_), test_support::buffer_from_bytes(jpeg));
@@ -158,8 +158,7 @@ void LiveStream::expect_viewers_intact(const char *case_name, uint64_t frames_af
     fail_unless(viewer.await_sequence(target, kCatchUpMs),
                 "%s: well-behaved viewer %zu is at frame %llu, waiting for frame %llu (%s)",
                 case_name, i, static_cast<unsigned long long>(viewer.last_sequence()),
-                static_cast<unsigned long long>(target),
-                viewer.problems_text().c_str());
+                static_cast<unsigned long long>(target), viewer.problems_text().c_str());
     // A frame missing for every viewer would be the fan-out's
     // (frames-overflowed); one missing for one viewer, its queue's.
     fail_unless(viewer.problems().empty(),
@@ -181,10 +180,10 @@ void LiveStream::expect_no_error(const char *case_name) {
 
 void LiveStream::expect_baseline(const char *case_name, int settle_ms) {
   const guint viewers = static_cast<guint>(viewers_.size());
-  fail_unless(test_support::await_condition(
-                  [&] { return pipeline_.num_clients() == viewers; }, settle_ms),
-              "%s: num-clients is %u, expected %u (the well-behaved viewers)", case_name,
-              pipeline_.num_clients(), viewers);
+  fail_unless(
+      test_support::await_condition([&] { return pipeline_.num_clients() == viewers; }, settle_ms),
+      "%s: num-clients is %u, expected %u (the well-behaved viewers)", case_name,
+      pipeline_.num_clients(), viewers);
   int fds = 0;
   int threads = 0;
   const bool settled = test_support::await_condition(
@@ -194,8 +193,7 @@ void LiveStream::expect_baseline(const char *case_name, int settle_ms) {
         return fds <= baseline_fds_ && threads <= baseline_threads_;
       },
       settle_ms);
-  fail_unless(settled,
-              "%s: after %d ms, %d open fds (baseline %d) and %d threads (baseline %d)",
+  fail_unless(settled, "%s: after %d ms, %d open fds (baseline %d) and %d threads (baseline %d)",
               case_name, settle_ms, fds, baseline_fds_, threads, baseline_threads_);
 }
 
@@ -207,8 +205,7 @@ void LiveStream::expect_undisturbed(const char *case_name, int settle_ms) {
   expect_viewers_intact(case_name);
 }
 
-int run_battery(int argc, char **argv, Suite *(*make_suite)(), const char *name,
-                const char *file) {
+int run_battery(int argc, char **argv, Suite *(*make_suite)(), const char *name, const char *file) {
   raise_fd_limit();
   gst_check_init(&argc, &argv);
   return gst_check_run_suite(make_suite(), name, file);

@@ -102,7 +102,6 @@ class LiveStream {
 };
 
 // main() for a battery executable: descriptors first, then gst-check.
-int run_battery(int argc, char **argv, Suite *(*make_suite)(), const char *name,
-                const char *file);
+int run_battery(int argc, char **argv, Suite *(*make_suite)(), const char *name, const char *file);
 
 }  // namespace hardening_test

@@ -91,16 +91,16 @@ void SequenceViewer::read_stream() {
 
 bool SequenceViewer::await_sequence(uint64_t sequence, int timeout_ms) const {
   std::unique_lock<std::mutex> lock(mutex_);
-  return changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                           [&] { return last_sequence_ >= sequence || ended_; }) &&
-         last_sequence_ >= sequence;
+  return changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    return last_sequence_ >= sequence || ended_;
+  }) && last_sequence_ >= sequence;
 }
 
 bool SequenceViewer::await_frames(size_t count, int timeout_ms) const {
   std::unique_lock<std::mutex> lock(mutex_);
-  return changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                           [&] { return frames_ >= count || ended_; }) &&
-         frames_ >= count;
+  return changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    return frames_ >= count || ended_;
+  }) && frames_ >= count;
 }
 
 bool SequenceViewer::await_end(int timeout_ms) const {

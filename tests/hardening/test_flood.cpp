@@ -7,8 +7,8 @@
 
 #include <string>
 
-#include "check_suite.h"
 #include "await.h"
+#include "check_suite.h"
 #include "fd_flood.h"
 #include "live_stream.h"
 #include "raw_socket.h"
@@ -72,7 +72,8 @@ GST_START_TEST(test_descriptor_exhaustion) {
 GST_END_TEST;
 
 static Suite *hardening_flood_suite() {
-  return test_support::single_case_suite("mjpeghttpsink-hardening-flood", "flood", {NAMED_TEST(test_descriptor_exhaustion)}, 60);
+  return test_support::single_case_suite("mjpeghttpsink-hardening-flood", "flood",
+                                         {NAMED_TEST(test_descriptor_exhaustion)}, 60);
 }
 
 int main(int argc, char **argv) {

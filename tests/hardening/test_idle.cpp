@@ -41,8 +41,7 @@ void expect_snapshot_served(int port, const char *case_name) {
 
 // Every member was cut off by the server, each about request-timeout after
 // it connected at `start`.
-void expect_cut_off_on_time(const Swarm &swarm, size_t ended, gint64 start,
-                            const char *case_name) {
+void expect_cut_off_on_time(const Swarm &swarm, size_t ended, gint64 start, const char *case_name) {
   size_t early = 0;
   size_t late = 0;
   gint64 first = G_MAXINT64;
@@ -151,7 +150,10 @@ GST_START_TEST(test_request_timeout_property) {
 GST_END_TEST;
 
 static Suite *hardening_idle_suite() {
-  return test_support::single_case_suite("mjpeghttpsink-hardening-idle", "idle", {NAMED_TEST(test_request_timeout_property), NAMED_TEST(test_slowloris), NAMED_TEST(test_silent_connections), NAMED_TEST(test_idle_keepalive)});
+  return test_support::single_case_suite(
+      "mjpeghttpsink-hardening-idle", "idle",
+      {NAMED_TEST(test_request_timeout_property), NAMED_TEST(test_slowloris),
+       NAMED_TEST(test_silent_connections), NAMED_TEST(test_idle_keepalive)});
 }
 
 int main(int argc, char **argv) {

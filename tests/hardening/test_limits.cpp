@@ -3,6 +3,7 @@
 // connections, hundreds of viewers accepted within a second (listen backlog),
 // and PLAYING->NULL with hundreds of viewers finishing quickly and joining
 // every thread.
+#include <dirent.h>
 #include <gst/check/gstcheck.h>
 
 #include <algorithm>
@@ -14,8 +15,6 @@
 #include "check_suite.h"
 #include "live_stream.h"
 #include "swarm.h"
-
-#include <dirent.h>
 
 using namespace hardening_test;
 using namespace test_support;
@@ -117,11 +116,12 @@ GST_START_TEST(test_300_viewers_within_a_second) {
   // retried after a second, which alone breaks this bound.
   const size_t connected = crowd.await_connected(1000);
   crowd.send_to_all(get_request(live.port(), "/stream"));
-  crowd.collect_heads(static_cast<int>(std::max<gint64>(0, kSecondUs - (g_get_monotonic_time() - start)) / 1000));
+  crowd.collect_heads(
+      static_cast<int>(std::max<gint64>(0, kSecondUs - (g_get_monotonic_time() - start)) / 1000));
   const long long took_ms = ms_since(start);
   fail_unless(connected == kViewers && crowd.count_status(200) == kViewers,
-              "%zu viewers: %zu connected and %zu served within %lld ms (bound 1000 ms)",
-              kViewers, connected, crowd.count_status(200), took_ms);
+              "%zu viewers: %zu connected and %zu served within %lld ms (bound 1000 ms)", kViewers,
+              connected, crowd.count_status(200), took_ms);
   fail_unless(live.pipeline().await_num_clients(3 + kViewers), "num-clients is %u, expected %zu",
               live.pipeline().num_clients(), 3 + kViewers);
   crowd.close_all();
@@ -184,7 +184,10 @@ GST_START_TEST(test_stop_with_300_viewers) {
 GST_END_TEST;
 
 static Suite *hardening_limits_suite() {
-  return test_support::single_case_suite("mjpeghttpsink-hardening-limits", "limits", {NAMED_TEST(test_max_clients_under_burst), NAMED_TEST(test_300_viewers_within_a_second), NAMED_TEST(test_stop_with_300_viewers)});
+  return test_support::single_case_suite(
+      "mjpeghttpsink-hardening-limits", "limits",
+      {NAMED_TEST(test_max_clients_under_burst), NAMED_TEST(test_300_viewers_within_a_second),
+       NAMED_TEST(test_stop_with_300_viewers)});
 }
 
 int main(int argc, char **argv) {

@@ -108,8 +108,7 @@ GST_END_TEST;
 
 GST_START_TEST(test_header_block_64k) {
   LiveStream live;
-  const std::string request =
-      get_request(live.port(), "/stream", filler_headers(64 * 1024));
+  const std::string request = get_request(live.port(), "/stream", filler_headers(64 * 1024));
   // Either served (64 KiB is within what the server takes) or refused with a
   // status; never a dropped connection.
   SequenceViewer viewer(live.port(), request);
@@ -389,7 +388,15 @@ GST_START_TEST(test_dot_segments) {
 GST_END_TEST;
 
 static Suite *hardening_requests_suite() {
-  return test_support::single_case_suite("mjpeghttpsink-hardening-requests", "requests", {NAMED_TEST(test_garbage_request_line), NAMED_TEST(test_header_block_64k), NAMED_TEST(test_header_block_1m), NAMED_TEST(test_query_string_64k), NAMED_TEST(test_pipelined_requests), NAMED_TEST(test_large_body_refused), NAMED_TEST(test_folded_or_bare_lf_heads_refused), NAMED_TEST(test_memory_flat_under_disguised_body_floods), NAMED_TEST(test_unfinished_head_then_half_close), NAMED_TEST(test_http10_request), NAMED_TEST(test_absolute_uri), NAMED_TEST(test_dot_segments)});
+  return test_support::single_case_suite(
+      "mjpeghttpsink-hardening-requests", "requests",
+      {NAMED_TEST(test_garbage_request_line), NAMED_TEST(test_header_block_64k),
+       NAMED_TEST(test_header_block_1m), NAMED_TEST(test_query_string_64k),
+       NAMED_TEST(test_pipelined_requests), NAMED_TEST(test_large_body_refused),
+       NAMED_TEST(test_folded_or_bare_lf_heads_refused),
+       NAMED_TEST(test_memory_flat_under_disguised_body_floods),
+       NAMED_TEST(test_unfinished_head_then_half_close), NAMED_TEST(test_http10_request),
+       NAMED_TEST(test_absolute_uri), NAMED_TEST(test_dot_segments)});
 }
 
 int main(int argc, char **argv) {

@@ -74,7 +74,8 @@ class Viewer {
   // frames.
   Viewer(int port, bool slow, size_t pause_after = 0) : slow_(slow), pause_after_(pause_after) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    if (slow_) setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &kSlowReceiveBuffer, sizeof kSlowReceiveBuffer);
+    if (slow_)
+      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &kSlowReceiveBuffer, sizeof kSlowReceiveBuffer);
     timeval timeout{1, 0};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     sockaddr_in address{};
@@ -112,9 +113,9 @@ class Viewer {
       size_t want = sizeof chunk;
       if (slow_) {
         auto now = std::chrono::steady_clock::now();
-        tokens = std::min(tokens + std::chrono::duration<double>(now - last).count() *
-                                       kSlowRateBytesPerS,
-                          static_cast<double>(sizeof chunk));
+        tokens = std::min(
+            tokens + std::chrono::duration<double>(now - last).count() * kSlowRateBytesPerS,
+            static_cast<double>(sizeof chunk));
         last = now;
         if (tokens < 1024) {
           // The client's own pace, not a wait for the server.
@@ -253,7 +254,9 @@ GST_START_TEST(test_slow_viewers_get_fresh_frames_fast_ones_everything) {
 GST_END_TEST;
 
 static Suite *slow_viewers_suite(void) {
-  return test_support::single_case_suite("mjpeghttpsink-slow-viewers", "slow-viewers", {NAMED_TEST(test_slow_viewers_get_fresh_frames_fast_ones_everything)}, 90);
+  return test_support::single_case_suite(
+      "mjpeghttpsink-slow-viewers", "slow-viewers",
+      {NAMED_TEST(test_slow_viewers_get_fresh_frames_fast_ones_everything)}, 90);
 }
 
 GST_CHECK_MAIN(slow_viewers);

@@ -30,7 +30,7 @@ constexpr unsigned kCameraTagStride = 1000000;
 
 Bytes live_frame(const std::vector<Bytes> &pictures, unsigned camera, unsigned sequence) {
   return test_support::stamp_jpeg(pictures.at(sequence % pictures.size()),
-                                camera * kCameraTagStride + sequence);
+                                  camera * kCameraTagStride + sequence);
 }
 
 bool read_live_tag(const Bytes &jpeg, unsigned *camera, unsigned *sequence) {
@@ -65,8 +65,8 @@ GstElement *Rig::add_camera(const std::string &sink_name, const std::string &mou
   // idle-resend=0: the tests match each part a viewer gets to a frame they
   // pushed, and a slow moment (a sanitizer build) would otherwise bring
   // resends of the latest frame in between.
-  g_object_set(camera.sink, "mount", mount.c_str(), "sync", FALSE, "async", FALSE, "idle-resend",
-               0, nullptr);
+  g_object_set(camera.sink, "mount", mount.c_str(), "sync", FALSE, "async", FALSE, "idle-resend", 0,
+               nullptr);
   gst_bin_add_many(GST_BIN(pipeline_), camera.source, camera.sink, nullptr);
   fail_unless(gst_element_link(camera.source, camera.sink));
   cameras_.push_back(camera);
@@ -97,8 +97,7 @@ bool Rig::push_jpeg(size_t camera, const Bytes &jpeg) {
   GstBuffer *buffer = test_support::buffer_from_bytes(jpeg);
   if (gst_app_src_push_buffer(GST_APP_SRC(cameras_.at(camera).source), buffer) != GST_FLOW_OK)
     return false;
-  return test_support::await_condition(
-      [&] { return stat(camera, "frames-published") > before; });
+  return test_support::await_condition([&] { return stat(camera, "frames-published") > before; });
 }
 
 guint64 Rig::stat(size_t camera, const char *field) const {

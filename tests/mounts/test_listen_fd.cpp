@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "check_suite.h"
-#include "process.h"
 #include "mount_rig.h"
+#include "process.h"
 
 using namespace test_support;
 using namespace mounts_test;
@@ -79,8 +79,7 @@ GST_START_TEST(test_serves_through_handed_socket_across_state_cycles) {
     g_object_get(rig.sink(), "current-port", &current, nullptr);
     fail_unless_equals_int(current, port);
     fail_unless(rig.push_jpeg(0, frames[round]));
-    fail_unless(curl_get(port, "/snapshot") == frames[round], "round %zu: curl's snapshot",
-                round);
+    fail_unless(curl_get(port, "/snapshot") == frames[round], "round %zu: curl's snapshot", round);
     RawViewer viewer(port, "/stream");
     fail_unless(viewer.streaming() && viewer.await_parts(1), "%s", viewer.detail().c_str());
     fail_unless(viewer.parts()[0].body == frames[round]);
@@ -132,7 +131,13 @@ GST_START_TEST(test_socket_that_does_not_listen) {
 GST_END_TEST;
 
 static Suite *mounts_listen_fd_suite() {
-  return test_support::single_case_suite("mounts_listen_fd", "listen_fd", {NAMED_TEST(test_serves_through_handed_socket_across_state_cycles), NAMED_TEST(test_two_elements_share_a_handed_socket), NAMED_TEST(test_descriptor_that_is_not_a_socket), NAMED_TEST(test_socket_that_does_not_listen)}, 60);
+  return test_support::single_case_suite(
+      "mounts_listen_fd", "listen_fd",
+      {NAMED_TEST(test_serves_through_handed_socket_across_state_cycles),
+       NAMED_TEST(test_two_elements_share_a_handed_socket),
+       NAMED_TEST(test_descriptor_that_is_not_a_socket),
+       NAMED_TEST(test_socket_that_does_not_listen)},
+      60);
 }
 
 GST_CHECK_MAIN(mounts_listen_fd);

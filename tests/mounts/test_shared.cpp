@@ -13,8 +13,8 @@
 #include <memory>
 #include <thread>
 
-#include "check_suite.h"
 #include "await.h"
+#include "check_suite.h"
 #include "exposition.h"
 #include "json_reply.h"
 #include "mount_rig.h"
@@ -214,17 +214,16 @@ GST_START_TEST(test_three_pipelines_on_one_port) {
   const auto viewer2 = expect_mount_serves(port, "/cam2", second, 0, camera_frames(2, 4));
   const auto viewer3 = expect_mount_serves(port, "/cam3", third, 0, camera_frames(3, 5));
   expect_text(joined(listed_mounts(port)), "/cam1,/cam2,/cam3");
-  expect_documents_cover(port, {{"/cam1", "cam1", &first, 0},
-                                {"/cam2", "cam2", &second, 0},
-                                {"/cam3", "cam3", &third, 0}});
+  expect_documents_cover(
+      port,
+      {{"/cam1", "cam1", &first, 0}, {"/cam2", "cam2", &second, 0}, {"/cam3", "cam3", &third, 0}});
 
   // With no root mount, / lists the mounts and /cam1 leads to its page.
   HttpResponse listing = http_exchange(port, "GET", "/");
   fail_unless_equals_int(listing.status, 200);
   fail_unless(listing.header("Content-Type").rfind("text/html", 0) == 0);
   for (const char *mount : {"/cam1", "/cam2", "/cam3"})
-    fail_unless(listing.body.find(std::string("data-mount=\"") + mount + "\"") !=
-                    std::string::npos,
+    fail_unless(listing.body.find(std::string("data-mount=\"") + mount + "\"") != std::string::npos,
                 "the listing page has no card for %s", mount);
   HttpResponse redirect = http_exchange(port, "GET", "/cam2");
   fail_unless_equals_int(redirect.status, 301);
@@ -251,8 +250,9 @@ GST_START_TEST(test_two_sinks_in_one_pipeline) {
   // A browser asking /streams for HTML gets the listing page.
   RawSocket browser(port);
   fail_unless(browser.ok());
-  fail_unless(browser.send_all("GET /streams HTTP/1.1\r\nHost: x\r\nAccept: "
-                               "text/html,application/xhtml+xml,*/*;q=0.8\r\n\r\n"));
+  fail_unless(
+      browser.send_all("GET /streams HTTP/1.1\r\nHost: x\r\nAccept: "
+                       "text/html,application/xhtml+xml,*/*;q=0.8\r\n\r\n"));
   HttpHead head;
   fail_unless(browser.read_head(&head));
   fail_unless_equals_int(head.status, 200);
@@ -432,8 +432,8 @@ bool port_is_free(int port) {
   // port do not count, a listener does.
   const int reuse = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
-  const bool bound = bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
-                     listen(fd, 1) == 0;
+  const bool bound =
+      bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 && listen(fd, 1) == 0;
   close(fd);
   return bound;
 }
@@ -473,7 +473,13 @@ GST_START_TEST(test_server_lives_while_any_element_uses_it) {
 GST_END_TEST;
 
 static Suite *mounts_shared_suite() {
-  return test_support::single_case_suite("mounts_shared", "shared", {NAMED_TEST(test_three_pipelines_on_one_port), NAMED_TEST(test_two_sinks_in_one_pipeline), NAMED_TEST(test_mount_leaves_while_others_stream), NAMED_TEST(test_removed_sink_leaves_its_pipeline_partner_serving), NAMED_TEST(test_server_lives_while_any_element_uses_it)}, 60);
+  return test_support::single_case_suite(
+      "mounts_shared", "shared",
+      {NAMED_TEST(test_three_pipelines_on_one_port), NAMED_TEST(test_two_sinks_in_one_pipeline),
+       NAMED_TEST(test_mount_leaves_while_others_stream),
+       NAMED_TEST(test_removed_sink_leaves_its_pipeline_partner_serving),
+       NAMED_TEST(test_server_lives_while_any_element_uses_it)},
+      60);
 }
 
 GST_CHECK_MAIN(mounts_shared);

@@ -16,11 +16,11 @@
 #include <string>
 #include <vector>
 
-#include "check_suite.h"
 #include "await.h"
-#include "process.h"
+#include "check_suite.h"
 #include "json_reply.h"
 #include "mount_rig.h"
+#include "process.h"
 
 using namespace test_support;
 using namespace mounts_test;
@@ -139,7 +139,7 @@ void expect_existing_socket_kept(const std::string &path, const std::string &rea
 }
 
 std::vector<std::string> curl_args(const std::string &socket_path, const std::string &path) {
-  return {"curl", "--silent", "--show-error", "--no-buffer", "--max-time", "20",
+  return {"curl",          "--silent",  "--show-error",           "--no-buffer", "--max-time", "20",
           "--unix-socket", socket_path, "http://localhost" + path};
 }
 
@@ -168,18 +168,19 @@ GST_START_TEST(test_unix_socket_serves_curl_and_raw_clients) {
 
   // curl reads the stream while frames arrive: every one of them, whole.
   ChildProcess stream(curl_args(path, "/stream"));
-  fail_unless(stream.read_until(
-                  [&](const std::string &out) { return out.find(frames[0]) != std::string::npos; },
-                  10000),
-              "curl got no first part: %s", stream.errors().c_str());
+  fail_unless(
+      stream.read_until(
+          [&](const std::string &out) { return out.find(frames[0]) != std::string::npos; }, 10000),
+      "curl got no first part: %s", stream.errors().c_str());
   fail_unless(await_condition([&] { return rig.num_clients(0) == 1; }));
   // One at a time: a viewer's queue holds two frames, a burst could skip one.
   for (size_t i = 1; i < frames.size(); i++) {
     fail_unless(rig.push_jpeg(0, frames[i]));
-    fail_unless(stream.read_until(
-                    [&](const std::string &out) { return out.find(frames[i]) != std::string::npos; },
-                    10000),
-                "curl did not get part %zu", i);
+    fail_unless(
+        stream.read_until(
+            [&](const std::string &out) { return out.find(frames[i]) != std::string::npos; },
+            10000),
+        "curl did not get part %zu", i);
   }
   size_t at = 0;
   for (const Bytes &frame : frames) {
@@ -201,7 +202,8 @@ GST_START_TEST(test_unix_socket_serves_curl_and_raw_clients) {
   JsonArray *viewers = JsonReply::array(stats.root(), "viewers");
   fail_unless_equals_int(json_array_get_length(viewers), 2);
   for (guint i = 0; i < 2; i++) {
-    const std::string address = JsonReply::string(json_array_get_object_element(viewers, i), "address");
+    const std::string address =
+        JsonReply::string(json_array_get_object_element(viewers, i), "address");
     fail_unless(address == "unix", "viewer address %s", address.c_str());
   }
 
@@ -375,7 +377,15 @@ GST_START_TEST(test_request_gate_on_unix_socket) {
 GST_END_TEST;
 
 static Suite *mounts_unix_suite() {
-  return test_support::single_case_suite("mounts_unix", "unix", {NAMED_TEST(test_unix_socket_serves_curl_and_raw_clients), NAMED_TEST(test_default_mode_and_shared_unix_socket), NAMED_TEST(test_stale_socket_file_is_replaced), NAMED_TEST(test_live_socket_is_not_taken), NAMED_TEST(test_live_socket_with_full_backlog_is_not_taken), NAMED_TEST(test_datagram_socket_is_not_taken), NAMED_TEST(test_regular_file_is_left_alone), NAMED_TEST(test_request_gate_on_unix_socket)}, 60);
+  return test_support::single_case_suite(
+      "mounts_unix", "unix",
+      {NAMED_TEST(test_unix_socket_serves_curl_and_raw_clients),
+       NAMED_TEST(test_default_mode_and_shared_unix_socket),
+       NAMED_TEST(test_stale_socket_file_is_replaced), NAMED_TEST(test_live_socket_is_not_taken),
+       NAMED_TEST(test_live_socket_with_full_backlog_is_not_taken),
+       NAMED_TEST(test_datagram_socket_is_not_taken), NAMED_TEST(test_regular_file_is_left_alone),
+       NAMED_TEST(test_request_gate_on_unix_socket)},
+      60);
 }
 
 GST_CHECK_MAIN(mounts_unix);

@@ -14,12 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "check_suite.h"
 #include "await.h"
+#include "check_suite.h"
 #include "exposition.h"
 #include "observe_documents.h"
-#include "stream_client.h"
 #include "sink_pipeline.h"
+#include "stream_client.h"
 
 using namespace test_support;
 using namespace observe_test;
@@ -435,7 +435,14 @@ GST_START_TEST(test_element_stop_left_mount_removed_then_stopping) {
 GST_END_TEST;
 
 static Suite *leave_reasons_suite() {
-  return test_support::single_case_suite("observe_leave_reasons", "leave_reasons", {NAMED_TEST(test_viewer_that_closes_left_closed), NAMED_TEST(test_viewer_that_stops_reading_left_timeout), NAMED_TEST(test_disconnect_policy_left_queue_disconnect), NAMED_TEST(test_end_of_stream_left_eos), NAMED_TEST(test_element_stop_left_mount_removed_then_stopping)}, 60);
+  return test_support::single_case_suite(
+      "observe_leave_reasons", "leave_reasons",
+      {NAMED_TEST(test_viewer_that_closes_left_closed),
+       NAMED_TEST(test_viewer_that_stops_reading_left_timeout),
+       NAMED_TEST(test_disconnect_policy_left_queue_disconnect),
+       NAMED_TEST(test_end_of_stream_left_eos),
+       NAMED_TEST(test_element_stop_left_mount_removed_then_stopping)},
+      60);
 }
 
 GST_CHECK_MAIN(leave_reasons)

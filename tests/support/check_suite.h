@@ -23,7 +23,8 @@ inline Suite *single_case_suite(const char *name, const char *case_name,
   TCase *test_case = tcase_create(case_name);
   if (timeout_s > 0) tcase_set_timeout(test_case, timeout_s);
   // What tcase_add_test() expands to, with the name passed in.
-  for (const NamedTest &test : tests) _tcase_add_test(test_case, test.function, test.name, 0, 0, 0, 1);
+  for (const NamedTest &test : tests)
+    _tcase_add_test(test_case, test.function, test.name, 0, 0, 0, 1);
   suite_add_tcase(suite, test_case);
   return suite;
 }

@@ -41,7 +41,8 @@ std::vector<Bytes> encode_jpegs(int count, const char *pattern, int width, int h
 
 std::vector<Bytes> distinct_jpegs(int count, const char *pattern) {
   std::vector<Bytes> frames = encode_jpegs(count, pattern);
-  for (size_t i = 0; i < frames.size(); i++) frames[i] = stamp_jpeg(frames[i], static_cast<unsigned>(i));
+  for (size_t i = 0; i < frames.size(); i++)
+    frames[i] = stamp_jpeg(frames[i], static_cast<unsigned>(i));
   return frames;
 }
 

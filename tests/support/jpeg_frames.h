@@ -18,8 +18,7 @@ using Bytes = std::string;
 
 // `count` frames of videotestsrc `pattern` encoded by jpegenc. Empty on
 // failure.
-std::vector<Bytes> encode_jpegs(int count, const char *pattern, int width = 160,
-                                int height = 120);
+std::vector<Bytes> encode_jpegs(int count, const char *pattern, int width = 160, int height = 120);
 
 // `count` distinct JPEGs, stamped 0, 1, 2, ... (jpeg_stamp.h).
 std::vector<Bytes> distinct_jpegs(int count, const char *pattern = "ball");

@@ -92,8 +92,7 @@ const char *RawSocket::end_name() const {
 int RawSocket::local_port() const {
   sockaddr_storage address{};
   socklen_t length = sizeof address;
-  if (fd_ < 0 || getsockname(fd_, reinterpret_cast<sockaddr *>(&address), &length) != 0)
-    return -1;
+  if (fd_ < 0 || getsockname(fd_, reinterpret_cast<sockaddr *>(&address), &length) != 0) return -1;
   if (address.ss_family == AF_INET6)
     return ntohs(reinterpret_cast<sockaddr_in6 *>(&address)->sin6_port);
   if (address.ss_family == AF_INET)
@@ -287,8 +286,8 @@ void RawSocket::close_now() {
 
 std::string get_request(const Endpoint &endpoint, const std::string &target,
                         const std::string &extra_headers) {
-  return "GET " + target + " HTTP/1.1\r\nHost: " + endpoint.host_header() + "\r\n" +
-         extra_headers + "\r\n";
+  return "GET " + target + " HTTP/1.1\r\nHost: " + endpoint.host_header() + "\r\n" + extra_headers +
+         "\r\n";
 }
 
 Exchange exchange(const Endpoint &endpoint, const std::string &request, int timeout_ms) {

@@ -141,15 +141,14 @@ std::string get_request(const Endpoint &endpoint, const std::string &target,
 // One request on its own connection, read until the server closes (or the
 // deadline passes).
 struct Exchange {
-  std::string received;       // everything the server sent
-  HttpHead head;              // status 0 if no complete head came
-  std::string body;           // what followed the head
+  std::string received;                        // everything the server sent
+  HttpHead head;                               // status 0 if no complete head came
+  std::string body;                            // what followed the head
   RawSocket::End end = RawSocket::End::kOpen;  // kOpen: still open at the deadline
-  bool request_sent = false;  // the whole request went out
+  bool request_sent = false;                   // the whole request went out
   bool closed_by_server() const { return end == RawSocket::End::kClosed; }
 };
-Exchange exchange(const Endpoint &endpoint, const std::string &request,
-                  int timeout_ms = kAwaitMs);
+Exchange exchange(const Endpoint &endpoint, const std::string &request, int timeout_ms = kAwaitMs);
 
 struct HttpResponse : HttpHead {
   std::string body;

@@ -118,8 +118,10 @@ void SoupStreamReader::run(int port, std::string path) {
     g_object_unref(body);
   }
   std::lock_guard<std::mutex> lock(mutex_);
-  if (error) error_ = error->message;
-  else if (parts_.size() < wanted_) error_ = "the stream ended after " + std::to_string(parts_.size()) + " parts";
+  if (error)
+    error_ = error->message;
+  else if (parts_.size() < wanted_)
+    error_ = "the stream ended after " + std::to_string(parts_.size()) + " parts";
   g_clear_error(&error);
   done_ = true;
   changed_.notify_all();
@@ -130,9 +132,9 @@ void SoupStreamReader::run(int port, std::string path) {
 
 bool SoupStreamReader::await_head(int timeout_ms) {
   std::unique_lock<std::mutex> lock(mutex_);
-  return changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                           [&] { return head_ready_; }) &&
-         head_.sent;
+  return changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    return head_ready_;
+  }) && head_.sent;
 }
 
 bool SoupStreamReader::await_done(int timeout_ms) {

@@ -37,7 +37,6 @@ SoupReply soup_send_and_read(SoupSession *session, SoupMessage *message);
 // The status and headers (names in lower case) of an answered message.
 void soup_copy_head(SoupMessage *message, SoupReply *reply);
 
-
 // Reads `wanted` parts of an MJPEG stream with SoupSession and
 // SoupMultipartInputStream on a thread of its own (the session, with the
 // sync API, belongs to that thread).

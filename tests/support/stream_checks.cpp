@@ -52,8 +52,8 @@ void check_timestamp(const std::string &value) {
               "X-Timestamp '%s' is not seconds.micros", value.c_str());
   const gint64 seconds = std::atoll(value.c_str());
   const gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-  fail_unless(seconds > now - 60 && seconds <= now + 1, "X-Timestamp %s is not about now (%" G_GINT64_FORMAT ")",
-              value.c_str(), now);
+  fail_unless(seconds > now - 60 && seconds <= now + 1,
+              "X-Timestamp %s is not about now (%" G_GINT64_FORMAT ")", value.c_str(), now);
 }
 
 }  // namespace test_support

@@ -18,7 +18,8 @@ bool StreamConnection::fail_with(Failure failure, const std::string &why) {
 bool StreamConnection::fail_read(const std::string &what, gint64 deadline) {
   if (!socket_) return fail_with(Failure::kClosed, "not connected");
   if (!socket_->open())
-    return fail_with(Failure::kClosed, "connection " + std::string(socket_->end_name()) + " " + what);
+    return fail_with(Failure::kClosed,
+                     "connection " + std::string(socket_->end_name()) + " " + what);
   if (g_get_monotonic_time() >= deadline)
     return fail_with(Failure::kTimedOut, "timed out waiting for " + what);
   return fail_with(Failure::kMalformed, "malformed " + what);
@@ -28,8 +29,8 @@ bool StreamConnection::request(const Endpoint &endpoint, const std::string &meth
                                const std::string &path, const std::string &user_agent) {
   socket_ = std::make_unique<RawSocket>(endpoint);
   if (!socket_->connected()) return fail_with(Failure::kClosed, "cannot connect");
-  const std::string text = method + " " + path + " HTTP/1.1\r\nHost: " +
-                           endpoint.host_header() + "\r\nUser-Agent: " + user_agent + "\r\n\r\n";
+  const std::string text = method + " " + path + " HTTP/1.1\r\nHost: " + endpoint.host_header() +
+                           "\r\nUser-Agent: " + user_agent + "\r\n\r\n";
   if (!socket_->send_all(text)) return fail_with(Failure::kClosed, "cannot send the request");
   return true;
 }
@@ -44,7 +45,8 @@ bool StreamConnection::send_request(const Endpoint &endpoint, const std::string 
 }
 
 bool StreamConnection::read_head(HttpHead *head, gint64 deadline) {
-  if (!socket_ || !socket_->read_head(head, deadline)) return fail_read("the response head", deadline);
+  if (!socket_ || !socket_->read_head(head, deadline))
+    return fail_read("the response head", deadline);
   boundary_ = boundary_of(head->header("Content-Type"));
   head_end_ = socket_->total_received() - socket_->received().size();
   return true;
@@ -58,7 +60,8 @@ bool StreamConnection::expect(const std::string &bytes, gint64 deadline) {
   std::string got;
   if (!socket_->read_exact(bytes.size(), &got, deadline))
     return fail_read("\"" + bytes + "\"", deadline);
-  if (got != bytes) return fail_with(Failure::kMalformed, "expected \"" + bytes + "\", got \"" + got + "\"");
+  if (got != bytes)
+    return fail_with(Failure::kMalformed, "expected \"" + bytes + "\", got \"" + got + "\"");
   return true;
 }
 
@@ -86,7 +89,8 @@ bool StreamConnection::read_part(StreamPart *part, gint64 deadline) {
       return fail_with(Failure::kMalformed, "bad part header line \"" + line + "\"");
   }
   auto length = part->headers.find("content-length");
-  if (length == part->headers.end()) return fail_with(Failure::kMalformed, "part without Content-Length");
+  if (length == part->headers.end())
+    return fail_with(Failure::kMalformed, "part without Content-Length");
   char *end = nullptr;
   const unsigned long long size = std::strtoull(length->second.c_str(), &end, 10);
   if (length->second.empty() || *end != '\0')
@@ -120,10 +124,10 @@ bool StreamConnection::await_close(gint64 deadline) {
   }
   if (!socket_->received().empty())
     return fail_with(Failure::kMalformed,
-                "unexpected bytes after the end: " + socket_->received().substr(0, 64));
+                     "unexpected bytes after the end: " + socket_->received().substr(0, 64));
   if (socket_->end() != RawSocket::End::kClosed)
     return fail_with(socket_->open() ? Failure::kTimedOut : Failure::kClosed,
-                std::string("not closed cleanly: ") + socket_->end_name());
+                     std::string("not closed cleanly: ") + socket_->end_name());
   return true;
 }
 
@@ -188,8 +192,7 @@ void RawViewer::read_parts() {
   for (;;) {
     StreamPart part;
     if (!connection_.read_part(&part, deadline_in(kQuietLimitMs))) {
-      const std::string why =
-          "part " + std::to_string(parts().size()) + ": " + connection_.error();
+      const std::string why = "part " + std::to_string(parts().size()) + ": " + connection_.error();
       switch (connection_.failure()) {
         case StreamConnection::Failure::kTimedOut:
           finish(StreamEnd::kTimedOut, why);
@@ -222,9 +225,9 @@ void RawViewer::read_parts() {
 
 bool RawViewer::await_parts(size_t count, int timeout_ms) const {
   std::unique_lock<std::mutex> lock(mutex_);
-  return changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                           [&] { return parts_.size() >= count || end_ != StreamEnd::kOpen; }) &&
-         parts_.size() >= count;
+  return changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    return parts_.size() >= count || end_ != StreamEnd::kOpen;
+  }) && parts_.size() >= count;
 }
 
 StreamEnd RawViewer::await_end(int timeout_ms) const {

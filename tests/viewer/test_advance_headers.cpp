@@ -9,9 +9,9 @@
 #include <atomic>
 
 #include "check_suite.h"
-#include "stream_client.h"
 #include "sink_pipeline.h"
 #include "stream_checks.h"
+#include "stream_client.h"
 #include "viewer_support.h"
 
 using namespace test_support;
@@ -81,8 +81,7 @@ GST_START_TEST(test_wire_format) {
     const Bytes &expected = frames[std::min(i + 1, frames.size() - 1)];
     const bool headers_first = i == 0 ? pieces[i] == expected  // headers came with part 0
                                       : pieces[i] == std::string(kPartHeaders) + expected;
-    fail_unless(headers_first, "piece %zu (%zu bytes) is not headers + frame", i,
-                pieces[i].size());
+    fail_unless(headers_first, "piece %zu (%zu bytes) is not headers + frame", i, pieces[i].size());
   }
   fail_unless(rest.find("Content-Length") == std::string::npos);
   fail_unless(rest.find("X-Timestamp") == std::string::npos);
@@ -164,7 +163,10 @@ GST_START_TEST(test_souphttpsrc_multipartdemux_decodes) {
 GST_END_TEST;
 
 static Suite *viewer_advance_headers_suite(void) {
-  return test_support::single_case_suite("mjpeghttpsink-advance-headers", "advance-headers", {NAMED_TEST(test_wire_format), NAMED_TEST(test_eos_before_any_frame), NAMED_TEST(test_souphttpsrc_multipartdemux_decodes)});
+  return test_support::single_case_suite(
+      "mjpeghttpsink-advance-headers", "advance-headers",
+      {NAMED_TEST(test_wire_format), NAMED_TEST(test_eos_before_any_frame),
+       NAMED_TEST(test_souphttpsrc_multipartdemux_decodes)});
 }
 
 GST_CHECK_MAIN(viewer_advance_headers);

@@ -11,8 +11,8 @@
 #include <string>
 
 #include "check_suite.h"
-#include "stream_client.h"
 #include "sink_pipeline.h"
+#include "stream_client.h"
 #include "viewer_support.h"
 
 using namespace test_support;
@@ -173,7 +173,10 @@ GST_START_TEST(test_valid_fps_edges_stream) {
 GST_END_TEST;
 
 static Suite *viewer_fps_suite(void) {
-  return test_support::single_case_suite("mjpeghttpsink-fps", "fps", {NAMED_TEST(test_capped_and_uncapped_viewers_together), NAMED_TEST(test_one_fps), NAMED_TEST(test_invalid_fps_is_bad_request), NAMED_TEST(test_valid_fps_edges_stream)});
+  return test_support::single_case_suite(
+      "mjpeghttpsink-fps", "fps",
+      {NAMED_TEST(test_capped_and_uncapped_viewers_together), NAMED_TEST(test_one_fps),
+       NAMED_TEST(test_invalid_fps_is_bad_request), NAMED_TEST(test_valid_fps_edges_stream)});
 }
 
 GST_CHECK_MAIN(viewer_fps);

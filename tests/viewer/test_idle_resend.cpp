@@ -9,8 +9,8 @@
 #include <memory>
 
 #include "check_suite.h"
-#include "stream_client.h"
 #include "sink_pipeline.h"
+#include "stream_client.h"
 #include "viewer_support.h"
 
 using namespace test_support;
@@ -160,7 +160,12 @@ GST_START_TEST(test_leaving_viewer_noticed_with_resend) {
 GST_END_TEST;
 
 static Suite *viewer_idle_resend_suite(void) {
-  return test_support::single_case_suite("mjpeghttpsink-idle-resend", "idle-resend", {NAMED_TEST(test_default_is_one_second), NAMED_TEST(test_latest_frame_resent_while_idle), NAMED_TEST(test_zero_sends_nothing_while_idle), NAMED_TEST(test_no_resend_while_frames_flow), NAMED_TEST(test_leaving_viewer_noticed_without_resend), NAMED_TEST(test_leaving_viewer_noticed_with_resend)});
+  return test_support::single_case_suite(
+      "mjpeghttpsink-idle-resend", "idle-resend",
+      {NAMED_TEST(test_default_is_one_second), NAMED_TEST(test_latest_frame_resent_while_idle),
+       NAMED_TEST(test_zero_sends_nothing_while_idle), NAMED_TEST(test_no_resend_while_frames_flow),
+       NAMED_TEST(test_leaving_viewer_noticed_without_resend),
+       NAMED_TEST(test_leaving_viewer_noticed_with_resend)});
 }
 
 GST_CHECK_MAIN(viewer_idle_resend);

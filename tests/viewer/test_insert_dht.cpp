@@ -7,11 +7,11 @@
 #include <gst/check/gstcheck.h>
 
 #include "check_suite.h"
-#include "stream_client.h"
+#include "jpeg_segments.h"
 #include "sink_pipeline.h"
 #include "soup_client.h"
+#include "stream_client.h"
 #include "viewer_support.h"
-#include "jpeg_segments.h"
 
 using namespace test_support;
 using namespace viewer_test;
@@ -72,10 +72,10 @@ Served serve(GstBuffer *buffer, bool insert_dht) {
   fail_unless_equals_int(served.snapshot.status, 200);
   // Content-Length counts what is served, tables included.
   fail_unless(served.part.headers.at("content-length") == std::to_string(served.part.body.size()));
-  fail_unless(served.snapshot.header("Content-Length") ==
-                  std::to_string(served.snapshot.body.size()),
-              "snapshot Content-Length %s for %zu bytes",
-              served.snapshot.header("Content-Length").c_str(), served.snapshot.body.size());
+  fail_unless(
+      served.snapshot.header("Content-Length") == std::to_string(served.snapshot.body.size()),
+      "snapshot Content-Length %s for %zu bytes", served.snapshot.header("Content-Length").c_str(),
+      served.snapshot.body.size());
   return served;
 }
 
@@ -150,7 +150,12 @@ GST_START_TEST(test_multi_memory_frames) {
 GST_END_TEST;
 
 static Suite *viewer_insert_dht_suite(void) {
-  return test_support::single_case_suite("mjpeghttpsink-insert-dht", "insert-dht", {NAMED_TEST(test_tables_inserted_into_stripped_frame), NAMED_TEST(test_frame_with_tables_unchanged), NAMED_TEST(test_disabled_serves_stripped_frame_as_is), NAMED_TEST(test_default_is_on), NAMED_TEST(test_multi_memory_frames)});
+  return test_support::single_case_suite(
+      "mjpeghttpsink-insert-dht", "insert-dht",
+      {NAMED_TEST(test_tables_inserted_into_stripped_frame),
+       NAMED_TEST(test_frame_with_tables_unchanged),
+       NAMED_TEST(test_disabled_serves_stripped_frame_as_is), NAMED_TEST(test_default_is_on),
+       NAMED_TEST(test_multi_memory_frames)});
 }
 
 GST_CHECK_MAIN(viewer_insert_dht);

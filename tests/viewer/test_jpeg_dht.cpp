@@ -71,7 +71,8 @@ void assert_left_alone(std::string data) {
 
 std::string flatten(const std::vector<iovec> &chunks) {
   std::string out;
-  for (const iovec &chunk : chunks) out.append(static_cast<const char *>(chunk.iov_base), chunk.iov_len);
+  for (const iovec &chunk : chunks)
+    out.append(static_cast<const char *>(chunk.iov_base), chunk.iov_len);
   return out;
 }
 
@@ -165,7 +166,8 @@ void test_insert_chunk_positions() {
       if (chunk.iov_base == extra.iov_base) extra_count++;
       // Every other piece points into the caller's own memories.
       const char *base = static_cast<const char *>(chunk.iov_base);
-      g_assert_true(base == extra_bytes.data() || (base >= a.data() && base < a.data() + a.size()) ||
+      g_assert_true(base == extra_bytes.data() ||
+                    (base >= a.data() && base < a.data() + a.size()) ||
                     (base >= b.data() && base < b.data() + b.size()) ||
                     (base >= c.data() && base < c.data() + c.size()));
     }
@@ -221,7 +223,8 @@ void test_standard_segment_shape() {
     size_t count = 0;
     for (size_t i = 1; i <= 16; i++) count += data[offset + i];
     g_assert_cmpuint(count, ==, symbols[table]);
-    for (size_t i = 0; i < 3; i++) g_assert_cmpuint(data[offset + 1 + i], ==, first_counts[table][i]);
+    for (size_t i = 0; i < 3; i++)
+      g_assert_cmpuint(data[offset + 1 + i], ==, first_counts[table][i]);
     offset += 17 + count;
   }
   g_assert_cmpuint(offset, ==, dht.iov_len);

@@ -77,8 +77,7 @@ gint64 part_timestamp_us(const test_support::StreamPart &part) {
   fail_unless(it != part.headers.end(), "a part without X-Timestamp");
   const std::string &text = it->second;
   const size_t dot = text.find('.');
-  fail_unless(dot != std::string::npos && text.size() == dot + 7, "X-Timestamp '%s'",
-              text.c_str());
+  fail_unless(dot != std::string::npos && text.size() == dot + 7, "X-Timestamp '%s'", text.c_str());
   char *end = nullptr;
   const long long seconds = std::strtoll(text.c_str(), &end, 10);
   fail_unless(end == text.c_str() + dot, "X-Timestamp '%s'", text.c_str());
