@@ -21,8 +21,12 @@ namespace mjpeghttp {
 namespace {
 
 // How often a paced viewer's progress is looked at. Each look is one
-// getsockopt; only stalled viewers pay it.
+// getsockopt; only viewers that have not received their last frame pay it.
+// The first looks come sooner: a viewer that was only a moment late (its
+// reader off the CPU, a delayed ACK) is let go within a millisecond or two
+// of catching up instead of losing up to a whole interval per frame.
 constexpr int kSampleIntervalMs = 10;
+constexpr int kFirstSampleIntervalMs = 1;
 // Never hold a viewer back longer than this on an estimate alone.
 constexpr int64_t kMaxEstimatedWaitMs = 2000;
 // Unsent bytes the kernel may keep per viewer before a write reports EAGAIN.
@@ -60,8 +64,12 @@ StallPacer::Sample StallPacer::sample() {
     result.has_window = true;
     result.window = info.tcpi_snd_wnd;
   }
-  if (info.tcpi_snd_mss > 0) result.mss = info.tcpi_snd_mss;
   return result;
+}
+
+bool StallPacer::viewer_has_everything() const {
+  int queued = 0;
+  return ioctl(fd_, SIOCOUTQ, &queued) != 0 || queued <= 0;
 }
 
 void StallPacer::sample_window() {
@@ -75,14 +83,14 @@ StallPacer::Result StallPacer::wait_until_ready(int stop_fd, const FrameQueue *q
   if (!first.valid) return Result::kReady;
   if (first.has_window) max_window_ = std::max(max_window_, first.window);
 
-  // Sleeps one interval unless asked to stop; also notices a dead peer. A
-  // viewer that read everything and then hung up sends no reset until more
-  // bytes reach it, so its end of file counts too (POLLRDHUP).
+  // Sleeps one interval unless asked to stop; also notices a dead peer.
+  int interval_ms = kFirstSampleIntervalMs;
   auto pause = [&]() -> Result {
-    pollfd fds[2] = {{fd_, POLLRDHUP, 0}, {stop_fd, POLLIN, 0}};
-    poll(fds, stop_fd >= 0 ? 2 : 1, kSampleIntervalMs);
+    pollfd fds[2] = {{fd_, 0, 0}, {stop_fd, POLLIN, 0}};
+    poll(fds, stop_fd >= 0 ? 2 : 1, interval_ms);
+    interval_ms = std::min(2 * interval_ms, kSampleIntervalMs);
     if (stop_fd >= 0 && (fds[1].revents & POLLIN)) return Result::kStopped;
-    if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL | POLLRDHUP)) return Result::kPeerGone;
+    if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) return Result::kPeerGone;
     if (queue && queue->stop_requested()) return Result::kStopped;
     return Result::kReady;
   };
@@ -103,22 +111,22 @@ StallPacer::Result StallPacer::wait_until_ready(int stop_fd, const FrameQueue *q
   }
 
   // Phase 2: the viewer still holds what its window lacks. Wait until it has
-  // read that at the rate it has been reading, or its window reopens.
+  // read all of that at the rate it has been reading, or its window is whole
+  // again. No slack: a frame sent while the viewer still holds even a part
+  // of the last one waits behind it, and a frame sent a little late is only
+  // as old as the time it takes, since it is the newest there is.
   update_read_rate(now);
   const uint64_t held = held_bytes(now);
-  // Loopback's MSS is tens of kilobytes, so the slack is bounded by the
-  // window as well.
-  const uint64_t slack = std::min<uint64_t>(2ull * now.mss, max_window_ / 8);
-  if (!now.has_window || read_rate_ <= 0 || held <= slack) return Result::kReady;
+  if (!now.has_window || read_rate_ <= 0 || held == 0) return Result::kReady;
   const int64_t wait_ms = std::min<int64_t>(
-      static_cast<int64_t>(static_cast<double>(held - slack) / read_rate_), kMaxEstimatedWaitMs);
+      static_cast<int64_t>(static_cast<double>(held) / read_rate_), kMaxEstimatedWaitMs);
   const int64_t deadline = monotonic_ms() + wait_ms;
   while (monotonic_ms() < deadline) {
     Result result = pause();
     if (result != Result::kReady) return result;
     Sample next = sample();
     if (!next.valid) return Result::kPeerGone;
-    if (next.has_window && held_bytes(next) <= slack) break;
+    if (next.has_window && held_bytes(next) == 0) break;
   }
   return Result::kReady;
 }

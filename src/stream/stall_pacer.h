@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Keeps a slow viewer's frames fresh. Bounding the server's unsent bytes
-// (TCP_NOTSENT_LOWAT) is not enough: the viewer's own receive buffer holds
-// about one more frame, already acknowledged and so invisible to the sender's
-// queue sizes. Once a write to a viewer has stalled, the pacer waits until
-// everything sent is acknowledged, estimates from struct tcp_info what the
-// viewer still holds and how fast it reads, and returns when it can take a
-// new frame, so the viewer thread picks the freshest frame at that moment
-// instead of one chosen a whole frame-transfer earlier.
+// Keeps a slow viewer's frames fresh. The rule: a viewer gets no new frame
+// while it has not received the last one; once it has, it gets the newest.
+// "Received" is more than written: a write returns once the frame is in the
+// kernel, and on a slow link most of it is still on its way (in flight, in
+// a shaper's queue) and would delay the next frame by a whole transfer. So
+// before a viewer's next frame the pacer waits until everything sent is
+// acknowledged, then until the viewer has read what its own receive buffer
+// still holds (acknowledged, so invisible to the sender's queue sizes: it
+// estimates that from struct tcp_info, the window the viewer advertises
+// and how fast it reads). A fast viewer has received everything by the time
+// its next frame comes, and pays one ioctl per frame for the check.
 //
-// Used only by the viewer's own viewer thread. Only stalled viewers are
-// paced: pacing every short EAGAIN would cut a fast viewer's rate in half.
+// Used only by the viewer's own viewer thread.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +30,13 @@ class StallPacer {
   // write shows as EAGAIN instead of megabytes of queued video.
   static void bound_unsent_bytes(int fd);
 
-  // A frame whose write waited this long in total counts as stalled.
+  // True when every byte sent so far is acknowledged (or the socket cannot
+  // tell): the viewer has the last frame and needs no pacing.
+  bool viewer_has_everything() const;
+
+  // A viewer that took this long to receive one frame (from the start of its
+  // write until the pacer found it ready) cannot keep up with the stream:
+  // it skips to the newest frame.
   static constexpr int64_t kStallMs = 150;
 
   // Blocks until the viewer can take a new frame. Wakes early on `stop_fd`
@@ -47,7 +55,6 @@ class StallPacer {
     uint32_t queued = 0;      // unsent plus unacknowledged bytes
     uint64_t bytes_acked = 0;
     uint32_t window = 0;
-    uint32_t mss = 1448;
   };
 
   Sample sample();

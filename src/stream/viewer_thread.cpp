@@ -162,12 +162,14 @@ LeaveReason ViewerThread::serve(FrameQueue &queue) {
   const int idle_wait_ms = env_.idle_resend_ms > 0
                                ? std::min<int>(static_cast<int>(env_.idle_resend_ms), kIdleCheckMs)
                                : kIdleCheckMs;
-  bool caught_up_after_stall = false;
   // ?dual_final_frames=1: a new frame was written and the one after it is
   // not due yet; if it does not come in time, the frame goes out again.
   bool final_frame_pending = false;
   int64_t last_new_frame_ms = 0;
   int64_t frame_gap_ms = kMaxDualFinalWaitMs;
+  // When the write of the last frame began: the time the viewer took to
+  // receive it tells a viewer that cannot keep up from one briefly late.
+  int64_t last_frame_started_ms = monotonic_ms();
   // After a stall: the newest frame published by the time the viewer could
   // take frames again. Until a frame after it goes out without another
   // stall, the viewer is still taking what piled up meanwhile.
@@ -175,13 +177,11 @@ LeaveReason ViewerThread::serve(FrameQueue &queue) {
   uint64_t backlog_end = 0;
   for (;;) {
     FramePtr frame;
-    FrameQueue::Event event = FrameQueue::Event::kFrame;
     const int wait_ms = final_frame_pending
                             ? static_cast<int>(std::clamp<int64_t>(
                                   frame_gap_ms * 3 / 2, kMinDualFinalWaitMs, kMaxDualFinalWaitMs))
                             : idle_wait_ms;
-    if (!(caught_up_after_stall && queue.take_newest(frame))) event = queue.pop(frame, wait_ms);
-    caught_up_after_stall = false;
+    const FrameQueue::Event event = queue.pop(frame, wait_ms);
     if (event == FrameQueue::Event::kFrame && peer_left_unnoticed()) return LeaveReason::kClosed;
     if (event == FrameQueue::Event::kIdle && final_frame_pending) {
       final_frame_pending = false;
@@ -222,7 +222,40 @@ LeaveReason ViewerThread::serve(FrameQueue &queue) {
         if (frame->sequence != 0 && frame->sequence <= last_sequence_) break;
         // Skipped, not queued: the viewer's cap never delays a frame.
         if (!rate_limiter.admit(frame->timestamp_us)) break;
-        waited_ms_ = 0;
+        // The viewer has not yet received the last frame: sending this one
+        // now would queue it behind that one on the viewer's link, and it
+        // would arrive a whole frame-transfer old. Wait until the viewer has
+        // taken everything. A fast viewer has by the time its next frame
+        // comes: one ioctl, no wait.
+        bool stalled = false;
+        if (!pacer_.viewer_has_everything()) {
+          StallPacer::Result paced =
+              pacer_.wait_until_ready(env_.stop_fd, &queue, env_.viewer_timeout_ms);
+          if (paced != StallPacer::Result::kReady) return reason_for(paced);
+          // A viewer that took kStallMs or more to receive its last frame
+          // stalled. One stall is a pause (this thread or the viewer's kept
+          // off a busy CPU, a network hiccup): the frames queued meanwhile,
+          // as many as max-queued-frames allows, go out in order, so a viewer
+          // that reads fast again loses none. A viewer that stalls again
+          // before it has taken them, with its queue at least half full,
+          // cannot keep up (a slow link stalls on every frame): it gets the
+          // newest frame instead of a backlog that grows staler with every
+          // stall. (A busy machine can stall a fast viewer twice in a row;
+          // it is still only a few frames behind.)
+          stalled = monotonic_ms() - last_frame_started_ms >= StallPacer::kStallMs;
+          if (stalled) {
+            FramePtr newer;
+            if (taking_backlog && queue.depth() * 2 >= env_.queue_capacity &&
+                queue.take_newest(newer)) {
+              frame = std::move(newer);
+              newest_taken = std::max(newest_taken, frame->sequence);
+            }
+            taking_backlog = true;
+            FramePtr newest = newest_frame();
+            backlog_end = newest ? newest->sequence : last_sequence_;
+          }
+        }
+        last_frame_started_ms = monotonic_ms();
         WriteResult result = write_frame(*frame, !sent_any, false);
         if (result != WriteResult::kDone) return reason_for(result);
         sent_any = true;
@@ -233,26 +266,7 @@ LeaveReason ViewerThread::serve(FrameQueue &queue) {
           final_frame_pending = true;
         }
         frame.reset();
-        if (waited_ms_ >= StallPacer::kStallMs) {
-          StallPacer::Result paced =
-              pacer_.wait_until_ready(env_.stop_fd, &queue, env_.viewer_timeout_ms);
-          if (paced != StallPacer::Result::kReady) return reason_for(paced);
-          // One stall is a pause (this thread or the viewer's kept off a
-          // busy CPU, a network hiccup): the frames queued meanwhile, as many
-          // as max-queued-frames allows, go out in order, so a viewer that
-          // reads fast again loses none. A viewer that stalls again before
-          // it has taken them, with its queue at least half full, falls
-          // further behind rather than catching up: it gets the freshest
-          // frame instead of a backlog that grows staler with every stall.
-          // (A busy machine can stall a fast viewer twice in a row; it is
-          // still only a few frames behind.)
-          caught_up_after_stall = taking_backlog && queue.depth() * 2 >= env_.queue_capacity;
-          taking_backlog = true;
-          FramePtr newest = newest_frame();
-          backlog_end = newest ? newest->sequence : last_sequence_;
-        } else if (taking_backlog && last_sequence_ > backlog_end) {
-          taking_backlog = false;
-        }
+        if (!stalled && taking_backlog && last_sequence_ > backlog_end) taking_backlog = false;
         break;
       }
       case FrameQueue::Event::kEnd: {
@@ -373,9 +387,7 @@ ViewerThread::WriteResult ViewerThread::write_all(iovec *iov, size_t count,
     if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return write_failure(errno);
 
     pollfd fds[2] = {{fd_, POLLOUT, 0}, {env_.stop_fd, POLLIN, 0}};
-    const int64_t wait_start = monotonic_ms();
     int rc = poll(fds, env_.stop_fd >= 0 ? 2 : 1, kPollSliceMs);
-    waited_ms_ += monotonic_ms() - wait_start;
     if (rc < 0 && errno != EINTR) return WriteResult::kFailed;
     if (env_.stop_fd >= 0 && (fds[1].revents & POLLIN)) return WriteResult::kStopped;
     if (fds[0].revents & POLLNVAL) return WriteResult::kFailed;

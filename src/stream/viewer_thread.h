@@ -118,8 +118,6 @@ class ViewerThread {
   Hook on_finished_;
   FrameQueue *queue_ = nullptr;
   ViewerCounters counters_;
-  // Time the current frame's write spent waiting for the socket.
-  int64_t waited_ms_ = 0;
   // When the last part was fully written (monotonic ms).
   int64_t last_write_ms_ = 0;
   // When the socket was last looked at for a hang-up (monotonic ms).

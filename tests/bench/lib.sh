@@ -91,6 +91,10 @@ server_label() {
 
 feeder_pid=""
 client_pid=""
+# A command prefix for the feeder and the load client: empty, or
+# (ip netns exec NAME) to run both inside a network namespace. It execs, so
+# the PIDs are still the programs' own.
+run_in=()
 
 stop_pid() {
   local pid=$1 i
@@ -118,7 +122,8 @@ start_feeder() {
   local server=$1 rate=$2 quality=$3 work=$4 props=""
   [ "$server" = tcp ] && props=$TCP_SINK_PROPS
   : >"$work/feeder.out"
-  "$build_dir/bench/feeder" --server "$server" --rate "$rate" --quality "$quality" \
+  # shellcheck disable=SC2154  # run_in: set by the caller, empty or a netns prefix
+  "${run_in[@]}" "$build_dir/bench/feeder" --server "$server" --rate "$rate" --quality "$quality" \
     --boundary "$BOUNDARY" --sink-props "$props" --counter-file "$work/counter" \
     >"$work/feeder.out" 2>"$work/feeder.err" &
   feeder_pid=$!

@@ -7,7 +7,7 @@
 //              --viewers N [--connect-rate PER_S (0 = all at once)]
 //              [--slow K --slow-rate BYTES_PER_S --slow-rcvbuf BYTES]
 //              --warmup S --measure S [--server-pid PID --server-tid TID]
-//              [--counter-file F] [--copy-bodies]
+//              [--counter-file F] [--copy-bodies] [--link PORT:RCVBUF ...]
 //   loadclient --ceiling --measure S [--frame-bytes B]
 //
 // Timeline: viewers connect from t0 on, all at once or --connect-rate per
@@ -22,6 +22,12 @@
 // By default the middle of a body with a known length is dropped in the
 // kernel (recv MSG_TRUNC, no copy), so the client's own CPU stays small next
 // to the servers'; --copy-bodies reads every byte instead.
+//
+// --link PORT:RCVBUF (repeatable) adds one viewer beside the --viewers ones,
+// bound to local port PORT so a tc filter can put it on a shaped link, with
+// SO_RCVBUF set to RCVBUF before connect (0: left to the kernel). It reads
+// as fast as its link delivers; its frame ages are reported on their own
+// ("links" in the JSON), not mixed into the other viewers' figures.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +58,11 @@ constexpr size_t kMaxLine = 4096;
 constexpr size_t kMaxScanBody = 16 << 20;
 constexpr size_t kSmallRead = 2048;
 
+struct LinkViewer {
+  int port = 0;
+  int rcvbuf = 0;  // 0: the kernel's default, autotuned
+};
+
 struct Options {
   std::string host = "127.0.0.1";
   int port = 0;
@@ -69,6 +80,7 @@ struct Options {
   int server_tid = 0;
   std::string counter_file;
   bool copy_bodies = false;
+  std::vector<LinkViewer> links;
   bool ceiling = false;
   size_t frame_bytes = 100000;
 };
@@ -118,7 +130,16 @@ Options parse_options(int argc, char **argv) {
       o.counter_file = value();
     else if (arg == "--copy-bodies")
       o.copy_bodies = true;
-    else if (arg == "--ceiling")
+    else if (arg == "--link") {
+      const std::string spec = value();
+      const size_t colon = spec.find(':');
+      if (colon == std::string::npos) die("--link is PORT:RCVBUF, got " + spec);
+      LinkViewer link;
+      link.port = std::stoi(spec.substr(0, colon));
+      link.rcvbuf = std::stoi(spec.substr(colon + 1));
+      if (link.port <= 0 || link.port > 65535 || link.rcvbuf < 0) die("bad --link " + spec);
+      o.links.push_back(link);
+    } else if (arg == "--ceiling")
       o.ceiling = true;
     else if (arg == "--frame-bytes")
       o.frame_bytes = std::stoul(value());
@@ -167,6 +188,8 @@ struct Viewer {
 
   int fd = -1;
   bool slow = false;
+  int link = -1;                      // index into Options::links, or -1
+  std::vector<uint32_t> link_age_us;  // a link viewer's frame ages in the window
   State state = State::kConnecting;
   std::string delimiter;  // "--" + boundary
   std::string line;       // response head, boundary line or header line being read
@@ -253,6 +276,21 @@ void Client::start_connect(Viewer &viewer) {
   // negotiated in the SYN.
   if (viewer.slow)
     setsockopt(viewer.fd, SOL_SOCKET, SO_RCVBUF, &o_.slow_rcvbuf, sizeof o_.slow_rcvbuf);
+  if (viewer.link >= 0) {
+    const LinkViewer &link = o_.links[static_cast<size_t>(viewer.link)];
+    if (link.rcvbuf > 0)
+      setsockopt(viewer.fd, SOL_SOCKET, SO_RCVBUF, &link.rcvbuf, sizeof link.rcvbuf);
+    // The port may still be in TIME_WAIT from the previous server's run.
+    int reuse = 1;
+    setsockopt(viewer.fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_port = htons(static_cast<uint16_t>(link.port));
+    local.sin_addr = address_.sin_addr;
+    if (bind(viewer.fd, reinterpret_cast<sockaddr *>(&local), sizeof local) != 0)
+      return fail(viewer,
+                  "bind to link port " + std::to_string(link.port) + ": " + strerror(errno));
+  }
   int rc = connect(viewer.fd, reinterpret_cast<sockaddr *>(&address_), sizeof address_);
   if (rc < 0 && errno != EINPROGRESS)
     return fail(viewer, std::string("connect: ") + strerror(errno));
@@ -379,7 +417,10 @@ void Client::finish_frame(Viewer &viewer, const uint8_t *body_start, size_t body
       viewer.skipped_window += sequence - viewer.last_sequence - 1;
     int64_t age_us = (now_real - static_cast<int64_t>(sent_at)) / 1000;
     uint32_t sample = static_cast<uint32_t>(std::clamp<int64_t>(age_us, 0, UINT32_MAX));
-    (viewer.slow ? window_.slow_latency_us : window_.fast_latency_us).push_back(sample);
+    if (viewer.link >= 0)
+      viewer.link_age_us.push_back(sample);
+    else
+      (viewer.slow ? window_.slow_latency_us : window_.fast_latency_us).push_back(sample);
   }
   viewer.last_sequence = sequence;
 }
@@ -641,7 +682,9 @@ std::string number(double value) {
 }
 
 std::string triple(const std::vector<double> &values) {
+  // p10 beside min and max: how fairly the viewers were served, not only the worst one.
   return "{\"min\": " + number(percentile(values, 0)) +
+         ", \"p10\": " + number(percentile(values, 0.1)) +
          ", \"median\": " + number(percentile(values, 0.5)) +
          ", \"max\": " + number(percentile(values, 1)) + "}";
 }
@@ -654,6 +697,40 @@ std::string latency_json(const std::vector<uint32_t> &samples_us) {
          "}";
 }
 
+// A failure text inside a JSON string: quotes, backslashes and control
+// characters (a server's status line may carry any) become spaces.
+std::string json_safe(std::string text) {
+  for (char &c : text)
+    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) c = ' ';
+  return text;
+}
+
+// Each link viewer on its own: how old its frames were when their last byte
+// arrived, and how many it got.
+std::string links_json(const std::vector<Viewer> &viewers, const std::vector<LinkViewer> &links,
+                       double window_s) {
+  std::string out = "[";
+  for (const Viewer &viewer : viewers) {
+    if (viewer.link < 0) continue;
+    const LinkViewer &link = links[static_cast<size_t>(viewer.link)];
+    std::vector<double> ms(viewer.link_age_us.begin(), viewer.link_age_us.end());
+    for (double &value : ms) value /= 1000;
+    if (out.size() > 1) out += ", ";
+    out +=
+        "{\"port\": " + std::to_string(link.port) + ", \"rcvbuf\": " + std::to_string(link.rcvbuf) +
+        ", \"connected\": " + (viewer.connected_at ? "true" : "false") +
+        ", \"fps\": " + number(viewer.frames_window / window_s) +
+        ", \"frames\": " + std::to_string(viewer.frames_window) +
+        ", \"bad_frames\": " + std::to_string(viewer.bad_frames) +
+        ", \"age_ms\": {\"p50\": " + number(percentile(ms, 0.5)) +
+        ", \"p90\": " + number(percentile(ms, 0.9)) + ", \"max\": " + number(percentile(ms, 1)) +
+        ", \"samples\": " + std::to_string(ms.size()) + "}" +
+        (viewer.failed ? ", \"failure\": \"" + json_safe(viewer.failure) + "\"" : std::string()) +
+        "}";
+  }
+  return out + "]";
+}
+
 int Client::run() {
   address_.sin_family = AF_INET;
   address_.sin_port = htons(static_cast<uint16_t>(o_.port));
@@ -662,8 +739,9 @@ int Client::run() {
              "\r\nUser-Agent: mjpeg-bench\r\nAccept: */*\r\n\r\n";
   const volatile uint64_t *counter = map_counter(o_.counter_file);
   epoll_ = epoll_create1(EPOLL_CLOEXEC);
-  viewers_.resize(static_cast<size_t>(o_.viewers));
+  viewers_.resize(static_cast<size_t>(o_.viewers) + o_.links.size());
   for (int i = 0; i < o_.viewers; i++) viewers_[i].slow = i < o_.slow;
+  for (size_t i = 0; i < o_.links.size(); i++) viewers_[o_.viewers + i].link = static_cast<int>(i);
 
   t0_ = now_ns();
   size_t started = 0;
@@ -727,7 +805,7 @@ int Client::run() {
     if (viewer.connected_at)
       connect_ms.push_back((viewer.connected_at - viewer.connect_started) / 1e6);
     double fps = viewer.frames_window / window_s;
-    (viewer.slow ? slow_fps : fast_fps).push_back(fps);
+    if (viewer.link < 0) (viewer.slow ? slow_fps : fast_fps).push_back(fps);
     if (viewer.connected_at) {
       connected++;
       connect_all = std::max(connect_all, viewer.connected_at - t0_);
@@ -763,6 +841,7 @@ int Client::run() {
        << ", \"slow_fps\": " << triple(slow_fps)
        << ", \"latency_ms\": " << latency_json(window_.fast_latency_us)
        << ", \"slow_age_ms\": " << latency_json(window_.slow_latency_us)
+       << ", \"links\": " << links_json(viewers_, o_.links, window_s)
        << ", \"frames_delivered\": " << delivered << ", \"frames_skipped\": " << skipped
        << ", \"bytes_delivered\": " << bytes << ", \"bad_frames\": " << bad
        << ", \"connection_errors\": " << connect_errors_
@@ -858,7 +937,7 @@ void raise_fd_limit(size_t needed) {
 int main(int argc, char **argv) {
   Options options = parse_options(argc, argv);
   if (options.ceiling) return run_ceiling(options);
-  raise_fd_limit(static_cast<size_t>(options.viewers) + 64);
+  raise_fd_limit(static_cast<size_t>(options.viewers) + options.links.size() + 64);
   Client client(options);
   return client.run();
 }

@@ -7,6 +7,8 @@
 #
 #   tests/bench/profile.sh [VIEWERS] [SECONDS]     (defaults 300, 10)
 #
+# BENCH_PROFILE_SERVER=floor (or tcp) profiles that server instead, to see
+# where the kernel floor's own time goes beside ours.
 # Environment: BENCH_BUILD_DIR as for run.sh. Needs linux-perf (installed if
 # missing) and a kernel that allows sampling (cpu-clock, software event).
 set -euo pipefail
@@ -36,9 +38,10 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 out=$build_dir/profile/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
 read -r quality _ < <("$build_dir/bench/feeder" --calibrate | awk '/^QUALITY/ {print $2, $4}')
-start_feeder mjpeg 30 "$quality" "$out"
+server=${BENCH_PROFILE_SERVER:-mjpeg}
+start_feeder "$server" 30 "$quality" "$out"
 # shellcheck disable=SC2046
-"$build_dir/bench/loadclient" --port "$server_port" $(client_mode_args mjpeg) \
+"$build_dir/bench/loadclient" --port "$server_port" $(client_mode_args "$server") \
   --viewers "$viewers" --warmup "$warmup" --measure $((seconds + 4)) \
   --server-pid "$feeder_pid" --server-tid "$server_tid" --counter-file "$out/counter" \
   >"$out/client.json" 2>"$out/client.err" &
@@ -61,7 +64,7 @@ feeder_pid=""
 
 report() { perf report -i "$out/perf.data" --stdio --no-children --percent-limit 0.5 "$@" 2>/dev/null; }
 {
-  echo "## $viewers viewers @30 fps, $(cut -d' ' -f1-3 /proc/loadavg) load"
+  echo "## $(server_label "$server"): $viewers viewers @30 fps, $(cut -d' ' -f1-3 /proc/loadavg) load"
   echo "### load client result"
   cat "$out/client.json"
   echo "### perf stat (3 s)"

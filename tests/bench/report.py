@@ -96,17 +96,58 @@ def table(rows):
     return "\n".join(lines), by_case
 
 
+# The slow readers' token bucket (loadclient --slow-rate in run.sh).
+SLOW_READ_BYTES_PER_S = 100000
+SLOW_CASES = ("slow_2of10", "slow64k_2of10")
+
+
+def slow_floor_ms(row):
+    """The least a slow reader's frame can be aged: one frame at its read rate."""
+    return 1000 * row["frame_bytes"] / SLOW_READ_BYTES_PER_S if row.get("frame_bytes") else None
+
+
 def slow_table(by_case):
-    lines = ["| server | fast fps min | slow fps median | slow frame age p50 (ms) | slow frame age p99 (ms) "
-             "| RSS at window start → end (MB) |", "|---|---|---|---|---|---|"]
-    pair = by_case.get("slow_2of10", {})
+    lines = ["| case | server | SO_RCVBUF | fast fps min | slow fps median | floor (ms) | slow frame age p50 (ms) "
+             "| ÷ floor | slow frame age p99 (ms) | RSS at window start → end (MB) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for case in SLOW_CASES:
+        pair = by_case.get(case, {})
+        for server in (OURS, THEIRS):
+            row = pair.get(server)
+            if not row:
+                continue
+            floor = slow_floor_ms(row)
+            age = row["slow_age_ms"]["p50"]
+            lines.append(f"| {case} | {server} | {row.get('slow_rcvbuf', 16384)} | {fmt(row['fps']['min'], 2)} | "
+                         f"{fmt(row['slow_fps']['median'], 2)} | {fmt(floor, 0)} | {fmt(age)} | "
+                         f"{fmt(ratio(age, floor), 2)}× | {fmt(row['slow_age_ms']['p99'])} | "
+                         f"{row['rss_start_kb'] / 1024:.1f} → {row['rss_end_kb'] / 1024:.1f} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
+def link_floor_s(row, link):
+    """The least a frame on a shaped link can be aged: its bytes at the link's rate."""
+    rate = row.get("link_rates_bps", {}).get(str(link["port"]))
+    return row["frame_bytes"] * 8 / rate if rate and row.get("frame_bytes") else None
+
+
+def shaped_table(by_case):
+    pair = by_case.get("shaped_links", {})
+    lines = ["| server | link | SO_RCVBUF | floor (s) | age p50 (s) | ÷ floor | age p90 (s) | ÷ floor | frames "
+             "| fast viewers fps min |", "|---|---|---|---|---|---|---|---|---|---|"]
     for server in (OURS, THEIRS):
         row = pair.get(server)
         if not row:
             continue
-        lines.append(f"| {server} | {fmt(row['fps']['min'], 2)} | {fmt(row['slow_fps']['median'], 2)} | "
-                     f"{fmt(row['slow_age_ms']['p50'])} | {fmt(row['slow_age_ms']['p99'])} | "
-                     f"{row['rss_start_kb'] / 1024:.1f} → {row['rss_end_kb'] / 1024:.1f} |")
+        for link in row.get("links", []):
+            rate = row["link_rates_bps"].get(str(link["port"]))
+            floor = link_floor_s(row, link)
+            p50 = link["age_ms"]["p50"] / 1000 if link["age_ms"]["p50"] is not None else None
+            p90 = link["age_ms"]["p90"] / 1000 if link["age_ms"]["p90"] is not None else None
+            rcvbuf = link["rcvbuf"] or "kernel default"
+            lines.append(f"| {server} | {rate / 1e6:g} Mbit/s | {rcvbuf} | {fmt(floor, 2)} | {fmt(p50, 2)} | "
+                         f"{fmt(ratio(p50, floor), 2)}× | {fmt(p90, 2)} | {fmt(ratio(p90, floor), 2)}× | "
+                         f"{link['frames']} | {fmt(row['fps']['min'], 2)} |")
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
@@ -166,6 +207,25 @@ def targets(by_case, ceiling):
                     f"{fmt(ours['fps']['median'])} of {fmt(ceiling['frames_per_s'])} frames/s "
                     f"({fmt(100 * share if share is not None else None, 0)}%)",
                     share is not None and share >= 0.9))
+    ours = get("shaped_links")
+    if ours:
+        for link in ours.get("links", []):
+            floor = link_floor_s(ours, link)
+            rate = ours["link_rates_bps"].get(str(link["port"]), 0)
+            p50, p90 = link["age_ms"]["p50"], link["age_ms"]["p90"]
+            r50 = ratio(p50 / 1000, floor) if p50 is not None else None
+            r90 = ratio(p90 / 1000, floor) if p90 is not None else None
+            rcvbuf = link["rcvbuf"] or "default"
+            out.append((f"shaped link {rate / 1e6:g} Mbit/s (SO_RCVBUF {rcvbuf}): age p50 ≤ 1.15×, p90 ≤ 1.3× floor",
+                        f"{fmt(r50, 2)}×, {fmt(r90, 2)}×",
+                        r50 is not None and r90 is not None and r50 <= 1.15 and r90 <= 1.3))
+        out.append(("shaped links: unshaped viewers ≥ 29.5 fps", f"fps min {fmt(ours['fps']['min'], 2)}",
+                    (ours["fps"]["min"] or 0) >= 29.5))
+    for case in SLOW_CASES[1:]:
+        row = get(case)
+        if row:
+            r = ratio(row["slow_age_ms"]["p50"], slow_floor_ms(row))
+            out.append((f"{case}: slow age p50 ≤ 1.15× floor", f"{fmt(r, 2)}×", r is not None and r <= 1.15))
     ours = get("slow_2of10")
     if ours:
         age = ours["slow_age_ms"]["p50"]
@@ -173,6 +233,8 @@ def targets(by_case, ceiling):
         out.append(("slow viewers: fast viewers at 30 fps", f"fast fps min {fmt(ours['fps']['min'], 2)}",
                     (ours["fps"]["min"] or 0) >= 29.5))
         out.append(("slow viewers: frame age p50 ≤ 1.15 s", f"{fmt(age)} ms", age is not None and age <= 1150))
+        r = ratio(age, slow_floor_ms(ours))
+        out.append(("slow_2of10: slow age p50 ≤ 1.15× floor", f"{fmt(r, 2)}×", r is not None and r <= 1.15))
         out.append(("slow viewers: RSS flat (≤ 1 MB growth over the window)", f"{growth:+.1f} MB", growth <= 1.0))
     ours, idle = get("v300"), get("idle")
     if ours and idle and idle["stream_thread_us_per_frame"]:
@@ -201,7 +263,11 @@ def main():
     print(text + "\n")
     slow = slow_table(by_case)
     if slow:
-        print("Slow viewers (2 of 10 read at 100 kB/s):\n\n" + slow + "\n")
+        print("Slow viewers (2 of 10 read at 100 kB/s; floor = one frame at that rate):\n\n" + slow + "\n")
+    shaped = shaped_table(by_case)
+    if shaped:
+        print("Shaped links (tc htb in a network namespace, 8 unshaped viewers beside them; "
+              "floor = frame bytes ÷ link rate):\n\n" + shaped + "\n")
     print("| target (issue 4) | measured | met |\n|---|---|---|")
     for description, measured, met in checks:
         verdict = "–" if met is None else ("yes" if met else "NO")

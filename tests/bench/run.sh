@@ -13,7 +13,16 @@
 # BENCH_SOURCE (head: a snapshot of the committed HEAD, the default; tree: the
 # working tree as it is), BENCH_REV (another commit to snapshot instead of
 # HEAD; give each its own BENCH_BUILD_DIR).
-# BENCH_FLOOR=0 skips the kernel-floor rows (see below).
+# BENCH_FLOOR=0 skips the kernel-floor rows (see below). BENCH_SERVERS
+# (space separated: mjpeg tcp floor, default all) runs only some servers,
+# for trying a change; a reference run keeps them side by side.
+# BENCH_COPY_BODIES=1: the load client reads every byte (--copy-bodies)
+# instead of dropping bodies in the kernel, like a real viewer; its own CPU
+# then competes with the servers'.
+# BENCH_SHAPED_MEASURE (seconds, default 30): the window of the shaped_links
+# case, whose slowest viewer gets one frame in 1.6 s. That case needs root
+# (a network namespace shaped with tc htb, see shaped_link.sh) and is
+# skipped with a message otherwise.
 # Prints a markdown table (both servers and ours ÷ theirs) and writes
 # results.jsonl and summary.json in the results dir.
 set -euo pipefail
@@ -23,6 +32,8 @@ repo_root=$(cd "$bench_dir/../.." && pwd)
 build_dir=${BENCH_BUILD_DIR:-$repo_root/build-bench}
 # shellcheck source=lib.sh
 source "$bench_dir/lib.sh"
+# shellcheck source=shaped_link.sh
+source "$bench_dir/shaped_link.sh"
 
 warmup=${BENCH_WARMUP:-8}
 measure=${BENCH_MEASURE:-12}
@@ -34,7 +45,7 @@ if [ "${1:-}" = "--quick" ]; then
 fi
 
 # name viewers slow-viewers rate (0 = as fast as the sink accepts) connects
-# per second ("paced": BENCH_CONNECT_RATE, viewers arriving one after
+# per second [slow viewers' SO_RCVBUF, default 16384] ("paced": BENCH_CONNECT_RATE, viewers arriving one after
 # another, so both servers get every viewer they can serve; 0: all at once, a
 # connection storm; tcpserversink listens with a backlog of 5, so in a storm
 # most SYNs are dropped and retried by the kernel after 1, 3, 7 s...)
@@ -50,15 +61,22 @@ readonly ALL_CASES=(
   "max_v1 1 0 0 paced"
   "max_v10 10 0 0 paced"
   "slow_2of10 10 2 30 paced"
+  "slow64k_2of10 10 2 30 paced 65536"
+  "shaped_links 8 0 30 paced"
 )
+
+server_selected() {
+  [ -z "${BENCH_SERVERS:-}" ] && return 0
+  [[ " $BENCH_SERVERS " == *" $1 "* ]]
+}
 
 selected() {
   [ -z "${BENCH_CASES:-}" ] && return 0
   [[ " $BENCH_CASES " == *" $1 "* ]]
 }
 
-trap 'stop_all' EXIT
-trap 'stop_all; exit 130' INT TERM
+trap 'stop_all; shaped_link_down' EXIT
+trap 'stop_all; shaped_link_down; exit 130' INT TERM
 
 install_missing_packages
 log "building in $build_dir"
@@ -105,8 +123,15 @@ PY
   >"$out/ceiling.json"
 log "loopback ceiling: $(cat "$out/ceiling.json")"
 
+# Extra load-client arguments and extra fields for the case's results row
+# (JSON object), set around one run_case call.
+case_client_args=()
+case_row_extra="{}"
+copy_args=()
+[ "${BENCH_COPY_BODIES:-0}" = 1 ] && copy_args=(--copy-bodies)
+
 run_case() {
-  local name=$1 viewers=$2 slow=$3 rate=$4 connects=$5 server=$6
+  local name=$1 viewers=$2 slow=$3 rate=$4 connects=$5 server=$6 rcvbuf=${7:-16384}
   [ "$connects" = paced ] && connects=$connect_rate
   local work=$out/$name.$server
   mkdir -p "$work"
@@ -114,10 +139,10 @@ run_case() {
   load=$(cut -d' ' -f1 /proc/loadavg)
   start_feeder "$server" "$rate" "$quality" "$work" || return 1
   # shellcheck disable=SC2046
-  timeout $((${warmup%.*} + ${measure%.*} + 30)) "$build_dir/bench/loadclient" \
+  timeout $((${warmup%.*} + ${measure%.*} + 30)) "${run_in[@]}" "$build_dir/bench/loadclient" \
     --port "$server_port" $(client_mode_args "$server") \
-    --viewers "$viewers" --connect-rate "$connects" --slow "$slow" --slow-rate 100000 --slow-rcvbuf 16384 \
-    --warmup "$warmup" --measure "$measure" \
+    --viewers "$viewers" --connect-rate "$connects" --slow "$slow" --slow-rate 100000 --slow-rcvbuf "$rcvbuf" \
+    "${case_client_args[@]}" "${copy_args[@]}" --warmup "$warmup" --measure "$measure" \
     --server-pid "$feeder_pid" --server-tid "$server_tid" --counter-file "$work/counter" \
     >"$work/client.json" 2>"$work/client.err" &
   client_pid=$!
@@ -130,11 +155,15 @@ run_case() {
     log "$name/$server: load client failed ($status): $(tail -3 "$work/client.err")"
     return 0
   fi
-  python3 - "$work/client.json" "$results" "$name" "$(server_label "$server")" "$rate" "$load" <<'PY'
-import json, sys
-src, dst, name, server, rate, load = sys.argv[1:]
+  python3 - "$work/client.json" "$results" "$name" "$(server_label "$server")" "$rate" "$load" \
+    "$frame_bytes" "$rcvbuf" "$case_row_extra" <<'PY'
+import json, os, sys
+src, dst, name, server, rate, load, frame_bytes, rcvbuf, extra = sys.argv[1:]
 row = json.load(open(src))
-row.update({"case": name, "server": server, "rate": float(rate), "loadavg_before": float(load)})
+row.update({"case": name, "server": server, "rate": float(rate), "loadavg_before": float(load),
+            "frame_bytes": int(frame_bytes), "slow_rcvbuf": int(rcvbuf),
+            "copy_bodies": os.environ.get("BENCH_COPY_BODIES", "0") == "1"})
+row.update(json.loads(extra))
 with open(dst, "a") as out:
     out.write(json.dumps(row) + "\n")
 PY
@@ -146,13 +175,48 @@ PY
 # rate with only fast viewers: the least CPU and latency any server can have
 # on this machine. BENCH_FLOOR=0 leaves it out.
 floor_cases=" v1 v10 v100 v300 v900 v1000_10fps "
+# The shaped-link case: both servers, each in a namespace of its own built
+# and removed around its run (a fresh shaper, no TIME_WAIT left between them).
+run_shaped_case() {
+  local name=$1 viewers=$2 rate=$3 connects=$4 server=$5
+  if ! shaped_link_usable; then
+    log "$name: skipped: $shaped_skip_reason"
+    return 0
+  fi
+  if ! shaped_link_up; then
+    log "$name: skipped: $shaped_skip_reason"
+    return 0
+  fi
+  local saved_measure=$measure
+  measure=${BENCH_SHAPED_MEASURE:-30}
+  run_in=(ip netns exec "$shaped_netns")
+  # shellcheck disable=SC2207  # words by design: "--link P:R" pairs
+  case_client_args=($(shaped_link_client_args))
+  case_row_extra="{\"link_rates_bps\": $(shaped_link_rates_json), \"link_mtu\": \"$SHAPED_MTU\"}"
+  run_case "$name" "$viewers" 0 "$rate" "$connects" "$server"
+  shaped_link_stats >"$out/$name.$server/tc-classes.txt" 2>&1 || true
+  run_in=()
+  case_client_args=()
+  case_row_extra="{}"
+  measure=$saved_measure
+  shaped_link_down
+}
+
 for spec in "${ALL_CASES[@]}"; do
-  read -r name viewers slow rate connects <<<"$spec"
+  read -r name viewers slow rate connects rcvbuf <<<"$spec"
   selected "$name" || continue
+  if [ "$name" = shaped_links ]; then
+    for server in mjpeg tcp; do
+      server_selected "$server" || continue
+      run_shaped_case "$name" "$viewers" "$rate" "$connects" "$server"
+    done
+    continue
+  fi
   servers=(mjpeg tcp)
   [ "${BENCH_FLOOR:-1}" != 0 ] && [[ "$floor_cases" == *" $name "* ]] && servers+=(floor)
   for server in "${servers[@]}"; do
-    run_case "$name" "$viewers" "$slow" "$rate" "$connects" "$server"
+    server_selected "$server" || continue
+    run_case "$name" "$viewers" "$slow" "$rate" "$connects" "$server" "${rcvbuf:-16384}"
   done
 done
 
