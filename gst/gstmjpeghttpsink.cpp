@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /**
  * SECTION:element-mjpeghttpsink
  * @title: mjpeghttpsink
@@ -58,31 +59,17 @@
 #include "engine.h"
 #include "gstmjpeghttpsink.h"
 #include "placeholder_jpeg.h"
-#include "stats.h"
+#include "stats/stats.h"
 
 GST_DEBUG_CATEGORY_STATIC(mjpeghttpsink_debug);
 #define GST_CAT_DEFAULT mjpeghttpsink_debug
 
 namespace {
 
-constexpr const char *kDefaultAddress = "127.0.0.1";
-constexpr gint kDefaultPort = 8080;
-constexpr const char *kDefaultMount = "/";
-constexpr gint kDefaultListenFd = -1;
-constexpr guint kDefaultUnixSocketMode = 0660;
-constexpr const char *kDefaultStreamPath = "/stream";
-constexpr const char *kDefaultSnapshotPath = "/snapshot";
-constexpr const char *kDefaultStatsPath = "/stats";
-constexpr const char *kDefaultMetricsPath = "/metrics";
-constexpr guint kDefaultMaxClients = 0;
-constexpr guint kDefaultMaxQueuedFrames = 2;
+// The properties' defaults are the engine's own (EngineConfig); only their
+// ranges are the element's.
+const mjpeghttp::EngineConfig kDefaults;
 constexpr guint kMaxQueuedFramesLimit = 1000;
-constexpr guint kDefaultClientTimeout = 10;
-constexpr guint kDefaultRequestTimeout = 10;
-constexpr guint kDefaultIdleResend = 1000;
-constexpr gboolean kDefaultAdvanceHeaders = FALSE;
-constexpr gboolean kDefaultInsertDht = TRUE;
-constexpr guint kDefaultSourceTimeout = 2000;
 constexpr guint kMaxSourceTimeout = 3600000;
 // How long EOS waits for viewers to receive their closing boundary before it
 // goes on downstream (gst-launch stops the pipeline as soon as EOS arrives).
@@ -136,38 +123,6 @@ guint signals[N_SIGNALS];
 // handler can connect to "client-removed-with-reason::timeout" alone.
 GQuark leave_reason_details[mjpeghttp::kLeaveReasonCount];
 
-// What the properties write; copied into the engine's configuration once,
-// in start(), so a running engine never sees a half-changed setting.
-struct Settings {
-  std::string address = kDefaultAddress;
-  gint port = kDefaultPort;
-  std::string stream_path = kDefaultStreamPath;
-  std::string snapshot_path = kDefaultSnapshotPath;
-  guint max_clients = kDefaultMaxClients;
-  guint max_queued_frames = kDefaultMaxQueuedFrames;
-  mjpeghttp::QueuePolicy queue_policy = mjpeghttp::QueuePolicy::kDropOldest;
-  guint client_timeout = kDefaultClientTimeout;
-  guint request_timeout = kDefaultRequestTimeout;
-  std::string stats_path = kDefaultStatsPath;
-  std::string metrics_path = kDefaultMetricsPath;
-  guint idle_resend = kDefaultIdleResend;
-  bool advance_headers = kDefaultAdvanceHeaders;
-  bool insert_dht = kDefaultInsertDht;
-  // Access (authentication, HTTPS, CORS); empty = off.
-  std::string auth_user;
-  std::string auth_password;
-  std::string auth_exempt_paths;
-  std::string tls_certificate_file;
-  std::string tls_key_file;
-  std::string allow_origin;
-  std::string mount = kDefaultMount;
-  gint listen_fd = kDefaultListenFd;
-  guint unix_socket_mode = kDefaultUnixSocketMode;
-  guint source_timeout = kDefaultSourceTimeout;
-  std::string placeholder_location;  // empty = the generated picture
-  mjpeghttp::AuthMethod auth_method = mjpeghttp::AuthMethod::kBasic;
-};
-
 // A GstBuffer lent to the engine: a reference and one read-only mapping per
 // memory. gst_buffer_map() on a multi-memory buffer would merge (copy) them.
 struct LentBuffer {
@@ -184,8 +139,10 @@ struct LentBuffer {
 }  // namespace
 
 struct GstMjpegHttpSinkPrivate {
+  // What the properties write; copied into the engine once, in start(), so
+  // a running engine never sees a half-changed setting.
   std::mutex settings_lock;
-  Settings settings;
+  mjpeghttp::EngineConfig settings;
 
   // Guards engine and current_port against property reads and get-stats
   // from application threads. render() reads `engine` without it: base
@@ -303,80 +260,10 @@ static void log_from_engine(GstMjpegHttpSink *self, mjpeghttp::LogLevel level,
   GST_CAT_LEVEL_LOG(mjpeghttpsink_debug, gst_level, self, "%s", text.c_str());
 }
 
-static bool valid_path(const std::string &path) { return !path.empty() && path[0] == '/'; }
-
-// Checks the access settings and turns them into the engine's. Posts the
-// element error and returns FALSE when they cannot work.
-static gboolean gst_mjpeg_http_sink_configure_access(GstMjpegHttpSink *self,
-                                                     const Settings &settings,
-                                                     mjpeghttp::ServerConfig *http) {
-  mjpeghttp::AccessConfig &access = http->access;
-  if (settings.auth_user.empty() && !settings.auth_password.empty()) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
-                      ("auth-password is set but auth-user is empty: set both to require "
-                       "HTTP Basic authentication"),
-                      (nullptr));
-    return FALSE;
-  }
-  access.user = settings.auth_user;
-  access.password = settings.auth_password;
-  access.method = settings.auth_method;
-  access.exempt_paths = mjpeghttp::split_list(settings.auth_exempt_paths);
-  for (const std::string &path : access.exempt_paths) {
-    if (!valid_path(path)) {
-      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
-                        ("Invalid auth-exempt-paths '%s': '%s' does not start with '/'",
-                         settings.auth_exempt_paths.c_str(), path.c_str()),
-                        (nullptr));
-      return FALSE;
-    }
-  }
-  // It goes into a response header as it is.
-  for (char c : settings.allow_origin) {
-    if (!g_ascii_isprint(c)) {
-      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
-                        ("Invalid allow-origin: only printable ASCII may go into a header"),
-                        ("allow-origin '%s'", settings.allow_origin.c_str()));
-      return FALSE;
-    }
-  }
-  access.allow_origin = settings.allow_origin;
-
-  if (settings.tls_certificate_file.empty() && settings.tls_key_file.empty()) return TRUE;
-  mjpeghttp::TlsLoadError error;
-  http->tls_certificate =
-      mjpeghttp::load_tls_identity(settings.tls_certificate_file, settings.tls_key_file, &error);
-  if (!http->tls_certificate) {
-    if (error.kind == mjpeghttp::TlsLoadError::Kind::kUnreadable)
-      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s", error.message.c_str()),
-                        ("tls-certificate-file='%s' tls-key-file='%s'",
-                         settings.tls_certificate_file.c_str(), settings.tls_key_file.c_str()));
-    else
-      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", error.message.c_str()),
-                        ("tls-certificate-file='%s' tls-key-file='%s'",
-                         settings.tls_certificate_file.c_str(), settings.tls_key_file.c_str()));
-    return FALSE;
-  }
-  return TRUE;
-}
-
-// Every served path starts with '/', is not the viewer page's '/' and names
-// one endpoint only.
-static bool valid_paths(const Settings &settings) {
-  const std::string *paths[] = {&settings.stream_path, &settings.snapshot_path,
-                                &settings.stats_path, &settings.metrics_path};
-  for (size_t i = 0; i < G_N_ELEMENTS(paths); i++) {
-    if (!valid_path(*paths[i]) || *paths[i] == "/") return false;
-    for (size_t j = i + 1; j < G_N_ELEMENTS(paths); j++)
-      if (*paths[i] == *paths[j]) return false;
-  }
-  return true;
-}
-
 // An element message an application can react to from its bus watch, on its
 // own main loop, instead of a signal handler on a viewer's thread.
 static void post_viewer_message(GstMjpegHttpSink *self, const char *name,
-                                const mjpeghttp::ClientInfo &info, bool with_reason) {
+                                const mjpeghttp::ViewerInfo &info, bool with_reason) {
   GstStructure *details = gst_structure_new(
       name, "id", G_TYPE_UINT64, static_cast<guint64>(info.id), "address", G_TYPE_STRING,
       info.address.c_str(), "user-agent", G_TYPE_STRING, info.user_agent.c_str(), nullptr);
@@ -390,18 +277,16 @@ static void post_viewer_message(GstMjpegHttpSink *self, const char *name,
 // the application hears of it. FALSE (with an element error) when the
 // placeholder file cannot be used.
 static gboolean gst_mjpeg_http_sink_configure_source_loss(GstMjpegHttpSink *self,
-                                                          const Settings &settings,
-                                                          mjpeghttp::EngineConfig *config,
+                                                          const mjpeghttp::EngineConfig &config,
                                                           mjpeghttp::EngineHooks *hooks) {
-  config->source_timeout_ms = settings.source_timeout;
   std::string file_jpeg;
-  if (!settings.placeholder_location.empty()) {
+  if (!config.placeholder_location.empty()) {
     std::string error;
-    file_jpeg = read_placeholder_file(settings.placeholder_location, &error);
+    file_jpeg = read_placeholder_file(config.placeholder_location, &error);
     if (file_jpeg.empty()) {
       GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
                         ("Cannot use placeholder-location: %s", error.c_str()),
-                        ("placeholder-location='%s'", settings.placeholder_location.c_str()));
+                        ("placeholder-location='%s'", config.placeholder_location.c_str()));
       return FALSE;
     }
   }
@@ -415,7 +300,7 @@ static gboolean gst_mjpeg_http_sink_configure_source_loss(GstMjpegHttpSink *self
     return jpeg;
   };
   // The application hears of it from its bus watch, on its own main loop.
-  const guint timeout = settings.source_timeout;
+  const guint timeout = config.source_timeout_ms;
   hooks->source_changed = [self, timeout](bool online, int64_t lost_at_us) {
     GST_INFO_OBJECT(self, "source %s", online ? "back online" : "offline");
     GstStructure *details =
@@ -434,66 +319,33 @@ static gboolean gst_mjpeg_http_sink_configure_source_loss(GstMjpegHttpSink *self
 // are still documented as changeable.
 static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
   GstMjpegHttpSinkPrivate *priv = self->priv;
-  Settings settings;
+  mjpeghttp::EngineConfig config;
   {
     std::lock_guard<std::mutex> lock(priv->settings_lock);
-    settings = priv->settings;
+    config = priv->settings;
   }
-  if (!valid_paths(settings)) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
-                      ("Invalid paths: stream-path '%s', snapshot-path '%s', stats-path '%s' and "
-                       "metrics-path '%s' must start with '/', differ from each other and from '/'",
-                       settings.stream_path.c_str(), settings.snapshot_path.c_str(),
-                       settings.stats_path.c_str(), settings.metrics_path.c_str()),
-                      (nullptr));
-    return FALSE;
-  }
-
-  mjpeghttp::EngineConfig config;
-  if (!mjpeghttp::normalize_mount(settings.mount, &config.mount.mount)) {
-    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
-                      ("Invalid mount '%s': it must be \"/\" or a path such as \"/cam1\" "
-                       "(letters, digits, '-', '_', '.', '~' between slashes)",
-                       settings.mount.c_str()),
-                      (nullptr));
-    return FALSE;
-  }
-  config.server.listen.address = settings.address;
-  config.server.listen.port = static_cast<unsigned>(settings.port);
-  config.server.listen.listen_fd = settings.listen_fd;
-  config.server.listen.unix_socket_mode = settings.unix_socket_mode;
-  config.server.request_timeout_ms = settings.request_timeout * 1000;
-  config.mount.stream_path = settings.stream_path;
-  config.mount.snapshot_path = settings.snapshot_path;
-  config.mount.stats_path = settings.stats_path;
-  config.mount.metrics_path = settings.metrics_path;
-  config.max_clients = settings.max_clients;
-  config.max_queued_frames = settings.max_queued_frames;
-  config.queue_policy = settings.queue_policy;
-  config.client_timeout_ms = settings.client_timeout * 1000;
   {
     gchar *name = gst_object_get_name(GST_OBJECT(self));
     config.mount.element_name = name ? name : "";
     g_free(name);
   }
-  config.idle_resend_ms = settings.idle_resend;
-  config.headers_in_advance = settings.advance_headers;
-  config.insert_dht = settings.insert_dht;
-  if (!gst_mjpeg_http_sink_configure_access(self, settings, &config.server)) return FALSE;
-  const std::string where = config.server.listen.describe();
-  const std::string mount = config.mount.mount;
+  const mjpeghttp::ListenConfig listen = config.server.listen;
+  const std::string tls_files = "tls-certificate-file='" + config.tls_certificate_file +
+                                "' tls-key-file='" + config.tls_key_file + "'";
+  const bool https = !config.tls_certificate_file.empty();
+  const std::string where = listen.describe();
 
   // The hooks run on viewer threads; the element outlives them because
   // stop() joins every viewer before the engine goes away.
   mjpeghttp::EngineHooks hooks;
-  hooks.client_added = [self](const mjpeghttp::ClientInfo &info) {
+  hooks.viewer_added = [self](const mjpeghttp::ViewerInfo &info) {
     GST_DEBUG_OBJECT(self, "viewer %s connected (%s)", info.address.c_str(),
                      info.user_agent.c_str());
     g_signal_emit(self, signals[SIGNAL_CLIENT_ADDED], 0, info.address.c_str());
     g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_NUM_CLIENTS]);
     post_viewer_message(self, "mjpeghttpsink-client-added", info, false);
   };
-  hooks.client_removed = [self](const mjpeghttp::ClientInfo &info) {
+  hooks.viewer_removed = [self](const mjpeghttp::ViewerInfo &info) {
     GST_DEBUG_OBJECT(self, "viewer %s left (%s)", info.address.c_str(),
                      mjpeghttp::leave_reason_name(info.reason));
     g_signal_emit(self, signals[SIGNAL_CLIENT_REMOVED], 0, info.address.c_str());
@@ -509,20 +361,28 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
   hooks.server_log = [](mjpeghttp::LogLevel level, const std::string &text) {
     log_from_engine(nullptr, level, text);
   };
-  if (!gst_mjpeg_http_sink_configure_source_loss(self, settings, &config, &hooks)) return FALSE;
+  if (!gst_mjpeg_http_sink_configure_source_loss(self, config, &hooks)) return FALSE;
 
-  auto *engine = new mjpeghttp::Engine(std::move(config), std::move(hooks));
-  std::string error;
-  mjpeghttp::ServerLease::Failure failure;
-  if (!engine->start(&error, &failure)) {
+  auto *engine = new mjpeghttp::Engine(config, std::move(hooks));
+  mjpeghttp::EngineError error;
+  if (!engine->start(&error)) {
     delete engine;
-    if (failure == mjpeghttp::ServerLease::Failure::kConflict)
-      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s", error.c_str()),
-                        ("%s mount=%s", where.c_str(), mount.c_str()));
-    else
-      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("%s", error.c_str()),
-                        ("address=%s port=%d listen-fd=%d", settings.address.c_str(),
-                         settings.port, settings.listen_fd));
+    switch (error.kind) {
+      case mjpeghttp::EngineError::Kind::kUnreadable:
+        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s", error.message.c_str()),
+                          ("%s", tls_files.c_str()));
+        break;
+      case mjpeghttp::EngineError::Kind::kCannotListen:
+        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("%s", error.message.c_str()),
+                          ("address=%s port=%u listen-fd=%d", listen.address.c_str(), listen.port,
+                           listen.listen_fd));
+        break;
+      default:
+        GST_ELEMENT_ERROR(
+            self, RESOURCE, SETTINGS, ("%s", error.message.c_str()),
+            ("%s mount=%s %s", where.c_str(), config.mount.mount.c_str(), tls_files.c_str()));
+        break;
+    }
     return FALSE;
   }
   priv->in_reject_burst = false;
@@ -531,9 +391,9 @@ static gboolean gst_mjpeg_http_sink_start_server(GstMjpegHttpSink *self) {
     priv->engine = engine;
     priv->current_port = static_cast<gint>(engine->bound_port());
   }
-  GST_INFO_OBJECT(self, "serving %s mount %s on %s (port %d)",
-                  settings.tls_certificate_file.empty() ? "http" : "https", mount.c_str(),
-                  where.c_str(), static_cast<gint>(engine->bound_port()));
+  GST_INFO_OBJECT(self, "serving %s mount %s on %s (port %d)", https ? "https" : "http",
+                  config.mount.mount.c_str(), where.c_str(),
+                  static_cast<gint>(engine->bound_port()));
   g_object_notify_by_pspec(G_OBJECT(self), properties[PROP_CURRENT_PORT]);
   return TRUE;
 }
@@ -595,9 +455,9 @@ static gint64 frame_wall_clock_us(GstMjpegHttpSink *self, GstBuffer *buffer) {
   GstClockTime clock_now = gst_clock_get_time(clock);
   gst_object_unref(clock);
   if (!GST_CLOCK_TIME_IS_VALID(running)) return now_us;
-  const GstClockTimeDiff ahead_ns = GST_CLOCK_DIFF(
-      clock_now, gst_element_get_base_time(GST_ELEMENT(self)) + running +
-                     gst_base_sink_get_latency(GST_BASE_SINK(self)));
+  const GstClockTimeDiff ahead_ns =
+      GST_CLOCK_DIFF(clock_now, gst_element_get_base_time(GST_ELEMENT(self)) + running +
+                                    gst_base_sink_get_latency(GST_BASE_SINK(self)));
   return now_us + ahead_ns / 1000;
 }
 
@@ -617,7 +477,7 @@ static GstFlowReturn gst_mjpeg_http_sink_render(GstBaseSink *sink, GstBuffer *bu
       GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("Dropping buffers that are not JPEG images"),
                           ("buffer of %" G_GSIZE_FORMAT " bytes has no JPEG start-of-image "
                            "marker; %" G_GUINT64_FORMAT " rejected so far",
-                           gst_buffer_get_size(buffer), priv->engine->stats().frames_rejected));
+                           gst_buffer_get_size(buffer), priv->engine->snapshot().frames_rejected));
     }
     return GST_FLOW_OK;
   }
@@ -687,13 +547,12 @@ static gboolean gst_mjpeg_http_sink_event(GstBaseSink *sink, GstEvent *event) {
 static GstStructure *viewer_structure(const mjpeghttp::ViewerSnapshot &viewer) {
   return gst_structure_new(
       "mjpeghttpsink-viewer", "id", G_TYPE_UINT64, static_cast<guint64>(viewer.id), "address",
-      G_TYPE_STRING, viewer.address.c_str(), "user-agent", G_TYPE_STRING,
-      viewer.user_agent.c_str(), "connected-since", G_TYPE_STRING,
-      mjpeghttp::format_iso8601(viewer.connected_us).c_str(), "connected-seconds", G_TYPE_DOUBLE,
-      viewer.connected_seconds, "fps", G_TYPE_DOUBLE, viewer.fps, "frames-sent", G_TYPE_UINT64,
-      static_cast<guint64>(viewer.frames_sent), "frames-dropped", G_TYPE_UINT64,
-      static_cast<guint64>(viewer.frames_dropped), "bytes-sent", G_TYPE_UINT64,
-      static_cast<guint64>(viewer.bytes_sent), "queue-depth", G_TYPE_UINT,
+      G_TYPE_STRING, viewer.address.c_str(), "user-agent", G_TYPE_STRING, viewer.user_agent.c_str(),
+      "connected-since", G_TYPE_STRING, mjpeghttp::format_iso8601(viewer.connected_us).c_str(),
+      "connected-seconds", G_TYPE_DOUBLE, viewer.connected_seconds, "fps", G_TYPE_DOUBLE,
+      viewer.fps, "frames-sent", G_TYPE_UINT64, static_cast<guint64>(viewer.frames_sent),
+      "frames-dropped", G_TYPE_UINT64, static_cast<guint64>(viewer.frames_dropped), "bytes-sent",
+      G_TYPE_UINT64, static_cast<guint64>(viewer.bytes_sent), "queue-depth", G_TYPE_UINT,
       static_cast<guint>(viewer.queue_depth), nullptr);
 }
 
@@ -733,48 +592,44 @@ static GstStructure *gst_mjpeg_http_sink_get_stats(GstMjpegHttpSink *self) {
   return result;
 }
 
-static std::string string_or_empty(const GValue *value) {
+// NULL resets a string property to its default.
+static std::string string_or(const GValue *value, const std::string &fallback) {
   const gchar *text = g_value_get_string(value);
-  return text ? text : "";
+  return text ? text : fallback;
 }
 
 static void gst_mjpeg_http_sink_set_property(GObject *object, guint prop_id, const GValue *value,
                                              GParamSpec *pspec) {
   GstMjpegHttpSinkPrivate *priv = GST_MJPEG_HTTP_SINK(object)->priv;
   std::lock_guard<std::mutex> lock(priv->settings_lock);
-  Settings &s = priv->settings;
+  mjpeghttp::EngineConfig &s = priv->settings;
   switch (prop_id) {
-    case PROP_ADDRESS: {
-      const gchar *address = g_value_get_string(value);
-      s.address = address ? address : kDefaultAddress;
+    case PROP_ADDRESS:
+      s.server.listen.address = string_or(value, kDefaults.server.listen.address);
       break;
-    }
     case PROP_PORT:
-      s.port = g_value_get_int(value);
+      s.server.listen.port = static_cast<unsigned>(g_value_get_int(value));
       break;
     case PROP_MOUNT: {
+      // "" is the root mount too; reading it back says "/".
       const gchar *mount = g_value_get_string(value);
-      s.mount = mount && *mount ? mount : kDefaultMount;
+      s.mount.mount = mount && *mount ? mount : kDefaults.mount.mount;
       break;
     }
     case PROP_LISTEN_FD:
-      s.listen_fd = g_value_get_int(value);
+      s.server.listen.listen_fd = g_value_get_int(value);
       break;
     case PROP_UNIX_SOCKET_MODE:
-      s.unix_socket_mode = g_value_get_uint(value);
+      s.server.listen.unix_socket_mode = g_value_get_uint(value);
       break;
-    case PROP_STREAM_PATH: {
-      const gchar *path = g_value_get_string(value);
-      s.stream_path = path ? path : kDefaultStreamPath;
+    case PROP_STREAM_PATH:
+      s.mount.stream_path = string_or(value, kDefaults.mount.stream_path);
       break;
-    }
-    case PROP_SNAPSHOT_PATH: {
-      const gchar *path = g_value_get_string(value);
-      s.snapshot_path = path ? path : kDefaultSnapshotPath;
+    case PROP_SNAPSHOT_PATH:
+      s.mount.snapshot_path = string_or(value, kDefaults.mount.snapshot_path);
       break;
-    }
     case PROP_MAX_CLIENTS:
-      s.max_clients = g_value_get_uint(value);
+      s.max_viewers = g_value_get_uint(value);
       break;
     case PROP_MAX_QUEUED_FRAMES:
       s.max_queued_frames = g_value_get_uint(value);
@@ -783,56 +638,52 @@ static void gst_mjpeg_http_sink_set_property(GObject *object, guint prop_id, con
       s.queue_policy = static_cast<mjpeghttp::QueuePolicy>(g_value_get_enum(value));
       break;
     case PROP_CLIENT_TIMEOUT:
-      s.client_timeout = g_value_get_uint(value);
+      s.viewer_timeout_ms = g_value_get_uint(value) * 1000;
       break;
     case PROP_REQUEST_TIMEOUT:
-      s.request_timeout = g_value_get_uint(value);
+      s.server.request_timeout_ms = g_value_get_uint(value) * 1000;
       break;
-    case PROP_STATS_PATH: {
-      const gchar *path = g_value_get_string(value);
-      s.stats_path = path ? path : kDefaultStatsPath;
+    case PROP_STATS_PATH:
+      s.mount.stats_path = string_or(value, kDefaults.mount.stats_path);
       break;
-    }
-    case PROP_METRICS_PATH: {
-      const gchar *path = g_value_get_string(value);
-      s.metrics_path = path ? path : kDefaultMetricsPath;
+    case PROP_METRICS_PATH:
+      s.mount.metrics_path = string_or(value, kDefaults.mount.metrics_path);
       break;
-    }
     case PROP_IDLE_RESEND:
-      s.idle_resend = g_value_get_uint(value);
+      s.idle_resend_ms = g_value_get_uint(value);
       break;
     case PROP_ADVANCE_HEADERS:
-      s.advance_headers = g_value_get_boolean(value);
+      s.headers_in_advance = g_value_get_boolean(value);
       break;
     case PROP_INSERT_DHT:
       s.insert_dht = g_value_get_boolean(value);
       break;
     case PROP_AUTH_USER:
-      s.auth_user = string_or_empty(value);
+      s.server.access.user = string_or(value, "");
       break;
     case PROP_AUTH_PASSWORD:
-      s.auth_password = string_or_empty(value);
+      s.server.access.password = string_or(value, "");
       break;
     case PROP_AUTH_EXEMPT_PATHS:
-      s.auth_exempt_paths = string_or_empty(value);
+      s.auth_exempt_paths = string_or(value, "");
       break;
     case PROP_TLS_CERTIFICATE_FILE:
-      s.tls_certificate_file = string_or_empty(value);
+      s.tls_certificate_file = string_or(value, "");
       break;
     case PROP_TLS_KEY_FILE:
-      s.tls_key_file = string_or_empty(value);
+      s.tls_key_file = string_or(value, "");
       break;
     case PROP_ALLOW_ORIGIN:
-      s.allow_origin = string_or_empty(value);
+      s.server.access.allow_origin = string_or(value, "");
       break;
     case PROP_SOURCE_TIMEOUT:
-      s.source_timeout = g_value_get_uint(value);
+      s.source_timeout_ms = g_value_get_uint(value);
       break;
     case PROP_PLACEHOLDER_LOCATION:
-      s.placeholder_location = string_or_empty(value);
+      s.placeholder_location = string_or(value, "");
       break;
     case PROP_AUTH_METHOD:
-      s.auth_method = static_cast<mjpeghttp::AuthMethod>(g_value_get_enum(value));
+      s.server.access.method = static_cast<mjpeghttp::AuthMethod>(g_value_get_enum(value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -851,73 +702,73 @@ static void gst_mjpeg_http_sink_get_property(GObject *object, guint prop_id, GVa
     }
     case PROP_NUM_CLIENTS: {
       std::lock_guard<std::mutex> lock(priv->state_lock);
-      g_value_set_uint(value, priv->engine ? static_cast<guint>(priv->engine->num_clients()) : 0);
+      g_value_set_uint(value, priv->engine ? static_cast<guint>(priv->engine->num_viewers()) : 0);
       return;
     }
     case PROP_BYTES_SERVED: {
       std::lock_guard<std::mutex> lock(priv->state_lock);
-      g_value_set_uint64(value, priv->engine ? priv->engine->stats().bytes_served : 0);
+      g_value_set_uint64(value, priv->engine ? priv->engine->snapshot().bytes_served : 0);
       return;
     }
     default:
       break;
   }
   std::lock_guard<std::mutex> lock(priv->settings_lock);
-  const Settings &s = priv->settings;
+  const mjpeghttp::EngineConfig &s = priv->settings;
   switch (prop_id) {
     case PROP_ADDRESS:
-      g_value_set_string(value, s.address.c_str());
+      g_value_set_string(value, s.server.listen.address.c_str());
       break;
     case PROP_PORT:
-      g_value_set_int(value, s.port);
+      g_value_set_int(value, static_cast<gint>(s.server.listen.port));
       break;
     case PROP_MOUNT:
-      g_value_set_string(value, s.mount.c_str());
+      g_value_set_string(value, s.mount.mount.c_str());
       break;
     case PROP_LISTEN_FD:
-      g_value_set_int(value, s.listen_fd);
+      g_value_set_int(value, s.server.listen.listen_fd);
       break;
     case PROP_UNIX_SOCKET_MODE:
-      g_value_set_uint(value, s.unix_socket_mode);
+      g_value_set_uint(value, s.server.listen.unix_socket_mode);
       break;
     case PROP_STREAM_PATH:
-      g_value_set_string(value, s.stream_path.c_str());
+      g_value_set_string(value, s.mount.stream_path.c_str());
       break;
     case PROP_SNAPSHOT_PATH:
-      g_value_set_string(value, s.snapshot_path.c_str());
+      g_value_set_string(value, s.mount.snapshot_path.c_str());
       break;
     case PROP_MAX_CLIENTS:
-      g_value_set_uint(value, s.max_clients);
+      g_value_set_uint(value, static_cast<guint>(s.max_viewers));
       break;
     case PROP_MAX_QUEUED_FRAMES:
-      g_value_set_uint(value, s.max_queued_frames);
+      g_value_set_uint(value, static_cast<guint>(s.max_queued_frames));
       break;
     case PROP_QUEUE_POLICY:
       g_value_set_enum(value, static_cast<gint>(s.queue_policy));
       break;
     case PROP_CLIENT_TIMEOUT:
-      g_value_set_uint(value, s.client_timeout);
+      g_value_set_uint(value, s.viewer_timeout_ms / 1000);
       break;
     case PROP_REQUEST_TIMEOUT:
-      g_value_set_uint(value, s.request_timeout);
+      g_value_set_uint(value, s.server.request_timeout_ms / 1000);
       break;
     case PROP_STATS_PATH:
-      g_value_set_string(value, s.stats_path.c_str());
+      g_value_set_string(value, s.mount.stats_path.c_str());
       break;
     case PROP_METRICS_PATH:
-      g_value_set_string(value, s.metrics_path.c_str());
+      g_value_set_string(value, s.mount.metrics_path.c_str());
       break;
     case PROP_IDLE_RESEND:
-      g_value_set_uint(value, s.idle_resend);
+      g_value_set_uint(value, s.idle_resend_ms);
       break;
     case PROP_ADVANCE_HEADERS:
-      g_value_set_boolean(value, s.advance_headers);
+      g_value_set_boolean(value, s.headers_in_advance);
       break;
     case PROP_INSERT_DHT:
       g_value_set_boolean(value, s.insert_dht);
       break;
     case PROP_AUTH_USER:
-      g_value_set_string(value, s.auth_user.c_str());
+      g_value_set_string(value, s.server.access.user.c_str());
       break;
     case PROP_AUTH_EXEMPT_PATHS:
       g_value_set_string(value, s.auth_exempt_paths.c_str());
@@ -929,16 +780,16 @@ static void gst_mjpeg_http_sink_get_property(GObject *object, guint prop_id, GVa
       g_value_set_string(value, s.tls_key_file.c_str());
       break;
     case PROP_ALLOW_ORIGIN:
-      g_value_set_string(value, s.allow_origin.c_str());
+      g_value_set_string(value, s.server.access.allow_origin.c_str());
       break;
     case PROP_SOURCE_TIMEOUT:
-      g_value_set_uint(value, s.source_timeout);
+      g_value_set_uint(value, s.source_timeout_ms);
       break;
     case PROP_PLACEHOLDER_LOCATION:
       g_value_set_string(value, s.placeholder_location.c_str());
       break;
     case PROP_AUTH_METHOD:
-      g_value_set_enum(value, static_cast<gint>(s.auth_method));
+      g_value_set_enum(value, static_cast<gint>(s.server.access.method));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -969,148 +820,338 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
                                                         GST_PARAM_MUTABLE_READY);
   const GParamFlags ro = static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * GstMjpegHttpSink:address:
+   *
+   * 127.0.0.1 serves this machine only; 0.0.0.0 (IPv4) or :: (IPv6 and IPv4) serve the network.
+   * With unix:PATH a stale socket file left by a dead server is replaced.
+   *
+   * Since: 0.1
+   */
   properties[PROP_ADDRESS] = g_param_spec_string(
       "address", "Address",
-      "Local address to listen on: an IPv4/IPv6 address, a host name, or unix:PATH for a unix "
-      "domain socket (a stale socket file left by a dead server is replaced). 127.0.0.1 serves "
-      "this machine only; 0.0.0.0 (IPv4) or :: (IPv6 and IPv4) serve the network",
-      kDefaultAddress, rw_ready);
+      "Local address to listen on: an IP address, a host name, or unix:PATH for a unix domain "
+      "socket",
+      kDefaults.server.listen.address.c_str(), rw_ready);
+  /**
+   * GstMjpegHttpSink:port:
+   *
+   * A port in use fails the change to PAUSED with a RESOURCE/OPEN_WRITE error naming the address
+   * and port.
+   *
+   * Since: 0.1
+   */
   properties[PROP_PORT] = g_param_spec_int(
       "port", "Port", "TCP port to listen on (0 = pick a free port; see current-port)", 0, 65535,
-      kDefaultPort, rw_ready);
+      static_cast<gint>(kDefaults.server.listen.port), rw_ready);
+  /**
+   * GstMjpegHttpSink:current-port:
+   *
+   * The port #GstMjpegHttpSink:port named, or the one picked for port 0; 0 for a unix socket.
+   * Notified when it changes.
+   *
+   * Since: 0.1
+   */
   properties[PROP_CURRENT_PORT] = g_param_spec_int(
       "current-port", "Current port",
-      "TCP port the server listens on while PAUSED or PLAYING, 0 otherwise (and for a unix "
-      "socket)", 0, 65535, 0, ro);
+      "TCP port the server listens on while PAUSED or PLAYING, 0 otherwise", 0, 65535, 0, ro);
+  /**
+   * GstMjpegHttpSink:stream-path:
+   *
+   * Relative to #GstMjpegHttpSink:mount. `?fps=N` on it caps one viewer's rate.
+   *
+   * Since: 0.1
+   */
   properties[PROP_STREAM_PATH] = g_param_spec_string(
       "stream-path", "Stream path", "URL path of the MJPEG (multipart/x-mixed-replace) stream",
-      kDefaultStreamPath, rw_ready);
+      kDefaults.mount.stream_path.c_str(), rw_ready);
+  /**
+   * GstMjpegHttpSink:snapshot-path:
+   *
+   * Relative to #GstMjpegHttpSink:mount. Answers 503 with Retry-After before the first frame.
+   *
+   * Since: 0.1
+   */
   properties[PROP_SNAPSHOT_PATH] = g_param_spec_string(
       "snapshot-path", "Snapshot path", "URL path of the latest frame as a single JPEG",
-      kDefaultSnapshotPath, rw_ready);
+      kDefaults.mount.snapshot_path.c_str(), rw_ready);
+  /**
+   * GstMjpegHttpSink:max-clients:
+   *
+   * A HEAD request on the stream takes no slot.
+   *
+   * Since: 0.1
+   */
   properties[PROP_MAX_CLIENTS] = g_param_spec_uint(
       "max-clients", "Max clients",
       "Most stream viewers served at once; more get 503 with Retry-After (0 = unlimited)", 0,
-      G_MAXINT, kDefaultMaxClients, rw_ready);
+      G_MAXINT, static_cast<guint>(kDefaults.max_viewers), rw_ready);
+  /**
+   * GstMjpegHttpSink:max-queued-frames:
+   *
+   * Frames are shared between viewers, not copied: a deeper queue costs a pointer per frame per
+   * viewer. A shallow one keeps a slow viewer on fresh frames.
+   *
+   * Since: 0.1
+   */
   properties[PROP_MAX_QUEUED_FRAMES] = g_param_spec_uint(
       "max-queued-frames", "Max queued frames",
-      "Frames waiting for one viewer before queue-policy applies (frames are shared between "
-      "viewers, not copied)",
-      1, kMaxQueuedFramesLimit, kDefaultMaxQueuedFrames, rw_ready);
+      "Frames waiting for one viewer before queue-policy applies", 1, kMaxQueuedFramesLimit,
+      static_cast<guint>(kDefaults.max_queued_frames), rw_ready);
+  /**
+   * GstMjpegHttpSink:queue-policy:
+   *
+   * drop-oldest keeps a slow viewer on the freshest frame; drop-newest keeps what is queued;
+   * disconnect cuts the viewer off.
+   *
+   * Since: 0.1
+   */
   properties[PROP_QUEUE_POLICY] = g_param_spec_enum(
       "queue-policy", "Queue policy", "What happens when a viewer's queue is full",
-      GST_TYPE_MJPEG_HTTP_SINK_QUEUE_POLICY,
-      static_cast<gint>(mjpeghttp::QueuePolicy::kDropOldest), rw_ready);
-  properties[PROP_CLIENT_TIMEOUT] = g_param_spec_uint(
-      "client-timeout", "Client timeout",
-      "Seconds a viewer may accept no data before it is disconnected (0 = never)", 0, 3600,
-      kDefaultClientTimeout, rw_ready);
+      GST_TYPE_MJPEG_HTTP_SINK_QUEUE_POLICY, static_cast<gint>(kDefaults.queue_policy), rw_ready);
+  /**
+   * GstMjpegHttpSink:client-timeout:
+   *
+   * A write that makes no progress for this long, or, while the viewer is paced, nothing
+   * acknowledged for this long, ends the viewer.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_CLIENT_TIMEOUT] =
+      g_param_spec_uint("client-timeout", "Client timeout",
+                        "Seconds a viewer may accept no data before it is disconnected (0 = never)",
+                        0, 3600, kDefaults.viewer_timeout_ms / 1000, rw_ready);
+  /**
+   * GstMjpegHttpSink:request-timeout:
+   *
+   * Counted from when the connection opened, so clients that send slowly or nothing at all
+   * (slowloris) are cut off. Elements sharing a server must agree on it.
+   *
+   * Since: 0.1
+   */
   properties[PROP_REQUEST_TIMEOUT] = g_param_spec_uint(
       "request-timeout", "Request timeout",
-      "Seconds a connection may take to send a complete request before it is closed, counted "
-      "from when it opened (0 = never)",
-      0, 3600, kDefaultRequestTimeout, rw_ready);
+      "Seconds a connection may take to send a complete request before it is closed (0 = never)", 0,
+      3600, kDefaults.server.request_timeout_ms / 1000, rw_ready);
+  /**
+   * GstMjpegHttpSink:idle-resend:
+   *
+   * Browsers that show a frame one late (Chrome) then show the newest one while the source is
+   * idle. Values from 1 to 99 act as 100.
+   *
+   * Since: 0.1
+   */
   properties[PROP_IDLE_RESEND] = g_param_spec_uint(
       "idle-resend", "Idle resend",
-      "Milliseconds without a new frame after which each viewer is sent the latest frame again, "
-      "so browsers that show a frame one late (Chrome) show the newest one (0 = never; values "
-      "from 1 to 99 act as 100)",
-      0, 60000, kDefaultIdleResend, rw_ready);
-  properties[PROP_ADVANCE_HEADERS] = g_param_spec_boolean(
-      "advance-headers", "Advance headers",
-      "Send each part's headers right after the previous frame, so Chrome shows every frame as "
-      "soon as it arrives instead of one frame late. Parts then carry no Content-Length or "
-      "X-Timestamp",
-      kDefaultAdvanceHeaders, rw_ready);
+      "Milliseconds without a new frame after which each viewer is sent the latest frame again (0 "
+      "= never)",
+      0, 60000, kDefaults.idle_resend_ms, rw_ready);
+  /**
+   * GstMjpegHttpSink:advance-headers:
+   *
+   * Chrome shows a part only once the next part's headers arrive: sent early, they make it show
+   * each frame as soon as it arrives instead of one frame late. Parts then carry no Content-Length
+   * or X-Timestamp.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_ADVANCE_HEADERS] =
+      g_param_spec_boolean("advance-headers", "Advance headers",
+                           "Send each part's headers right after the previous frame, for Chrome",
+                           kDefaults.headers_in_advance, rw_ready);
+  /**
+   * GstMjpegHttpSink:insert-dht:
+   *
+   * Many USB cameras send JPEGs without them, and browsers and most decoders need them. The tables
+   * are added as one more memory; the frame itself is not copied.
+   *
+   * Since: 0.1
+   */
   properties[PROP_INSERT_DHT] = g_param_spec_boolean(
-      "insert-dht", "Insert DHT",
-      "Insert the standard Huffman tables into JPEGs that lack them (as many USB cameras send), "
-      "which browsers and most decoders need; the frame itself is not copied",
-      kDefaultInsertDht, rw_ready);
+      "insert-dht", "Insert DHT", "Insert the standard Huffman tables into JPEGs that lack them",
+      kDefaults.insert_dht, rw_ready);
+  /**
+   * GstMjpegHttpSink:num-clients:
+   *
+   * Notified as viewers come and go.
+   *
+   * Since: 0.1
+   */
   properties[PROP_NUM_CLIENTS] = g_param_spec_uint(
       "num-clients", "Number of clients", "Stream viewers connected now", 0, G_MAXUINT, 0, ro);
+  /**
+   * GstMjpegHttpSink:bytes-served:
+   *
+   * Starts again from zero each time the element goes to PAUSED.
+   *
+   * Since: 0.1
+   */
   properties[PROP_BYTES_SERVED] = g_param_spec_uint64(
-      "bytes-served", "Bytes served", "Bytes written to stream viewers since the server started",
-      0, G_MAXUINT64, 0, ro);
+      "bytes-served", "Bytes served", "Bytes written to stream viewers since the server started", 0,
+      G_MAXUINT64, 0, ro);
+  /**
+   * GstMjpegHttpSink:auth-user:
+   *
+   * Checked as #GstMjpegHttpSink:auth-method says, realm "mjpeghttpsink". A request without the
+   * right credentials gets 401, except on #GstMjpegHttpSink:auth-exempt-paths and CORS preflights.
+   * With Basic, use HTTPS too, or the password crosses the network in clear.
+   *
+   * Since: 0.1
+   */
   properties[PROP_AUTH_USER] = g_param_spec_string(
       "auth-user", "Auth user",
-      "User name every request must present with HTTP authentication (auth-method; realm "
-      "\"mjpeghttpsink\"), except on auth-exempt-paths; wrong or missing credentials get 401. "
-      "Empty = no authentication. Use HTTPS too, or the password crosses the network in clear",
-      "", rw_ready);
-  // Write-only: a readable password would end up in pipeline dumps (dot
-  // files list every property that differs from its default).
+      "User name every request must present with HTTP authentication (empty = none)", "", rw_ready);
+  /**
+   * GstMjpegHttpSink:auth-password:
+   *
+   * Write-only: a readable password would end up in pipeline dumps (dot files list every property
+   * that differs from its default). Default: empty.
+   *
+   * Since: 0.1
+   */
   properties[PROP_AUTH_PASSWORD] = g_param_spec_string(
-      "auth-password", "Auth password",
-      "Password for auth-user (write-only). Default: empty",
-      "", static_cast<GParamFlags>(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
-                                   GST_PARAM_MUTABLE_READY));
+      "auth-password", "Auth password", "Password for auth-user (write-only)", "",
+      static_cast<GParamFlags>(G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+                               GST_PARAM_MUTABLE_READY));
+  /**
+   * GstMjpegHttpSink:auth-exempt-paths:
+   *
+   * Each path covers itself and everything under it. Default: empty (every path needs
+   * authentication).
+   *
+   * Since: 0.1
+   */
   properties[PROP_AUTH_EXEMPT_PATHS] = g_param_spec_string(
       "auth-exempt-paths", "Auth-exempt paths",
-      "Comma-separated URL paths served without authentication, e.g. \"/snapshot\" "
-      "(each path and everything under it). Default: empty (every path needs it)",
-      "", rw_ready);
+      "Comma-separated URL paths served without authentication, e.g. \"/snapshot\"", "", rw_ready);
+  /**
+   * GstMjpegHttpSink:tls-certificate-file:
+   *
+   * Needs #GstMjpegHttpSink:tls-key-file. Read when the element goes to PAUSED: a missing or
+   * unreadable file fails that change with RESOURCE/OPEN_READ, a bad one with RESOURCE/SETTINGS.
+   *
+   * Since: 0.1
+   */
   properties[PROP_TLS_CERTIFICATE_FILE] = g_param_spec_string(
       "tls-certificate-file", "TLS certificate file",
-      "PEM file with the server certificate (and its chain) to serve HTTPS; needs "
-      "tls-key-file. Read when the element goes to PAUSED. Empty = plain HTTP",
+      "PEM file with the server certificate (and its chain) to serve HTTPS (empty = plain HTTP)",
       "", rw_ready);
+  /**
+   * GstMjpegHttpSink:tls-key-file:
+   *
+   * Checked against the certificate with a TLS handshake when the element goes to PAUSED.
+   *
+   * Since: 0.1
+   */
   properties[PROP_TLS_KEY_FILE] = g_param_spec_string(
       "tls-key-file", "TLS key file",
-      "PEM file with the private key of tls-certificate-file. Empty = plain HTTP", "", rw_ready);
+      "PEM file with the private key of tls-certificate-file (empty = plain HTTP)", "", rw_ready);
+  /**
+   * GstMjpegHttpSink:allow-origin:
+   *
+   * Sent as Access-Control-Allow-Origin on every response, and OPTIONS preflight requests are
+   * answered (without authentication). Printable ASCII only.
+   *
+   * Since: 0.1
+   */
   properties[PROP_ALLOW_ORIGIN] = g_param_spec_string(
       "allow-origin", "Allow origin",
-      "Web origin allowed to read the responses from scripts (CORS), e.g. \"*\" or "
-      "\"https://example.org\": sent as Access-Control-Allow-Origin on every response, and "
-      "OPTIONS preflight requests are answered (without authentication). Empty = no CORS",
+      "Web origin allowed to read the responses from scripts (CORS), e.g. \"*\" (empty = no CORS)",
       "", rw_ready);
-  properties[PROP_STATS_PATH] = g_param_spec_string(
-      "stats-path", "Stats path",
-      "URL path of the statistics as JSON: totals and one entry per viewer", kDefaultStatsPath,
-      rw_ready);
+  /**
+   * GstMjpegHttpSink:stats-path:
+   *
+   * Relative to #GstMjpegHttpSink:mount; the server-wide one (root mount) covers every mount.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_STATS_PATH] =
+      g_param_spec_string("stats-path", "Stats path",
+                          "URL path of the statistics as JSON: totals and one entry per viewer",
+                          kDefaults.mount.stats_path.c_str(), rw_ready);
+  /**
+   * GstMjpegHttpSink:metrics-path:
+   *
+   * Every sample is labelled with the element's name and mount.
+   *
+   * Since: 0.1
+   */
   properties[PROP_METRICS_PATH] = g_param_spec_string(
-      "metrics-path", "Metrics path",
-      "URL path of the statistics in the Prometheus text format, labelled with the element name",
-      kDefaultMetricsPath, rw_ready);
+      "metrics-path", "Metrics path", "URL path of the statistics in the Prometheus text format",
+      kDefaults.mount.metrics_path.c_str(), rw_ready);
+  /**
+   * GstMjpegHttpSink:mount:
+   *
+   * "/cam1" serves /cam1/, /cam1/stream, /cam1/snapshot, /cam1/stats and /cam1/metrics. Elements
+   * listening on the same address and port (or unix socket, or listen-fd) share one server, each
+   * on its own mount.
+   *
+   * Since: 0.1
+   */
   properties[PROP_MOUNT] = g_param_spec_string(
       "mount", "Mount",
-      "Where on the server this element's stream lives: \"/\" (the root: /stream, /snapshot, "
-      "...) or a path such as \"/cam1\" (/cam1/, /cam1/stream, /cam1/snapshot, /cam1/stats, "
-      "/cam1/metrics). Elements listening on the same address and port (or unix socket, or "
-      "listen-fd) share one server, each on its own mount",
-      kDefaultMount, rw_ready);
-  properties[PROP_LISTEN_FD] = g_param_spec_int(
-      "listen-fd", "Listen fd",
-      "An already listening socket to serve on instead of binding address and port, e.g. 3 "
-      "with systemd socket activation (LISTEN_FDS), or one a parent process opened on port 80 "
-      "before dropping privileges. The element works on a duplicate and leaves this descriptor "
-      "open (-1 = bind address and port)",
-      -1, G_MAXINT, kDefaultListenFd, rw_ready);
+      "Where on the server this element's stream lives: \"/\" or a path such as \"/cam1\"",
+      kDefaults.mount.mount.c_str(), rw_ready);
+  /**
+   * GstMjpegHttpSink:listen-fd:
+   *
+   * E.g. 3 with systemd socket activation (LISTEN_FDS), or one a parent process opened on port 80
+   * before dropping privileges. The element works on a duplicate and leaves this descriptor open.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_LISTEN_FD] =
+      g_param_spec_int("listen-fd", "Listen fd",
+                       "An already listening socket to serve on instead of binding address and "
+                       "port (-1 = bind them)",
+                       -1, G_MAXINT, kDefaults.server.listen.listen_fd, rw_ready);
+  /**
+   * GstMjpegHttpSink:unix-socket-mode:
+   *
+   * Who may connect: a reverse proxy usually runs as another user sharing a group.
+   *
+   * Since: 0.1
+   */
   properties[PROP_UNIX_SOCKET_MODE] = g_param_spec_uint(
       "unix-socket-mode", "Unix socket mode",
-      "Permissions of the socket file when address is unix:PATH (who may connect: a reverse "
-      "proxy usually runs as another user sharing a group; 0660 = owner and group)",
-      0, 0777, kDefaultUnixSocketMode, rw_ready);
+      "Permissions of the socket file when address is unix:PATH (0660 = owner and group)", 0, 0777,
+      kDefaults.server.listen.unix_socket_mode, rw_ready);
+  /**
+   * GstMjpegHttpSink:source-timeout:
+   *
+   * While offline, viewers get a placeholder picture about once a second, /snapshot answers it
+   * with X-Source-Online: 0, /healthz answers 503, /state says online: false, and a
+   * "mjpeghttpsink-source-offline" element message is posted ("-online" when frames return).
+   * Before the first frame the source is offline too, and /snapshot waits this long for it.
+   *
+   * Since: 0.1
+   */
   properties[PROP_SOURCE_TIMEOUT] = g_param_spec_uint(
       "source-timeout", "Source timeout",
-      "Milliseconds without a frame after which the source counts as offline: viewers get a "
-      "placeholder picture about once a second, /snapshot answers it with X-Source-Online: 0, "
-      "/healthz answers 503, /state says online: false, and a "
-      "\"mjpeghttpsink-source-offline\" element message is posted (\"-online\" when frames "
-      "return). Before the first frame the source is offline too, and /snapshot waits this "
-      "long for it. 0 = off (never offline once a frame came)",
-      0, kMaxSourceTimeout, kDefaultSourceTimeout, rw_ready);
+      "Milliseconds without a frame after which the source counts as offline (0 = never)", 0,
+      kMaxSourceTimeout, kDefaults.source_timeout_ms, rw_ready);
+  /**
+   * GstMjpegHttpSink:placeholder-location:
+   *
+   * Read when the element goes to PAUSED. The generated picture has the size of the last frame and
+   * the time the signal was lost.
+   *
+   * Since: 0.1
+   */
   properties[PROP_PLACEHOLDER_LOCATION] = g_param_spec_string(
       "placeholder-location", "Placeholder location",
-      "JPEG file shown while the source is offline, read when the element goes to PAUSED. "
-      "Empty = a generated \"NO SIGNAL\" picture the size of the last frame, with the time the "
-      "signal was lost",
-      "", rw_ready);
+      "JPEG file shown while the source is offline (empty = a generated NO SIGNAL picture)",
+      kDefaults.placeholder_location.c_str(), rw_ready);
+  /**
+   * GstMjpegHttpSink:auth-method:
+   *
+   * Digest goes through libsoup's digest domain. A client that uses the other method gets 401.
+   *
+   * Since: 0.1
+   */
   properties[PROP_AUTH_METHOD] = g_param_spec_enum(
-      "auth-method", "Auth method",
-      "How auth-user and auth-password are checked: basic or digest (through libsoup's digest "
-      "domain). A client that uses the other method gets 401",
-      GST_TYPE_MJPEG_HTTP_SINK_AUTH_METHOD, static_cast<gint>(mjpeghttp::AuthMethod::kBasic),
+      "auth-method", "Auth method", "How auth-user and auth-password are checked: basic or digest",
+      GST_TYPE_MJPEG_HTTP_SINK_AUTH_METHOD, static_cast<gint>(kDefaults.server.access.method),
       rw_ready);
   g_object_class_install_properties(gobject_class, N_PROPS, properties);
 
@@ -1123,8 +1164,8 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
    * thread, with no lock of the element held.
    */
   signals[SIGNAL_CLIENT_ADDED] =
-      g_signal_new("client-added", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr,
-                   nullptr, nullptr, G_TYPE_NONE, 1, G_TYPE_STRING);
+      g_signal_new("client-added", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr, nullptr,
+                   nullptr, G_TYPE_NONE, 1, G_TYPE_STRING);
   /**
    * GstMjpegHttpSink::client-removed:
    * @sink: the sink
@@ -1188,7 +1229,8 @@ static void gst_mjpeg_http_sink_class_init(GstMjpegHttpSinkClass *klass) {
   base_sink_class->set_caps = GST_DEBUG_FUNCPTR(gst_mjpeg_http_sink_set_caps);
 
   GST_DEBUG_CATEGORY_INIT(mjpeghttpsink_debug, "mjpeghttpsink", 0, "MJPEG HTTP sink");
-  gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_QUEUE_POLICY, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_QUEUE_POLICY,
+                              static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_LEAVE_REASON,
                               static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_MJPEG_HTTP_SINK_AUTH_METHOD,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // mjpeghttpsink: serves the JPEG buffers it renders as a live MJPEG stream
 // over HTTP. The element maps GStreamer onto the engine in src/: properties,
 // signals, caps, state changes, and each GstBuffer to an engine frame that

@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "placeholder_jpeg.h"
 
-#include "multipart.h"
-#include "placeholder_picture.h"
+#include "stream/multipart.h"
+#include "stream/placeholder_picture.h"
 
 namespace {
 

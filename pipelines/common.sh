@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Sourced by the pipeline scripts: installs what is missing, builds the plugin,
 # points GStreamer at it, finds a camera and announces the URLs. Not run alone.
 
@@ -45,19 +46,26 @@ ensure_packages() {
     die "apt-get install failed"
 }
 
+# The plugin, by its meson target name: a script builds what it runs, not
+# the whole tree (the tests alone are some 150 targets; tests/run.sh builds
+# those). Scripts that run another program built here name it too.
+MJPEGHTTP_PLUGIN_TARGET=gstmjpeghttp
+
+# Builds the plugin and the meson targets given ("mjpeg-relay", ...).
 ensure_built() {
   if [ ! -f "$MJPEGHTTP_BUILD_DIR/build.ninja" ]; then
     meson setup "$MJPEGHTTP_BUILD_DIR" "$MJPEGHTTP_ROOT" >&2 || die "meson setup failed"
   fi
-  ninja -C "$MJPEGHTTP_BUILD_DIR" >&2 || die "build failed"
+  meson compile -C "$MJPEGHTTP_BUILD_DIR" "$MJPEGHTTP_PLUGIN_TARGET" "$@" >&2 || die "build failed"
   export GST_PLUGIN_PATH="$MJPEGHTTP_BUILD_DIR/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
   gst-inspect-1.0 mjpeghttpsink >/dev/null 2>&1 ||
     die "mjpeghttpsink not found in $MJPEGHTTP_BUILD_DIR/gst after the build"
 }
 
+# Arguments: more meson targets to build beside the plugin.
 prepare() {
   ensure_packages
-  ensure_built
+  ensure_built "$@"
 }
 
 element_available() { gst-inspect-1.0 "$1" >/dev/null 2>&1; }

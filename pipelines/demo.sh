@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Serves a live MJPEG stream from this checkout's mjpeghttpsink: from the
 # camera at /dev/video0 when there is one, else from a moving test picture
 # with the time on it. Installs what is missing (Debian 12) and builds first.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs nginx in front of mjpeg relays (pipelines/relay.sh): viewers connect
 # to nginx, which spreads them over the relays and passes each stream
 # through unbuffered. Runs as an ordinary user (or root) on a high port,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Serves a live MJPEG stream and records the same JPEG frames to a file at
 # the same time: one encoder, a tee, and a muxer that stores the JPEGs as
 # they are (no re-encoding). The container follows the file name: .mkv

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A relay tree on this machine, to try scale-out (docs/scaling.md): an
 # origin serving a test picture, N relays re-serving it, and nginx in front
 # spreading viewers over the relays. Installs what is missing and builds
@@ -33,7 +34,7 @@ case "$relay_count" in '' | *[!0-9]*) die "--relays is a number, got '$relay_cou
 [ "$relay_count" -ge 1 ] && [ "$relay_count" -le 32 ] || die "--relays is 1..32"
 check_port $((front_port + 1 + relay_count))
 
-prepare
+prepare mjpeg-relay
 ensure_packages "${MJPEGHTTP_FRONT_PACKAGES[@]}"
 
 pids=()

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Re-serves an MJPEG stream from another server without re-encoding it: a
 # relay in a tree of servers behind nginx (docs/scaling.md). Keeps serving
 # the last frame while the upstream is away and reconnects on its own (with
@@ -47,7 +48,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-prepare
+prepare mjpeg-relay
 
 # With PORT 0 the relay prints the port it got ("serving http://...").
 if [ "$port" != 0 ]; then

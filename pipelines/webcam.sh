@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Serves a V4L2 camera as a live MJPEG stream. When the camera sends JPEG
 # itself (most USB cameras do), its frames are passed through untouched;
 # otherwise raw frames are encoded with jpegenc.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "engine.h"
 
 #include <sys/eventfd.h>
@@ -6,8 +7,8 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "jpeg_dht.h"
-#include "jpeg_size.h"
+#include "stream/jpeg_dht.h"
+#include "stream/jpeg_size.h"
 
 namespace mjpeghttp {
 
@@ -54,27 +55,28 @@ void Engine::log(LogLevel level, const std::string &text) const {
   if (hooks_.log) hooks_.log(level, text);
 }
 
-bool Engine::start(std::string *error, ServerLease::Failure *failure) {
-  ServerLease::Failure ignored;
-  if (!failure) failure = &ignored;
-  *failure = ServerLease::Failure::kNone;
-  std::string message;
+bool Engine::start(EngineError *error) {
+  EngineError ignored;
+  if (!error) error = &ignored;
+  if (!config_.check(error)) return false;
   stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (stop_fd_ < 0) {
-    if (error) *error = "cannot create eventfd";
-    *failure = ServerLease::Failure::kListen;
+    error->kind = EngineError::Kind::kCannotListen;
+    error->message = "cannot create eventfd";
     return false;
   }
   // Before the HTTP thread can route to this mount, which reads it for /stats.
   started_monotonic_us_ = g_get_monotonic_time();
+  ServerLease::Failure failure = ServerLease::Failure::kNone;
   lease_ = ServerLease::acquire(config_.server, config_.mount.element_name, hooks_.server_log,
-                                failure, &message);
-  if (lease_ && !lease_->server().add_mount(config_.mount, this, &message)) {
-    *failure = ServerLease::Failure::kConflict;
+                                &failure, &error->message);
+  if (lease_ && !lease_->server().add_mount(config_.mount, this, &error->message)) {
+    failure = ServerLease::Failure::kConflict;
     lease_.reset();
   }
   if (!lease_) {
-    if (error) *error = message;
+    error->kind = failure == ServerLease::Failure::kConflict ? EngineError::Kind::kSettings
+                                                             : EngineError::Kind::kCannotListen;
     close(stop_fd_);
     stop_fd_ = -1;
     return false;
@@ -111,13 +113,13 @@ void Engine::stop() {
   uint64_t one = 1;
   if (write(stop_fd_, &one, sizeof one) < 0) log(LogLevel::kWarning, "cannot signal stop");
   dispatcher_.shutdown();
-  std::list<std::unique_ptr<ClientThread>> leaving;
+  std::list<std::unique_ptr<ViewerThread>> leaving;
   {
     std::lock_guard<std::mutex> lock(viewers_mutex_);
     leaving.swap(viewers_);
   }
   // Join outside the lock (leaving viewers run client-removed), then keep
-  // their totals for stats().
+  // their totals for snapshot().
   for (auto &viewer : leaving) viewer->join();
   {
     std::lock_guard<std::mutex> lock(viewers_mutex_);
@@ -247,9 +249,9 @@ bool Engine::end_of_stream(std::chrono::milliseconds max_wait) {
   // Every slot, not only announced viewers: a viewer whose thread has not
   // attached yet must also get (and flush) its closing part before the
   // application may stop the pipeline.
-  return viewers_changed_.wait_for(lock, max_wait,
-                                   [this] { return reserved_ == 0 || end_wait_interrupted_; }) &&
-         !end_wait_interrupted_;
+  return viewers_changed_.wait_for(lock, max_wait, [this] {
+    return reserved_ == 0 || end_wait_interrupted_;
+  }) && !end_wait_interrupted_;
 }
 
 void Engine::interrupt_end_of_stream() {
@@ -262,8 +264,12 @@ void Engine::interrupt_end_of_stream() {
 
 void Engine::resume() { fanout_.submit_resume(); }
 
-EngineStats Engine::stats() const {
-  EngineStats stats;
+StatsSnapshot Engine::snapshot() const {
+  StatsSnapshot stats;
+  stats.element_name = config_.mount.element_name;
+  const int64_t now_us = g_get_monotonic_time();
+  const int64_t now_wall_us = g_get_real_time();
+  stats.uptime_seconds = static_cast<double>(now_us - started_monotonic_us_) / G_USEC_PER_SEC;
   stats.frames_in = frames_in_.load();
   stats.frames_rejected = frames_rejected_.load();
   stats.frames_published = frames_published_.load();
@@ -272,19 +278,43 @@ EngineStats Engine::stats() const {
     // Each viewer counts only into its own counters (no cache line shared by
     // every viewer on every write); the totals are summed when asked for.
     std::lock_guard<std::mutex> lock(viewers_mutex_);
+    // Only atomics are read under the lock: a viewer stuck in a write never
+    // holds viewers_mutex_, so this cannot wait on one.
     stats.frames_sent = retired_.frames_sent;
     stats.frames_dropped = retired_.frames_dropped;
     stats.bytes_served = retired_.bytes_sent;
-    stats.viewers_left = viewers_left_;
+    // The reasons that can happen while the mount serves; the others reach
+    // only the bus and the signal.
+    std::copy(viewers_left_.begin(), viewers_left_.begin() + kLeaveReasonsWhileServing,
+              stats.viewers_left.begin());
+    stats.viewers.reserve(viewers_.size());
     for (const auto &viewer : viewers_) {
       const ViewerCounters &counters = viewer->counters();
       stats.frames_sent += counters.frames_sent.load(std::memory_order_relaxed);
       stats.frames_dropped += counters.frames_dropped.load(std::memory_order_relaxed);
       stats.bytes_served += counters.bytes_sent.load(std::memory_order_relaxed);
+      if (viewer->finished()) continue;
+      const ViewerInfo &info = viewer->info();
+      ViewerSnapshot entry;
+      entry.id = info.id;
+      entry.address = info.address;
+      entry.user_agent = info.user_agent;
+      entry.connected_us = info.connected_us;
+      entry.connected_seconds =
+          static_cast<double>(now_wall_us - info.connected_us) / G_USEC_PER_SEC;
+      entry.fps = counters.send_rate.rate(now_us / 1000, counters.started_monotonic_ms);
+      entry.frames_sent = counters.frames_sent.load(std::memory_order_relaxed);
+      entry.frames_dropped = counters.frames_dropped.load(std::memory_order_relaxed);
+      entry.bytes_sent = counters.bytes_sent.load(std::memory_order_relaxed);
+      entry.queue_depth = counters.queue_depth.load(std::memory_order_relaxed);
+      entry.advance_headers = info.advance_headers.value_or(false);
+      entry.dual_final_frames = info.dual_final_frames;
+      stats.viewers.push_back(std::move(entry));
     }
   }
   stats.viewers_total = viewers_total_.load();
   stats.viewers_now = active_.load();
+  fill_source_stats(&stats);
   return stats;
 }
 
@@ -293,54 +323,9 @@ void Engine::count_input(bool accepted) {
   if (!accepted) frames_rejected_.fetch_add(1, std::memory_order_relaxed);
 }
 
-StatsSnapshot Engine::snapshot() const {
-  const EngineStats totals = stats();
-  StatsSnapshot snapshot;
-  snapshot.element_name = config_.mount.element_name;
-  const int64_t now_us = g_get_monotonic_time();
-  const int64_t now_wall_us = g_get_real_time();
-  snapshot.uptime_seconds = static_cast<double>(now_us - started_monotonic_us_) / G_USEC_PER_SEC;
-  snapshot.frames_in = totals.frames_in;
-  snapshot.frames_rejected = totals.frames_rejected;
-  snapshot.frames_published = totals.frames_published;
-  snapshot.frames_overflowed = totals.frames_overflowed;
-  snapshot.frames_sent = totals.frames_sent;
-  snapshot.frames_dropped = totals.frames_dropped;
-  snapshot.bytes_served = totals.bytes_served;
-  snapshot.viewers_total = totals.viewers_total;
-  snapshot.viewers_now = totals.viewers_now;
-  std::copy(totals.viewers_left.begin(), totals.viewers_left.begin() + kLeaveReasonsWhileServing,
-            snapshot.viewers_left.begin());
-  fill_source_stats(&snapshot);
-  // Only atomics are read under the lock: a viewer stuck in a write never
-  // holds viewers_mutex_, so this cannot wait on one.
-  std::lock_guard<std::mutex> lock(viewers_mutex_);
-  snapshot.viewers.reserve(viewers_.size());
-  for (const auto &viewer : viewers_) {
-    if (viewer->finished()) continue;
-    const ClientInfo &info = viewer->info();
-    const ViewerCounters &counters = viewer->counters();
-    ViewerSnapshot entry;
-    entry.id = info.id;
-    entry.address = info.address;
-    entry.user_agent = info.user_agent;
-    entry.connected_us = info.connected_us;
-    entry.connected_seconds = static_cast<double>(now_wall_us - info.connected_us) / G_USEC_PER_SEC;
-    entry.fps = counters.send_rate.rate(now_us / 1000, counters.started_monotonic_ms);
-    entry.frames_sent = counters.frames_sent.load(std::memory_order_relaxed);
-    entry.frames_dropped = counters.frames_dropped.load(std::memory_order_relaxed);
-    entry.bytes_sent = counters.bytes_sent.load(std::memory_order_relaxed);
-    entry.queue_depth = counters.queue_depth.load(std::memory_order_relaxed);
-    entry.advance_headers = info.advance_headers.value_or(false);
-    entry.dual_final_frames = info.dual_final_frames;
-    snapshot.viewers.push_back(std::move(entry));
-  }
-  return snapshot;
-}
-
 bool Engine::reserve_viewer() {
   std::lock_guard<std::mutex> lock(viewers_mutex_);
-  if (config_.max_clients > 0 && reserved_ >= config_.max_clients) return false;
+  if (config_.max_viewers > 0 && reserved_ >= config_.max_viewers) return false;
   reserved_++;
   return true;
 }
@@ -353,10 +338,10 @@ void Engine::release_viewer() {
   viewers_changed_.notify_all();
 }
 
-void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo info) {
+void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ViewerInfo info) {
   reap_finished();
   info.id = next_viewer_id_.fetch_add(1);
-  ClientEnvironment env;
+  ViewerEnvironment env;
   env.dispatcher = &dispatcher_;
   // ustreamer's ?advance_headers= picks this viewer's framing; without it
   // the advance-headers property does.
@@ -365,21 +350,20 @@ void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo inf
   env.format = advance == config_.headers_in_advance ? &format_ : &other_format_;
   env.queue_capacity = config_.max_queued_frames;
   env.queue_policy = config_.queue_policy;
-  env.client_timeout_ms = config_.client_timeout_ms;
+  env.viewer_timeout_ms = config_.viewer_timeout_ms;
   // A resend every few milliseconds would multiply every viewer's bandwidth
   // for nothing: below kMinIdleResendMs the period is raised to it.
-  env.idle_resend_ms = config_.idle_resend_ms == 0
-                           ? 0
-                           : std::max(config_.idle_resend_ms, kMinIdleResendMs);
+  env.idle_resend_ms =
+      config_.idle_resend_ms == 0 ? 0 : std::max(config_.idle_resend_ms, kMinIdleResendMs);
   env.stop_fd = stop_fd_;
   env.stop_reason = &stop_reason_;
   env.latest = &latest_;
   env.tls = config_.server.tls_certificate != nullptr;
-  auto viewer = std::make_unique<ClientThread>(
+  auto viewer = std::make_unique<ViewerThread>(
       std::move(info), connection, socket, env,
-      [this](const ClientInfo &i) { on_viewer_started(i); },
-      [this](const ClientInfo &i) { on_viewer_finished(i); });
-  ClientThread *raw = viewer.get();
+      [this](const ViewerInfo &i) { on_viewer_started(i); },
+      [this](const ViewerInfo &i) { on_viewer_finished(i); });
+  ViewerThread *raw = viewer.get();
   {
     std::lock_guard<std::mutex> lock(viewers_mutex_);
     viewers_.push_back(std::move(viewer));
@@ -391,14 +375,14 @@ void Engine::adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo inf
   }
 }
 
-void Engine::on_viewer_started(const ClientInfo &info) {
+void Engine::on_viewer_started(const ViewerInfo &info) {
   active_.fetch_add(1);
   viewers_total_.fetch_add(1);
   log(LogLevel::kDebug, "viewer " + std::to_string(info.id) + " " + info.address + " connected");
-  if (hooks_.client_added) hooks_.client_added(info);
+  if (hooks_.viewer_added) hooks_.viewer_added(info);
 }
 
-void Engine::on_viewer_finished(const ClientInfo &info) {
+void Engine::on_viewer_finished(const ViewerInfo &info) {
   {
     std::lock_guard<std::mutex> lock(viewers_mutex_);
     if (reserved_ > 0) reserved_--;
@@ -411,10 +395,10 @@ void Engine::on_viewer_finished(const ClientInfo &info) {
   if (!info.announced) return;
   log(level_of(info.reason), "viewer " + std::to_string(info.id) + " " + info.address +
                                  " left: " + leave_reason_name(info.reason));
-  if (hooks_.client_removed) hooks_.client_removed(info);
+  if (hooks_.viewer_removed) hooks_.viewer_removed(info);
 }
 
-void Engine::retire(const ClientThread &viewer) {
+void Engine::retire(const ViewerThread &viewer) {
   const ViewerCounters &counters = viewer.counters();
   retired_.frames_sent += counters.frames_sent.load(std::memory_order_relaxed);
   retired_.frames_dropped += counters.frames_dropped.load(std::memory_order_relaxed);
@@ -422,7 +406,7 @@ void Engine::retire(const ClientThread &viewer) {
 }
 
 void Engine::reap_finished() {
-  std::list<std::unique_ptr<ClientThread>> done;
+  std::list<std::unique_ptr<ViewerThread>> done;
   {
     std::lock_guard<std::mutex> lock(viewers_mutex_);
     for (auto it = viewers_.begin(); it != viewers_.end();) {

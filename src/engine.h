@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The MJPEG server without GStreamer: a mount on an HTTP server (its own
 // thread, possibly shared with other engines listening on the same place), a
-// dispatcher and one client thread per viewer. The element owns one Engine
+// dispatcher and one viewer thread per viewer. The element owns one Engine
 // per PAUSED/PLAYING session: created and started in start(), stopped and
 // destroyed in stop(), so stopping is "reset to nothing".
 //
@@ -22,40 +23,26 @@
 #include <string>
 #include <vector>
 
-#include "client_thread.h"
-#include "dispatcher.h"
-#include "fanout_thread.h"
-#include "http_server.h"
-#include "latest_frame.h"
-#include "leave_reason.h"
-#include "log.h"
-#include "multipart.h"
-#include "rate_meter.h"
-#include "server_registry.h"
-#include "source_watch.h"
+#include "base/log.h"
+#include "engine_config.h"
+#include "http/http_server.h"
+#include "http/server_registry.h"
+#include "stats/leave_reason.h"
+#include "stats/rate_meter.h"
+#include "stream/dispatcher.h"
+#include "stream/fanout_thread.h"
+#include "stream/latest_frame.h"
+#include "stream/multipart.h"
+#include "stream/source_watch.h"
+#include "stream/viewer_thread.h"
 
 namespace mjpeghttp {
 
-struct EngineConfig {
-  ServerConfig server;
-  MountConfig mount;  // its element_name labels /stats and /metrics
-  size_t max_clients = 0;  // 0 = unlimited
-  size_t max_queued_frames = 2;
-  QueuePolicy queue_policy = QueuePolicy::kDropOldest;
-  unsigned client_timeout_ms = 10000;  // 0 = never
-  unsigned idle_resend_ms = 1000;      // 0 = never; at least kMinIdleResendMs
-  bool headers_in_advance = false;     // see MultipartFormat
-  bool insert_dht = true;              // see jpeg_dht.h
-  // With no frame for this long the source counts as offline (placeholder
-  // pictures, /healthz 503); 0 = never offline once a frame came.
-  unsigned source_timeout_ms = 0;
-};
-
 struct EngineHooks {
   // Called on the viewer's own thread with no engine lock held. The removed
-  // hook's ClientInfo::reason says why the viewer left.
-  ClientThread::Hook client_added;
-  ClientThread::Hook client_removed;
+  // hook's ViewerInfo::reason says why the viewer left.
+  ViewerThread::Hook viewer_added;
+  ViewerThread::Hook viewer_removed;
   LogSink log;
   // For the server's own messages: it may outlive this engine (another
   // element still uses it), so this sink must not refer to the element.
@@ -69,22 +56,6 @@ struct EngineHooks {
   std::function<void(bool online, int64_t lost_at_us)> source_changed;
 };
 
-struct EngineStats {
-  uint64_t frames_in = 0;
-  uint64_t frames_rejected = 0;
-  uint64_t frames_published = 0;
-  // Frames the fan-out dropped for every viewer because it fell behind
-  // (FanoutThread::kMaxPending); zero unless the machine is overloaded.
-  uint64_t frames_overflowed = 0;
-  uint64_t frames_sent = 0;
-  uint64_t frames_dropped = 0;
-  uint64_t bytes_served = 0;
-  uint64_t viewers_total = 0;
-  size_t viewers_now = 0;
-  // Announced viewers that left, by LeaveReason.
-  std::array<uint64_t, kLeaveReasonCount> viewers_left{};
-};
-
 class Engine : private StreamService {
  public:
   Engine(EngineConfig config, EngineHooks hooks);
@@ -92,9 +63,10 @@ class Engine : private StreamService {
   Engine(const Engine &) = delete;
   Engine &operator=(const Engine &) = delete;
 
-  // On failure, `failure` tells a socket that could not be made from
-  // settings that clash with another element's on the same server.
-  bool start(std::string *error, ServerLease::Failure *failure = nullptr);
+  // Checks the configuration, then joins (or starts) the server. False with
+  // `error` filled when a setting cannot work, clashes with another
+  // element's on the same server, or the socket cannot be made.
+  bool start(EngineError *error);
   // Leaves the server (stopping it when no other engine uses it), cuts every
   // viewer off and joins every thread.
   void stop();
@@ -114,8 +86,7 @@ class Engine : private StreamService {
   // After a flush: the stream goes on and new viewers are served again.
   void resume();
 
-  size_t num_clients() const { return active_.load(); }
-  EngineStats stats() const;
+  size_t num_viewers() const { return active_.load(); }
   // Counts a buffer the element received (`accepted`: it was a JPEG and is
   // published). Safe from any thread.
   void count_input(bool accepted);
@@ -130,7 +101,7 @@ class Engine : private StreamService {
   // StreamService, on the HTTP thread.
   bool reserve_viewer() override;
   void release_viewer() override;
-  void adopt_viewer(GIOStream *connection, GSocket *socket, ClientInfo info) override;
+  void adopt_viewer(GIOStream *connection, GSocket *socket, ViewerInfo info) override;
   FramePtr latest_frame() override;
   std::string stream_content_type() override { return format_.content_type(); }
   void housekeeping() override { reap_finished(); }
@@ -143,9 +114,9 @@ class Engine : private StreamService {
   void fill_source_stats(StatsSnapshot *snapshot) const;
   void reap_finished();
   // Adds a finished viewer's counters to retired_ (viewers_mutex_ held).
-  void retire(const ClientThread &viewer);
-  void on_viewer_started(const ClientInfo &info);
-  void on_viewer_finished(const ClientInfo &info);
+  void retire(const ViewerThread &viewer);
+  void on_viewer_started(const ViewerInfo &info);
+  void on_viewer_finished(const ViewerInfo &info);
   void log(LogLevel level, const std::string &text) const;
 
   EngineConfig config_;
@@ -187,7 +158,7 @@ class Engine : private StreamService {
   // or doing I/O.
   mutable std::mutex viewers_mutex_;
   std::condition_variable viewers_changed_;
-  std::list<std::unique_ptr<ClientThread>> viewers_;
+  std::list<std::unique_ptr<ViewerThread>> viewers_;
   size_t reserved_ = 0;  // slots claimed: pending requests plus live viewers
   // Announced viewers that left, by LeaveReason (viewers_mutex_).
   std::array<uint64_t, kLeaveReasonCount> viewers_left_{};
@@ -200,9 +171,6 @@ class Engine : private StreamService {
   bool end_wait_interrupted_ = false;
   bool started_ = false;
 };
-
-// The shortest idle-resend period the engine uses.
-constexpr unsigned kMinIdleResendMs = 100;
 
 // A boundary unlikely to occur in JPEG data or headers.
 std::string make_boundary();

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The project's test command: installs what is missing (Debian 12), builds
 # with warnings as errors, runs every meson test and ends with one line
 #   N passed, N failed[, N skipped]
@@ -18,7 +19,7 @@ readonly PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   ffmpeg curl python3 glib-networking openssl systemd
   chromium fonts-dejavu-core vlc-bin vlc-plugin-base
-  nginx-light motion
+  nginx-light motion clang-format
 )
 
 passed=0

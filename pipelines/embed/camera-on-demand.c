@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Runs the camera only while someone watches. The sink serves all the time;
  * the capture branch starts when the first viewer arrives and stops a few
  * seconds after the last one leaves, so the camera's light is off and no CPU
@@ -27,14 +28,13 @@
  *
  * The plugin is found through GST_PLUGIN_PATH (e.g. $PWD/build/gst).
  * Exit status: 0 after SIGINT/SIGTERM, 1 on any error. */
-#include <gst/gst.h>
 #include <glib-unix.h>
-
+#include <gst/gst.h>
 #include <stdlib.h>
 
 #define DEFAULT_PORT 8080
 #define DEFAULT_LINGER_SECONDS 5
-#define TEST_SOURCE                                                                         \
+#define TEST_SOURCE                                                                           \
   "videotestsrc is-live=true pattern=ball ! video/x-raw,width=640,height=360,framerate=25/1 " \
   "! videoconvert ! jpegenc"
 #define CAMERA_SOURCE "v4l2src ! videoconvert ! jpegenc"
@@ -48,7 +48,7 @@ typedef struct {
   GstElement *capture; /* the locked bin: NULL or PLAYING */
   GstElement *sink;
   guint linger_seconds;
-  guint stop_timer;   /* pending "stop the camera" timeout, 0 if none */
+  guint stop_timer; /* pending "stop the camera" timeout, 0 if none */
   gboolean capturing;
   gboolean stopping;
   int exit_status;
@@ -153,8 +153,7 @@ static gboolean on_bus_message(GstBus *bus, GstMessage *message, gpointer data) 
       GError *error = NULL;
       gchar *details = NULL;
       gst_message_parse_error(message, &error, &details);
-      g_printerr("error from %s: %s\n", GST_OBJECT_NAME(GST_MESSAGE_SRC(message)),
-                 error->message);
+      g_printerr("error from %s: %s\n", GST_OBJECT_NAME(GST_MESSAGE_SRC(message)), error->message);
       if (details) g_printerr("  (%s)\n", details);
       g_clear_error(&error);
       g_free(details);
@@ -203,8 +202,7 @@ int main(int argc, char **argv) {
       {"linger", 'l', 0, G_OPTION_ARG_INT, &linger,
        "Seconds the camera stays on after the last viewer left", "S"},
       {"source", 's', 0, G_OPTION_ARG_STRING, &source,
-       "camera, test, or a gst-launch description (default: camera if present, else test)",
-       "SRC"},
+       "camera, test, or a gst-launch description (default: camera if present, else test)", "SRC"},
       {NULL, 0, 0, G_OPTION_ARG_NONE, NULL, NULL, NULL},
   };
   GOptionContext *context = g_option_context_new("- serve a camera only while it is watched");

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* An application that embeds mjpeghttpsink: serves a test picture, reports
  * viewers as they come and go, prints the sink's statistics every few
  * seconds, and on Ctrl-C ends the stream properly (EOS, so every viewer gets
@@ -11,9 +12,8 @@
  *
  * Exit status: 0 after a clean stop, 1 on any error (port in use, plugin
  * missing, bad argument). */
-#include <gst/gst.h>
 #include <glib-unix.h>
-
+#include <gst/gst.h>
 #include <stdlib.h>
 
 #define STATS_INTERVAL_SECONDS 5
@@ -93,8 +93,7 @@ static gboolean on_bus_message(GstBus *bus, GstMessage *message, gpointer data) 
       GError *error = NULL;
       gchar *details = NULL;
       gst_message_parse_error(message, &error, &details);
-      g_printerr("error from %s: %s\n", GST_OBJECT_NAME(GST_MESSAGE_SRC(message)),
-                 error->message);
+      g_printerr("error from %s: %s\n", GST_OBJECT_NAME(GST_MESSAGE_SRC(message)), error->message);
       if (details) g_printerr("  (%s)\n", details);
       g_clear_error(&error);
       g_free(details);
@@ -139,8 +138,9 @@ int main(int argc, char **argv) {
 
   GstElementFactory *factory = gst_element_factory_find("mjpeghttpsink");
   if (!factory) {
-    g_printerr("mjpeghttpsink not found: install the plugin, or set GST_PLUGIN_PATH to the "
-               "build's gst directory (e.g. GST_PLUGIN_PATH=$PWD/build/gst)\n");
+    g_printerr(
+        "mjpeghttpsink not found: install the plugin, or set GST_PLUGIN_PATH to the "
+        "build's gst directory (e.g. GST_PLUGIN_PATH=$PWD/build/gst)\n");
     return EXIT_FAILURE;
   }
   gst_object_unref(factory);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // HTTP Basic authentication: without the right credentials a request gets
 // 401 with a Basic challenge and not one byte of video; with them the stream
 // and snapshot are served; exempt paths need none.
@@ -10,10 +11,12 @@
 #include <thread>
 
 #include "access_client.h"
+#include "process.h"
 #include "sink_pipeline.h"
 
 using namespace access_test;
-using element_test::SinkPipeline;
+using namespace test_support;
+using test_support::SinkPipeline;
 
 namespace {
 
@@ -44,7 +47,7 @@ void check_refused(int port, const std::string &method, const std::string &path,
                    const std::string &authorization, const std::string &boundary) {
   const std::string raw =
       raw_exchange("127.0.0.1", port, request(method, path, port, authorization));
-  const element_test::HttpHead head = parse_response(raw);
+  const test_support::HttpHead head = parse_response(raw);
   fail_unless_equals_int(head.status, 401);
   const std::string challenge = head.header("WWW-Authenticate");
   fail_unless(challenge.rfind("Basic ", 0) == 0 && challenge.find("realm=") != std::string::npos,
@@ -57,21 +60,6 @@ void check_refused(int port, const std::string &method, const std::string &path,
               "%s %s: the stream boundary in a refused response", method.c_str(), path.c_str());
 }
 
-// A port nothing listens on right now (the kernel's pick, released again).
-int free_loopback_port() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  fail_unless(fd >= 0, "socket() failed");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  const bool bound = bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
-                     getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) == 0;
-  close(fd);
-  fail_unless(bound, "could not bind an ephemeral port");
-  return ntohs(address.sin_port);
-}
-
 std::string stream_boundary(int port) {
   RequestOptions options;
   options.method = "HEAD";
@@ -79,7 +67,7 @@ std::string stream_boundary(int port) {
   SoupReply head = soup_request(url(port, "/stream"), options);
   fail_unless(head.sent, "%s", head.error.c_str());
   fail_unless_equals_int(head.status, 200);
-  const std::string boundary = element_test::boundary_of(head.header("Content-Type"));
+  const std::string boundary = test_support::boundary_of(head.header("Content-Type"));
   fail_if(boundary.empty());
   return boundary;
 }
@@ -90,7 +78,7 @@ GST_START_TEST(test_wrong_or_missing_credentials_get_no_video) {
   SinkPipeline pipeline;
   require_auth(pipeline);
   fail_unless(pipeline.play());
-  const Bytes frame = element_test::distinct_jpegs(1)[0];
+  const Bytes frame = test_support::distinct_jpegs(1)[0];
   fail_unless(pipeline.push_jpeg(frame));
   const int port = pipeline.port();
   const std::string boundary = stream_boundary(port);
@@ -121,7 +109,7 @@ GST_START_TEST(test_right_credentials_stream) {
   SinkPipeline pipeline;
   require_auth(pipeline);
   fail_unless(pipeline.play());
-  const std::vector<Bytes> frames = element_test::distinct_jpegs(4);
+  const std::vector<Bytes> frames = test_support::distinct_jpegs(4);
   fail_unless(pipeline.push_jpeg(frames[0]));
   const int port = pipeline.port();
 
@@ -160,7 +148,7 @@ GST_START_TEST(test_exempt_paths_need_no_credentials) {
   SinkPipeline pipeline;
   require_auth(pipeline, " /snapshot ,");
   fail_unless(pipeline.play());
-  const Bytes frame = element_test::distinct_jpegs(1)[0];
+  const Bytes frame = test_support::distinct_jpegs(1)[0];
   fail_unless(pipeline.push_jpeg(frame));
   const int port = pipeline.port();
 
@@ -190,7 +178,7 @@ GST_START_TEST(test_exempt_path_covers_only_its_own_subtree) {
   // Elements share a server only when both ask for the same port.
   int port = 0;
   for (int attempt = 0; attempt < 5 && port == 0; attempt++) {
-    const int candidate = free_loopback_port();
+    const int candidate = free_port();
     g_object_set(cam1.sink(), "port", candidate, nullptr);
     g_object_set(cam10.sink(), "port", candidate, nullptr);
     if (cam1.play()) {
@@ -202,7 +190,7 @@ GST_START_TEST(test_exempt_path_covers_only_its_own_subtree) {
   }
   fail_unless(port > 0, "no free port for the first mount");
   fail_unless(cam10.play(), "the second mount did not join the port");
-  const Bytes frame = element_test::distinct_jpegs(1)[0];
+  const Bytes frame = test_support::distinct_jpegs(1)[0];
   fail_unless(cam1.push_jpeg(frame));
   fail_unless(cam10.push_jpeg(frame));
 
@@ -236,7 +224,7 @@ GST_START_TEST(test_exempt_path_covers_only_its_own_subtree) {
   std::string wrong;
   for (const Case &c : cases) {
     const std::string raw = raw_exchange("127.0.0.1", port, request("GET", c.path, port, ""));
-    const element_test::HttpHead head = parse_response(raw);
+    const test_support::HttpHead head = parse_response(raw);
     if (head.status != c.status)
       wrong += std::string(" ") + c.path + ": " + std::to_string(head.status) + ", expected " +
                std::to_string(c.status) + ";";

@@ -1,14 +1,17 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // CORS: allow-origin adds Access-Control-Allow-Origin to every response and
 // answers preflight OPTIONS requests (without authentication, as browsers
 // send them without credentials); without it, nothing changes.
 #include <gst/check/gstcheck.h>
 
 #include "access_client.h"
+#include "check_suite.h"
 #include "sink_pipeline.h"
 
 using namespace access_test;
-using element_test::HttpHead;
-using element_test::SinkPipeline;
+using namespace test_support;
+using test_support::HttpHead;
+using test_support::SinkPipeline;
 
 namespace {
 
@@ -48,7 +51,7 @@ void check_preflight(const HttpHead &head, const std::string &origin,
 GST_START_TEST(test_no_cors_by_default) {
   SinkPipeline pipeline;
   fail_unless(pipeline.play());
-  fail_unless(pipeline.push_jpeg(element_test::distinct_jpegs(1)[0]));
+  fail_unless(pipeline.push_jpeg(test_support::distinct_jpegs(1)[0]));
   HttpHead snapshot = exchange(pipeline.port(), "GET", "/snapshot");
   fail_unless_equals_int(snapshot.status, 200);
   fail_if(snapshot.has("Access-Control-Allow-Origin"));
@@ -63,7 +66,7 @@ GST_START_TEST(test_any_origin) {
   SinkPipeline pipeline;
   g_object_set(pipeline.sink(), "allow-origin", "*", nullptr);
   fail_unless(pipeline.play());
-  fail_unless(pipeline.push_jpeg(element_test::distinct_jpegs(1)[0]));
+  fail_unless(pipeline.push_jpeg(test_support::distinct_jpegs(1)[0]));
   const int port = pipeline.port();
 
   for (const char *path : {"/snapshot", "/", "/missing"}) {
@@ -72,7 +75,7 @@ GST_START_TEST(test_any_origin) {
     fail_if(head.has("Vary"), "%s: Vary with the wildcard origin", path);
   }
   // The stream, read by a real multipart viewer.
-  element_test::RawViewer viewer(port);
+  test_support::RawViewer viewer(port);
   fail_unless_equals_int(viewer.head().status, 200);
   check_header(viewer.head(), "Access-Control-Allow-Origin", "*");
   fail_unless(viewer.await_parts(1));
@@ -103,7 +106,7 @@ GST_START_TEST(test_preflight_needs_no_credentials) {
   g_object_set(pipeline.sink(), "allow-origin", "https://app.example", "auth-user", "carol",
                "auth-password", "pw", nullptr);
   fail_unless(pipeline.play());
-  fail_unless(pipeline.push_jpeg(element_test::distinct_jpegs(1)[0]));
+  fail_unless(pipeline.push_jpeg(test_support::distinct_jpegs(1)[0]));
   const int port = pipeline.port();
 
   check_preflight(exchange(port, "OPTIONS", "/stream", kPreflight), "https://app.example",
@@ -145,16 +148,12 @@ GST_START_TEST(test_unprintable_origin_is_refused) {
 GST_END_TEST;
 
 static Suite *access_cors_suite() {
-  Suite *suite = suite_create("access-cors");
-  TCase *cases = tcase_create("cors");
-  tcase_add_test(cases, test_no_cors_by_default);
-  tcase_add_test(cases, test_any_origin);
-  tcase_add_test(cases, test_one_origin_varies);
-  tcase_add_test(cases, test_preflight_needs_no_credentials);
-  tcase_add_test(cases, test_options_needs_credentials_without_cors);
-  tcase_add_test(cases, test_unprintable_origin_is_refused);
-  suite_add_tcase(suite, cases);
-  return suite;
+  return test_support::single_case_suite(
+      "access-cors", "cors",
+      {NAMED_TEST(test_no_cors_by_default), NAMED_TEST(test_any_origin),
+       NAMED_TEST(test_one_origin_varies), NAMED_TEST(test_preflight_needs_no_credentials),
+       NAMED_TEST(test_options_needs_credentials_without_cors),
+       NAMED_TEST(test_unprintable_origin_is_refused)});
 }
 
 GST_CHECK_MAIN(access_cors);

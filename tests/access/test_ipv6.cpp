@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // IPv6: address=::1 serves on the IPv6 loopback only, address=:: on both
 // stacks; viewers are reported as "[v6]:port" or, through the dual-stack
 // socket, as the plain IPv4 "a.b.c.d:port" they are. Skipped, saying so,
@@ -7,10 +8,13 @@
 #include <mutex>
 
 #include "access_client.h"
+#include "check_suite.h"
+#include "process.h"
 #include "sink_pipeline.h"
 
 using namespace access_test;
-using element_test::SinkPipeline;
+using namespace test_support;
+using test_support::SinkPipeline;
 
 namespace {
 
@@ -39,10 +43,10 @@ bool skip_without_ipv6() {
 }
 
 // Opens /stream on `host` and returns once the first frame has arrived.
-bool watch_first_frame(RawConnection &connection, const Bytes &frame) {
+bool watch_first_frame(RawSocket &connection, const Bytes &frame) {
   if (!connection.ok() || !connection.send_all("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"))
     return false;
-  return connection.read_until(frame).find(frame) != std::string::npos;
+  return connection.read_until(frame, deadline_in(kAwaitMs));
 }
 
 }  // namespace
@@ -54,14 +58,14 @@ GST_START_TEST(test_ipv6_loopback) {
   g_signal_connect(pipeline.sink(), "client-added", G_CALLBACK(on_client_added), &addresses);
   g_object_set(pipeline.sink(), "address", "::1", nullptr);
   fail_unless(pipeline.play());
-  const Bytes frame = element_test::distinct_jpegs(1)[0];
+  const Bytes frame = test_support::distinct_jpegs(1)[0];
   fail_unless(pipeline.push_jpeg(frame));
   const int port = pipeline.port();
 
-  RawConnection viewer("::1", port);
+  RawSocket viewer(Endpoint::at("::1", port));
   fail_unless(watch_first_frame(viewer, frame), "no frame over [::1]");
   const std::string expected = "[::1]:" + std::to_string(viewer.local_port());
-  fail_unless(element_test::await_condition([&] { return addresses.contains(expected); }),
+  fail_unless(test_support::await_condition([&] { return addresses.contains(expected); }),
               "client-added never reported %s", expected.c_str());
 
   const std::string url = "http://[::1]:" + std::to_string(port) + "/snapshot";
@@ -77,7 +81,7 @@ GST_START_TEST(test_ipv6_loopback) {
               expected_out.c_str());
 
   // Bound to ::1 only: IPv4 loopback finds nobody there.
-  RawConnection ipv4("127.0.0.1", port);
+  RawSocket ipv4(Endpoint::at("127.0.0.1", port));
   fail_if(ipv4.ok(), "::1 also accepted an IPv4 connection");
 }
 GST_END_TEST;
@@ -89,18 +93,18 @@ GST_START_TEST(test_dual_stack) {
   g_signal_connect(pipeline.sink(), "client-added", G_CALLBACK(on_client_added), &addresses);
   g_object_set(pipeline.sink(), "address", "::", nullptr);
   fail_unless(pipeline.play());
-  const Bytes frame = element_test::distinct_jpegs(1)[0];
+  const Bytes frame = test_support::distinct_jpegs(1)[0];
   fail_unless(pipeline.push_jpeg(frame));
   const int port = pipeline.port();
 
-  RawConnection over_v4("127.0.0.1", port);
-  RawConnection over_v6("::1", port);
+  RawSocket over_v4(Endpoint::at("127.0.0.1", port));
+  RawSocket over_v6(Endpoint::at("::1", port));
   fail_unless(watch_first_frame(over_v4, frame), "no frame over 127.0.0.1");
   fail_unless(watch_first_frame(over_v6, frame), "no frame over [::1]");
   fail_unless(pipeline.await_num_clients(2));
   const std::string v4 = "127.0.0.1:" + std::to_string(over_v4.local_port());
   const std::string v6 = "[::1]:" + std::to_string(over_v6.local_port());
-  fail_unless(element_test::await_condition(
+  fail_unless(test_support::await_condition(
                   [&] { return addresses.contains(v4) && addresses.contains(v6); }),
               "client-added did not report %s and %s", v4.c_str(), v6.c_str());
 }
@@ -128,13 +132,10 @@ GST_START_TEST(test_ipv6_port_in_use_names_the_address) {
 GST_END_TEST;
 
 static Suite *access_ipv6_suite() {
-  Suite *suite = suite_create("access-ipv6");
-  TCase *cases = tcase_create("ipv6");
-  tcase_add_test(cases, test_ipv6_loopback);
-  tcase_add_test(cases, test_dual_stack);
-  tcase_add_test(cases, test_ipv6_port_in_use_names_the_address);
-  suite_add_tcase(suite, cases);
-  return suite;
+  return test_support::single_case_suite(
+      "access-ipv6", "ipv6",
+      {NAMED_TEST(test_ipv6_loopback), NAMED_TEST(test_dual_stack),
+       NAMED_TEST(test_ipv6_port_in_use_names_the_address)});
 }
 
 GST_CHECK_MAIN(access_ipv6);

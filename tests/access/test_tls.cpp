@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // HTTPS: the stream and the snapshot over TLS to curl and libsoup (both
 // verifying the throwaway certificate), the TLS close at EOS, a TLS viewer
 // that stops reading or closes (and the reason each left for), and clear
@@ -12,11 +13,14 @@
 
 #include "access_client.h"
 #include "await.h"
+#include "check_suite.h"
+#include "process.h"
 #include "sink_pipeline.h"
 #include "tls_files.h"
 
 using namespace access_test;
-using element_test::SinkPipeline;
+using namespace test_support;
+using test_support::SinkPipeline;
 
 namespace {
 
@@ -42,11 +46,11 @@ std::string read_file(const std::string &path) {
 // Frames big enough to take many TLS records and, against a client that
 // reads no faster than loopback allows, partial writes.
 std::vector<Bytes> big_frames(int count) {
-  std::vector<Bytes> encoded = element_test::encode_jpegs(1, "snow", 1280, 720);
+  std::vector<Bytes> encoded = test_support::encode_jpegs(1, "snow", 1280, 720);
   fail_unless_equals_int(encoded.size(), 1);
   fail_unless(encoded[0].size() > 200 * 1024, "frame of only %zu bytes", encoded[0].size());
   std::vector<Bytes> frames;
-  for (int i = 0; i < count; i++) frames.push_back(element_test::tag_jpeg(encoded[0], i + 1));
+  for (int i = 0; i < count; i++) frames.push_back(test_support::stamp_jpeg(encoded[0], i + 1));
   return frames;
 }
 
@@ -97,7 +101,7 @@ class TlsViewer {
 // The reason of the first mjpeghttpsink-client-removed message on the bus.
 std::string removed_reason(const SinkPipeline &pipeline) {
   for (int seen = 0; seen < 100; seen++) {
-    GstMessage *message = pipeline.await_message(GST_MESSAGE_ELEMENT, element_test::kAwaitMs);
+    GstMessage *message = pipeline.await_message(GST_MESSAGE_ELEMENT, test_support::kAwaitMs);
     if (!message) break;
     const GstStructure *details = gst_message_get_structure(message);
     const bool removed = gst_structure_has_name(details, "mjpeghttpsink-client-removed");
@@ -155,7 +159,7 @@ GST_START_TEST(test_stream_over_tls_with_curl_until_eos) {
   BackgroundProcess curl({"curl", "-sS", "--max-time", "30", "--cacert", files.certificate(), "-o",
                           output, https_url(port, "/stream")});
   fail_unless(pipeline.await_num_clients(1), "curl did not become a viewer");
-  fail_unless(element_test::await_condition([&] { return pipeline.stat("frames-sent") >= 1; }));
+  fail_unless(test_support::await_condition([&] { return pipeline.stat("frames-sent") >= 1; }));
   for (size_t i = 1; i < frames.size(); i++) fail_unless(pipeline.push_jpeg(frames[i]));
   pipeline.push_eos();
   const ProcessResult &result = curl.result();
@@ -180,7 +184,7 @@ GST_START_TEST(test_snapshot_over_tls) {
   serve_tls(pipeline, files);
   g_object_set(pipeline.sink(), "auth-user", "bob", "auth-password", "pw", nullptr);
   fail_unless(pipeline.play());
-  const Bytes frame = element_test::distinct_jpegs(1)[0];
+  const Bytes frame = test_support::distinct_jpegs(1)[0];
   fail_unless(pipeline.push_jpeg(frame));
   const int port = pipeline.port();
 
@@ -211,7 +215,7 @@ GST_START_TEST(test_no_plain_http_and_certificate_checked) {
   SinkPipeline pipeline;
   serve_tls(pipeline, files);
   fail_unless(pipeline.play());
-  fail_unless(pipeline.push_jpeg(element_test::distinct_jpegs(1)[0]));
+  fail_unless(pipeline.push_jpeg(test_support::distinct_jpegs(1)[0]));
   const int port = pipeline.port();
 
   // The certificate is not trusted by the system: a verifying client refuses
@@ -323,17 +327,14 @@ GST_START_TEST(test_bad_tls_settings_are_clear_errors) {
 GST_END_TEST;
 
 static Suite *access_tls_suite() {
-  Suite *suite = suite_create("access-tls");
-  TCase *cases = tcase_create("tls");
-  tcase_add_test(cases, test_stream_over_tls_with_libsoup);
-  tcase_add_test(cases, test_stream_over_tls_with_curl_until_eos);
-  tcase_add_test(cases, test_snapshot_over_tls);
-  tcase_add_test(cases, test_no_plain_http_and_certificate_checked);
-  tcase_add_test(cases, test_tls_viewer_that_stops_reading_is_cut_off);
-  tcase_add_test(cases, test_tls_viewer_that_closes_left_closed);
-  tcase_add_test(cases, test_bad_tls_settings_are_clear_errors);
-  suite_add_tcase(suite, cases);
-  return suite;
+  return test_support::single_case_suite(
+      "access-tls", "tls",
+      {NAMED_TEST(test_stream_over_tls_with_libsoup),
+       NAMED_TEST(test_stream_over_tls_with_curl_until_eos), NAMED_TEST(test_snapshot_over_tls),
+       NAMED_TEST(test_no_plain_http_and_certificate_checked),
+       NAMED_TEST(test_tls_viewer_that_stops_reading_is_cut_off),
+       NAMED_TEST(test_tls_viewer_that_closes_left_closed),
+       NAMED_TEST(test_bad_tls_settings_are_clear_errors)});
 }
 
 GST_CHECK_MAIN(access_tls);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // HTTPS through the request gate: handshakes that stall cost nobody else
 // anything and are cut off by request-timeout; after the handshake the
 // same head rules as plain HTTP (414, 431, 413, the head timeout); TLS
@@ -13,13 +14,15 @@
 
 #include "access_client.h"
 #include "await.h"
+#include "check_suite.h"
 #include "fd_flood.h"
 #include "sink_pipeline.h"
 #include "tls_files.h"
 #include "tls_probe.h"
 
 using namespace access_test;
-using element_test::SinkPipeline;
+using namespace test_support;
+using test_support::SinkPipeline;
 
 namespace {
 
@@ -72,7 +75,7 @@ GST_START_TEST(test_stalled_handshakes_delay_nobody) {
   SinkPipeline pipeline;
   serve_tls(pipeline);
   fail_unless(pipeline.play());
-  const element_test::Bytes frame = element_test::distinct_jpegs(1)[0];
+  const test_support::Bytes frame = test_support::distinct_jpegs(1)[0];
   fail_unless(pipeline.push_jpeg(frame));
   const int port = pipeline.port();
 
@@ -103,7 +106,7 @@ GST_START_TEST(test_head_rules_after_the_handshake) {
   SinkPipeline pipeline;
   serve_tls(pipeline);
   fail_unless(pipeline.play());
-  fail_unless(pipeline.push_jpeg(element_test::distinct_jpegs(1)[0]));
+  fail_unless(pipeline.push_jpeg(test_support::distinct_jpegs(1)[0]));
   const int port = pipeline.port();
   const std::string &ca = tls_files().certificate();
 
@@ -143,7 +146,7 @@ GST_START_TEST(test_abandoned_handshakes_leave_nothing) {
   serve_tls(pipeline);
   fail_unless(pipeline.play());
   const int port = pipeline.port();
-  const int fds_before = element_test::count_open_fds();
+  const int fds_before = test_support::count_open_fds();
   constexpr int kRounds = 10;
   constexpr size_t kPerKind = 67;  // about 200 a round
   std::vector<long> rss_kib;
@@ -155,15 +158,15 @@ GST_START_TEST(test_abandoned_handshakes_leave_nothing) {
     }
     fail_unless(std::count(fds.begin(), fds.end(), -1) == 0, "round %d: cannot connect", round);
     // Let the server take them all before they go.
-    fail_unless(element_test::await_condition([&] {
-                  return element_test::count_open_fds() >=
+    fail_unless(test_support::await_condition([&] {
+                  return test_support::count_open_fds() >=
                          fds_before + 2 * static_cast<int>(fds.size());
                 }),
                 "round %d: the server did not accept the connections", round);
     close_all(&fds);
     int now = 0;
-    fail_unless(element_test::await_condition([&] {
-                  now = element_test::count_open_fds();
+    fail_unless(test_support::await_condition([&] {
+                  now = test_support::count_open_fds();
                   return now <= fds_before;
                 }),
                 "round %d: %d descriptors open after the clients left, %d before", round, now,
@@ -200,16 +203,16 @@ GST_START_TEST(test_stop_closes_handshakes) {
   // A first cycle with a real exchange, so what GLib and GnuTLS open once
   // for good is open before counting.
   fail_unless(pipeline.play());
-  fail_unless(pipeline.push_jpeg(element_test::distinct_jpegs(1)[0]));
+  fail_unless(pipeline.push_jpeg(test_support::distinct_jpegs(1)[0]));
   fail_unless_equals_int(
       status_of(tls_exchange(pipeline.port(), tls_files().certificate(), request("/snapshot"))),
       200);
   pipeline.stop();
-  const int fds_stopped = element_test::count_open_fds();
+  const int fds_stopped = test_support::count_open_fds();
 
   fail_unless(pipeline.play());
   const int port = pipeline.port();
-  const int fds_playing = element_test::count_open_fds();
+  const int fds_playing = test_support::count_open_fds();
   std::vector<int> fds = open_connections(port, 30, "");
   for (const std::string &bytes : {hello.substr(0, hello.size() / 2), hello}) {
     std::vector<int> more = open_connections(port, 30, bytes);
@@ -217,11 +220,11 @@ GST_START_TEST(test_stop_closes_handshakes) {
   }
   fail_unless(std::count(fds.begin(), fds.end(), -1) == 0, "cannot connect");
   const int clients = static_cast<int>(fds.size());
-  fail_unless(element_test::await_condition(
-      [&] { return element_test::count_open_fds() >= fds_playing + 2 * clients; }));
+  fail_unless(test_support::await_condition(
+      [&] { return test_support::count_open_fds() >= fds_playing + 2 * clients; }));
   pipeline.stop();
   // Stopping is synchronous: nothing of the server may be left.
-  const int after = element_test::count_open_fds();
+  const int after = test_support::count_open_fds();
   // At most: something GLib opened lazily before the count may have closed.
   fail_unless(after <= fds_stopped + clients,
               "%d descriptors open after the stop, expected %d (%d of them the clients')", after,
@@ -239,7 +242,7 @@ GST_START_TEST(test_tls_descriptor_exhaustion) {
   SinkPipeline pipeline;
   serve_tls(pipeline);
   fail_unless(pipeline.play());
-  fail_unless(pipeline.push_jpeg(element_test::distinct_jpegs(1)[0]));
+  fail_unless(pipeline.push_jpeg(test_support::distinct_jpegs(1)[0]));
   const int port = pipeline.port();
   hardening_test::LogCounter paused("cannot accept connections");
   {
@@ -249,7 +252,7 @@ GST_START_TEST(test_tls_descriptor_exhaustion) {
     fail_unless(limit.ok(), "cannot lower RLIMIT_NOFILE");
     hardening_test::ConnectionFlood flood(port, 300);
     fail_unless_equals_int(flood.await_connected(10000), 300);
-    fail_unless(element_test::await_condition([&] { return paused.count() > 0; }),
+    fail_unless(test_support::await_condition([&] { return paused.count() > 0; }),
                 "the server never reported running out of descriptors");
     const gint64 cpu_before = http_thread.used_us();
     // A measuring window, not a wait for a condition: what the HTTP thread
@@ -268,16 +271,13 @@ GST_START_TEST(test_tls_descriptor_exhaustion) {
 GST_END_TEST;
 
 static Suite *access_tls_gate_suite() {
-  Suite *suite = suite_create("access-tls-gate");
-  TCase *cases = tcase_create("tls-gate");
-  tcase_set_timeout(cases, 90);
-  tcase_add_test(cases, test_stalled_handshakes_delay_nobody);
-  tcase_add_test(cases, test_head_rules_after_the_handshake);
-  tcase_add_test(cases, test_abandoned_handshakes_leave_nothing);
-  tcase_add_test(cases, test_stop_closes_handshakes);
-  tcase_add_test(cases, test_tls_descriptor_exhaustion);
-  suite_add_tcase(suite, cases);
-  return suite;
+  return test_support::single_case_suite(
+      "access-tls-gate", "tls-gate",
+      {NAMED_TEST(test_stalled_handshakes_delay_nobody),
+       NAMED_TEST(test_head_rules_after_the_handshake),
+       NAMED_TEST(test_abandoned_handshakes_leave_nothing), NAMED_TEST(test_stop_closes_handshakes),
+       NAMED_TEST(test_tls_descriptor_exhaustion)},
+      90);
 }
 
 GST_CHECK_MAIN(access_tls_gate);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "tls_probe.h"
 
 #include <arpa/inet.h>

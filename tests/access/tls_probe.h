@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Clients for the HTTPS gate tests: a verifying TLS client that times its
 // handshake and sends one request as is, a real ClientHello to replay on raw
 // sockets (a handshake begun and abandoned), and raw sockets that hold a

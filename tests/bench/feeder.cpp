@@ -1,13 +1,13 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Benchmark server process: hosts ONE server (this project's mjpeghttpsink,
 // or GStreamer's multipartmux ! tcpserversink) fed from an appsrc, so that the
 // runner can read that process's CPU time and peak RSS as the server's own.
 //
 // Frames: ~30 distinct JPEGs (1280x720 unless --size says otherwise) encoded
-// once at start-up (zone plate, quality chosen so the average is ~100 KB). Every push builds a new buffer
-// of two memories: a fresh SOI + COM segment carrying the send time
-// (CLOCK_REALTIME ns, read last, just before the push) and a shared,
-// read-only reference to the rest of the pre-encoded JPEG. The load client
-// reads the COM segment to measure end-to-end latency.
+// once at start-up (zone plate, quality chosen so the average is ~100 KB). Every push builds a new
+// buffer of two memories: a fresh SOI + COM segment carrying the send time (CLOCK_REALTIME ns, read
+// last, just before the push) and a shared, read-only reference to the rest of the pre-encoded
+// JPEG. The load client reads the COM segment to measure end-to-end latency.
 //
 // Usage:
 //   feeder --calibrate [--target-bytes N]          prints "QUALITY q AVG bytes"
@@ -25,29 +25,29 @@
 // equal to the number of frames pushed, for the load client to read.
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
-#include <memory>
-#include <mutex>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -87,21 +87,30 @@ Options parse_options(int argc, char **argv) {
       if (i + 1 >= argc) die("missing value for " + arg);
       return argv[++i];
     };
-    if (arg == "--calibrate") options.calibrate = true;
-    else if (arg == "--server") options.server = value();
-    else if (arg == "--quality") options.quality = std::stoi(value());
-    else if (arg == "--rate") options.rate = std::stod(value());
-    else if (arg == "--frames") options.frame_count = std::stoi(value());
+    if (arg == "--calibrate")
+      options.calibrate = true;
+    else if (arg == "--server")
+      options.server = value();
+    else if (arg == "--quality")
+      options.quality = std::stoi(value());
+    else if (arg == "--rate")
+      options.rate = std::stod(value());
+    else if (arg == "--frames")
+      options.frame_count = std::stoi(value());
     else if (arg == "--size") {
       std::string size = value();
       if (sscanf(size.c_str(), "%dx%d", &options.width, &options.height) != 2)
         die("--size is WIDTHxHEIGHT, got " + size);
-    }
-    else if (arg == "--target-bytes") options.target_bytes = std::stoul(value());
-    else if (arg == "--boundary") options.boundary = value();
-    else if (arg == "--sink-props") options.sink_props = value();
-    else if (arg == "--counter-file") options.counter_file = value();
-    else die("unknown option " + arg);
+    } else if (arg == "--target-bytes")
+      options.target_bytes = std::stoul(value());
+    else if (arg == "--boundary")
+      options.boundary = value();
+    else if (arg == "--sink-props")
+      options.sink_props = value();
+    else if (arg == "--counter-file")
+      options.counter_file = value();
+    else
+      die("unknown option " + arg);
   }
   if (options.server != "mjpeg" && options.server != "tcp" && options.server != "floor")
     die("--server is mjpeg, tcp or floor");
@@ -164,8 +173,10 @@ int calibrate(const Options &options) {
     std::vector<GstBuffer *> frames = encode_frames(options, middle);
     size_t average = average_size(frames);
     free_frames(frames);
-    if (average < options.target_bytes) low = middle + 1;
-    else high = middle;
+    if (average < options.target_bytes)
+      low = middle + 1;
+    else
+      high = middle;
   }
   std::vector<GstBuffer *> frames = encode_frames(options, low);
   printf("QUALITY %d AVG %zu\n", low, average_size(frames));
@@ -280,8 +291,9 @@ std::string pipeline_description(const Options &options) {
   std::string source =
       "appsrc name=src is-live=true do-timestamp=true format=time block=true max-bytes=0 "
       "max-buffers=2 caps=\"image/jpeg,width=" +
-      std::to_string(options.width) + ",height=" + std::to_string(options.height) + ",framerate=" +
-      std::to_string(options.rate > 0 ? static_cast<int>(options.rate + 0.5) : 0) + "/1\" ! ";
+      std::to_string(options.width) + ",height=" + std::to_string(options.height) +
+      ",framerate=" + std::to_string(options.rate > 0 ? static_cast<int>(options.rate + 0.5) : 0) +
+      "/1\" ! ";
   // sync=false on both: the feeder paces the frames; both sinks render on arrival.
   if (options.server == "mjpeg")
     return source + "mjpeghttpsink name=sink address=127.0.0.1 port=0 sync=false " +
@@ -354,7 +366,8 @@ int serve(const Options &options) {
   gst_element_set_state(pipeline, GST_STATE_NULL);
   pusher.join();
   fprintf(stderr, "feeder: pushed %llu frames, %llu schedule resets\n",
-          static_cast<unsigned long long>(stats.pushed), static_cast<unsigned long long>(stats.late));
+          static_cast<unsigned long long>(stats.pushed),
+          static_cast<unsigned long long>(stats.late));
   gst_object_unref(bus);
   gst_object_unref(src);
   gst_object_unref(sink);
@@ -363,7 +376,6 @@ int serve(const Options &options) {
   free_frames(frames);
   return status;
 }
-
 
 // ---- the floor server ----
 
@@ -388,7 +400,8 @@ class FloorServer {
     getsockname(listen_fd_, reinterpret_cast<sockaddr *>(&address), &length);
     port_ = ntohs(address.sin_port);
     acceptor_ = std::thread([this] { accept_loop(); });
-    for (unsigned i = 0; i < senders; i++) senders_.emplace_back([this, i, senders] { send_loop(i, senders); });
+    for (unsigned i = 0; i < senders; i++)
+      senders_.emplace_back([this, i, senders] { send_loop(i, senders); });
   }
   ~FloorServer() {
     {
@@ -506,7 +519,8 @@ int serve_floor(const Options &options) {
   const unsigned senders = std::max(1u, std::thread::hardware_concurrency());
   auto server = std::make_unique<FloorServer>(options, senders);
   g_streaming_tid.store(syscall(SYS_gettid));
-  printf("READY port=%d tid=%ld frame_bytes=%zu\n", server->port(), g_streaming_tid.load(), frame_bytes);
+  printf("READY port=%d tid=%ld frame_bytes=%zu\n", server->port(), g_streaming_tid.load(),
+         frame_bytes);
   fflush(stdout);
 
   sigset_t stop_signals;

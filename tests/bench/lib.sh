@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Shared by run.sh and profile.sh (sourced, not run): packages, the release
 # build of the plugin and of the two benchmark programs, and starting and
 # stopping one server process by its PID.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Benchmark load client: N concurrent MJPEG viewers in one process, one
 // thread, non-blocking sockets on epoll. Measures one server process for one
 // case and prints the result as one JSON object on stdout.
@@ -97,22 +98,38 @@ Options parse_options(int argc, char **argv) {
       if (i + 1 >= argc) die("missing value for " + arg);
       return argv[++i];
     };
-    if (arg == "--host") o.host = value();
-    else if (arg == "--port") o.port = std::stoi(value());
-    else if (arg == "--mode") o.http = value() == "http";
-    else if (arg == "--path") o.path = value();
-    else if (arg == "--boundary") o.boundary = value();
-    else if (arg == "--viewers") o.viewers = std::stoi(value());
-    else if (arg == "--connect-rate") o.connect_rate = std::stod(value());
-    else if (arg == "--slow") o.slow = std::stoi(value());
-    else if (arg == "--slow-rate") o.slow_rate = std::stod(value());
-    else if (arg == "--slow-rcvbuf") o.slow_rcvbuf = std::stoi(value());
-    else if (arg == "--warmup") o.warmup = std::stod(value());
-    else if (arg == "--measure") o.measure = std::stod(value());
-    else if (arg == "--server-pid") o.server_pid = std::stoi(value());
-    else if (arg == "--server-tid") o.server_tid = std::stoi(value());
-    else if (arg == "--counter-file") o.counter_file = value();
-    else if (arg == "--copy-bodies") o.copy_bodies = true;
+    if (arg == "--host")
+      o.host = value();
+    else if (arg == "--port")
+      o.port = std::stoi(value());
+    else if (arg == "--mode")
+      o.http = value() == "http";
+    else if (arg == "--path")
+      o.path = value();
+    else if (arg == "--boundary")
+      o.boundary = value();
+    else if (arg == "--viewers")
+      o.viewers = std::stoi(value());
+    else if (arg == "--connect-rate")
+      o.connect_rate = std::stod(value());
+    else if (arg == "--slow")
+      o.slow = std::stoi(value());
+    else if (arg == "--slow-rate")
+      o.slow_rate = std::stod(value());
+    else if (arg == "--slow-rcvbuf")
+      o.slow_rcvbuf = std::stoi(value());
+    else if (arg == "--warmup")
+      o.warmup = std::stod(value());
+    else if (arg == "--measure")
+      o.measure = std::stod(value());
+    else if (arg == "--server-pid")
+      o.server_pid = std::stoi(value());
+    else if (arg == "--server-tid")
+      o.server_tid = std::stoi(value());
+    else if (arg == "--counter-file")
+      o.counter_file = value();
+    else if (arg == "--copy-bodies")
+      o.copy_bodies = true;
     else if (arg == "--link") {
       const std::string spec = value();
       const size_t colon = spec.find(':');
@@ -122,10 +139,12 @@ Options parse_options(int argc, char **argv) {
       link.rcvbuf = std::stoi(spec.substr(colon + 1));
       if (link.port <= 0 || link.port > 65535 || link.rcvbuf < 0) die("bad --link " + spec);
       o.links.push_back(link);
-    }
-    else if (arg == "--ceiling") o.ceiling = true;
-    else if (arg == "--frame-bytes") o.frame_bytes = std::stoul(value());
-    else die("unknown option " + arg);
+    } else if (arg == "--ceiling")
+      o.ceiling = true;
+    else if (arg == "--frame-bytes")
+      o.frame_bytes = std::stoul(value());
+    else
+      die("unknown option " + arg);
   }
   if (o.slow > o.viewers) die("--slow exceeds --viewers");
   if (!o.ceiling && o.viewers > 0 && o.port <= 0) die("--port is required");
@@ -169,7 +188,7 @@ struct Viewer {
 
   int fd = -1;
   bool slow = false;
-  int link = -1;  // index into Options::links, or -1
+  int link = -1;                      // index into Options::links, or -1
   std::vector<uint32_t> link_age_us;  // a link viewer's frame ages in the window
   State state = State::kConnecting;
   std::string delimiter;  // "--" + boundary
@@ -259,7 +278,8 @@ void Client::start_connect(Viewer &viewer) {
     setsockopt(viewer.fd, SOL_SOCKET, SO_RCVBUF, &o_.slow_rcvbuf, sizeof o_.slow_rcvbuf);
   if (viewer.link >= 0) {
     const LinkViewer &link = o_.links[static_cast<size_t>(viewer.link)];
-    if (link.rcvbuf > 0) setsockopt(viewer.fd, SOL_SOCKET, SO_RCVBUF, &link.rcvbuf, sizeof link.rcvbuf);
+    if (link.rcvbuf > 0)
+      setsockopt(viewer.fd, SOL_SOCKET, SO_RCVBUF, &link.rcvbuf, sizeof link.rcvbuf);
     // The port may still be in TIME_WAIT from the previous server's run.
     int reuse = 1;
     setsockopt(viewer.fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
@@ -268,10 +288,12 @@ void Client::start_connect(Viewer &viewer) {
     local.sin_port = htons(static_cast<uint16_t>(link.port));
     local.sin_addr = address_.sin_addr;
     if (bind(viewer.fd, reinterpret_cast<sockaddr *>(&local), sizeof local) != 0)
-      return fail(viewer, "bind to link port " + std::to_string(link.port) + ": " + strerror(errno));
+      return fail(viewer,
+                  "bind to link port " + std::to_string(link.port) + ": " + strerror(errno));
   }
   int rc = connect(viewer.fd, reinterpret_cast<sockaddr *>(&address_), sizeof address_);
-  if (rc < 0 && errno != EINPROGRESS) return fail(viewer, std::string("connect: ") + strerror(errno));
+  if (rc < 0 && errno != EINPROGRESS)
+    return fail(viewer, std::string("connect: ") + strerror(errno));
   epoll_event event{};
   event.events = EPOLLOUT;
   event.data.ptr = &viewer;
@@ -360,8 +382,10 @@ void Client::on_readable(Viewer &viewer) {
     }
     if (viewer.slow) viewer.tokens -= n;
     if (window_.open) viewer.bytes_window += n;
-    if (skip > 0) viewer.body_read += static_cast<size_t>(n);
-    else feed(viewer, scratch_.data(), static_cast<size_t>(n));
+    if (skip > 0)
+      viewer.body_read += static_cast<size_t>(n);
+    else
+      feed(viewer, scratch_.data(), static_cast<size_t>(n));
   }
 }
 
@@ -393,8 +417,10 @@ void Client::finish_frame(Viewer &viewer, const uint8_t *body_start, size_t body
       viewer.skipped_window += sequence - viewer.last_sequence - 1;
     int64_t age_us = (now_real - static_cast<int64_t>(sent_at)) / 1000;
     uint32_t sample = static_cast<uint32_t>(std::clamp<int64_t>(age_us, 0, UINT32_MAX));
-    if (viewer.link >= 0) viewer.link_age_us.push_back(sample);
-    else (viewer.slow ? window_.slow_latency_us : window_.fast_latency_us).push_back(sample);
+    if (viewer.link >= 0)
+      viewer.link_age_us.push_back(sample);
+    else
+      (viewer.slow ? window_.slow_latency_us : window_.fast_latency_us).push_back(sample);
   }
   viewer.last_sequence = sequence;
 }
@@ -458,7 +484,8 @@ bool Client::header_block(Viewer &viewer) {
     if (at == std::string::npos) break;
     std::string boundary = trim(header.substr(at + 9));
     boundary = boundary.substr(0, boundary.find(';'));
-    if (boundary.size() >= 2 && boundary.front() == '"') boundary = boundary.substr(1, boundary.size() - 2);
+    if (boundary.size() >= 2 && boundary.front() == '"')
+      boundary = boundary.substr(1, boundary.size() - 2);
     viewer.delimiter = "--" + boundary;
     return true;
   }
@@ -656,8 +683,9 @@ std::string number(double value) {
 
 std::string triple(const std::vector<double> &values) {
   // p10 beside min and max: how fairly the viewers were served, not only the worst one.
-  return "{\"min\": " + number(percentile(values, 0)) + ", \"p10\": " +
-         number(percentile(values, 0.1)) + ", \"median\": " + number(percentile(values, 0.5)) +
+  return "{\"min\": " + number(percentile(values, 0)) +
+         ", \"p10\": " + number(percentile(values, 0.1)) +
+         ", \"median\": " + number(percentile(values, 0.5)) +
          ", \"max\": " + number(percentile(values, 1)) + "}";
 }
 
@@ -665,8 +693,8 @@ std::string latency_json(const std::vector<uint32_t> &samples_us) {
   std::vector<double> ms(samples_us.begin(), samples_us.end());
   for (double &value : ms) value /= 1000;
   return "{\"p50\": " + number(percentile(ms, 0.5)) + ", \"p99\": " + number(percentile(ms, 0.99)) +
-         ", \"max\": " + number(percentile(ms, 1)) + ", \"samples\": " +
-         std::to_string(ms.size()) + "}";
+         ", \"max\": " + number(percentile(ms, 1)) + ", \"samples\": " + std::to_string(ms.size()) +
+         "}";
 }
 
 // A failure text inside a JSON string: quotes, backslashes and control
@@ -688,17 +716,17 @@ std::string links_json(const std::vector<Viewer> &viewers, const std::vector<Lin
     std::vector<double> ms(viewer.link_age_us.begin(), viewer.link_age_us.end());
     for (double &value : ms) value /= 1000;
     if (out.size() > 1) out += ", ";
-    out += "{\"port\": " + std::to_string(link.port) + ", \"rcvbuf\": " +
-           std::to_string(link.rcvbuf) + ", \"connected\": " +
-           (viewer.connected_at ? "true" : "false") +
-           ", \"fps\": " + number(viewer.frames_window / window_s) +
-           ", \"frames\": " + std::to_string(viewer.frames_window) +
-           ", \"bad_frames\": " + std::to_string(viewer.bad_frames) +
-           ", \"age_ms\": {\"p50\": " + number(percentile(ms, 0.5)) +
-           ", \"p90\": " + number(percentile(ms, 0.9)) + ", \"max\": " + number(percentile(ms, 1)) +
-           ", \"samples\": " + std::to_string(ms.size()) + "}" +
-           (viewer.failed ? ", \"failure\": \"" + json_safe(viewer.failure) + "\"" : std::string()) +
-           "}";
+    out +=
+        "{\"port\": " + std::to_string(link.port) + ", \"rcvbuf\": " + std::to_string(link.rcvbuf) +
+        ", \"connected\": " + (viewer.connected_at ? "true" : "false") +
+        ", \"fps\": " + number(viewer.frames_window / window_s) +
+        ", \"frames\": " + std::to_string(viewer.frames_window) +
+        ", \"bad_frames\": " + std::to_string(viewer.bad_frames) +
+        ", \"age_ms\": {\"p50\": " + number(percentile(ms, 0.5)) +
+        ", \"p90\": " + number(percentile(ms, 0.9)) + ", \"max\": " + number(percentile(ms, 1)) +
+        ", \"samples\": " + std::to_string(ms.size()) + "}" +
+        (viewer.failed ? ", \"failure\": \"" + json_safe(viewer.failure) + "\"" : std::string()) +
+        "}";
   }
   return out + "]";
 }
@@ -774,7 +802,8 @@ int Client::run() {
   std::string failures;
   std::vector<double> connect_ms;
   for (const Viewer &viewer : viewers_) {
-    if (viewer.connected_at) connect_ms.push_back((viewer.connected_at - viewer.connect_started) / 1e6);
+    if (viewer.connected_at)
+      connect_ms.push_back((viewer.connected_at - viewer.connect_started) / 1e6);
     double fps = viewer.frames_window / window_s;
     if (viewer.link < 0) (viewer.slow ? slow_fps : fast_fps).push_back(fps);
     if (viewer.connected_at) {
@@ -783,8 +812,10 @@ int Client::run() {
     } else {
       all_connected = false;
     }
-    if (viewer.first_frame_at) first_frame_all = std::max(first_frame_all, viewer.first_frame_at - t0_);
-    else all_framed = false;
+    if (viewer.first_frame_at)
+      first_frame_all = std::max(first_frame_all, viewer.first_frame_at - t0_);
+    else
+      all_framed = false;
     delivered += viewer.frames_window;
     bad += viewer.bad_frames;
     skipped += viewer.skipped_window;
@@ -799,15 +830,15 @@ int Client::run() {
   std::ostringstream json;
   json << "{\"viewers\": " << o_.viewers << ", \"slow\": " << o_.slow
        << ", \"window_s\": " << number(window_s) << ", \"connected\": " << connected
-       << ", \"connected_at_window\": " << connected_at_window
-       << ", \"connect_all_s\": " << (all_connected && o_.viewers ? number(connect_all / 1e9) : "null")
+       << ", \"connected_at_window\": " << connected_at_window << ", \"connect_all_s\": "
+       << (all_connected && o_.viewers ? number(connect_all / 1e9) : "null")
        << ", \"first_frame_all_s\": "
        << (all_framed && o_.viewers ? number(first_frame_all / 1e9) : "null")
        << ", \"connect_ms\": {\"p50\": " << number(percentile(connect_ms, 0.5))
        << ", \"p99\": " << number(percentile(connect_ms, 0.99))
        << ", \"max\": " << number(percentile(connect_ms, 1)) << "}"
-       << ", \"connect_rate\": " << number(o_.connect_rate)
-       << ", \"fps\": " << triple(fast_fps) << ", \"slow_fps\": " << triple(slow_fps)
+       << ", \"connect_rate\": " << number(o_.connect_rate) << ", \"fps\": " << triple(fast_fps)
+       << ", \"slow_fps\": " << triple(slow_fps)
        << ", \"latency_ms\": " << latency_json(window_.fast_latency_us)
        << ", \"slow_age_ms\": " << latency_json(window_.slow_latency_us)
        << ", \"links\": " << links_json(viewers_, o_.links, window_s)
@@ -823,8 +854,9 @@ int Client::run() {
        << (pushed && o_.server_tid ? number(stream_s * 1e6 / pushed) : "null")
        << ", \"client_cpu_s\": " << number(after.client_cpu_s - before.client_cpu_s)
        << ", \"machine_busy_pct\": "
-       << (machine_total > 0 ? number(100 * (after.machine_busy - before.machine_busy) / machine_total)
-                             : "null")
+       << (machine_total > 0
+               ? number(100 * (after.machine_busy - before.machine_busy) / machine_total)
+               : "null")
        << "}";
   printf("%s\n", json.str().c_str());
   for (Viewer &viewer : viewers_)
@@ -874,8 +906,10 @@ int run_ceiling(const Options &o) {
   while (now_ns() < end) {
     ssize_t n = o.copy_bodies ? recv(reader, sink.data(), sink.size(), 0)
                               : recv(reader, nullptr, 1 << 20, MSG_TRUNC);
-    if (n > 0) total += static_cast<uint64_t>(n);
-    else if (n == 0 || (errno != EAGAIN && errno != EINTR)) break;
+    if (n > 0)
+      total += static_cast<uint64_t>(n);
+    else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+      break;
   }
   const double seconds = (now_ns() - start) / 1e9;
   shutdown(reader, SHUT_RDWR);
@@ -883,8 +917,9 @@ int run_ceiling(const Options &o) {
   sender.join();
   close(reader);
   close(writer);
-  printf("{\"bytes_per_s\": %.0f, \"frames_per_s\": %.1f, \"frame_bytes\": %zu, \"seconds\": %.2f}\n",
-         total / seconds, total / seconds / o.frame_bytes, o.frame_bytes, seconds);
+  printf(
+      "{\"bytes_per_s\": %.0f, \"frames_per_s\": %.1f, \"frame_bytes\": %zu, \"seconds\": %.2f}\n",
+      total / seconds, total / seconds / o.frame_bytes, o.frame_bytes, seconds);
   return 0;
 }
 

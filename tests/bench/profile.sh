@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Where mjpeghttpsink's time goes at 300 viewers @30 fps: samples the server
 # process (feeder + element) with perf while the load client runs, and
 # prints the top of the flat profile by thread, by library and by symbol,

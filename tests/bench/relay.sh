@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Relay-tree benchmark (issue 7): one origin, 3 relays (mjpeg-relay) and
 # nginx (pipelines/front.sh) on loopback, with many viewers through nginx.
 # Run by hand, never by CI.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """One case of the relay-tree benchmark (run by tests/bench/relay.sh, by
 hand): an origin (feeder.cpp: mjpeghttpsink fed stamped JPEGs), RELAYS
 relays (mjpeg-relay) and nginx (pipelines/front.sh) on loopback; VIEWERS

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Turns one benchmark run (results.jsonl, machine.json, ceiling.json in the
 results dir) into a markdown table with ours ÷ theirs ratios, a check of the
 targets of issue 4, and summary.json. Usage: report.py RESULTS_DIR"""

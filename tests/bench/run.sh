@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Side-by-side benchmark: mjpeghttpsink vs multipartmux ! tcpserversink, same
 # frames, same load client, one run. Run by hand, never by CI.
 #

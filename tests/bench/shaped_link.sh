@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Rate-limited links for the benchmark (sourced by run.sh, not run): a network
 # namespace whose own loopback is shaped with tc htb, one class per shaped
 # viewer, each reached by a u32 filter on that viewer's local port (the

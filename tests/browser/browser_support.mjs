@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // What the browser tests share: bounded waits, a gst-launch server they
 // start and stop, headless Chromium, and the check that an <img> shows a
 // moving picture of the expected size.

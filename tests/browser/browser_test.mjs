@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Headless Chromium against a live mjpeghttpsink (videotestsrc pattern=ball,
 // a moving picture): the viewer page shows the stream at its size and keeps
 // changing, its stats fill in, the snapshot button downloads a JPEG, full

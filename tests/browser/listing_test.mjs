@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Headless Chromium on the listing page of a server shared by two
 // mjpeghttpsink elements (mounts /cam1 and /cam2, no root mount, so "/" is
 // the list): every card's thumbnail loads and keeps reloading, the fps

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A page on another origin reading /?action=stream with fetch(), the way
 // Mainsail's and Fluidd's "adaptive MJPEG" reader does: a streaming fetch
 // (CORS, so the element must send Access-Control-Allow-Origin), each part cut

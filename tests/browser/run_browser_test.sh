@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs browser_test.mjs (or the script named by $1, e.g. listing_test.mjs):
 # headless Chromium (Debian's `chromium`) driven by
 # puppeteer-core against a live mjpeghttpsink. Installs the npm packages

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# check_docs.sh [--update] GENERATOR PAGE
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# check_docs.sh [--update] GENERATOR PAGE [GENERATOR ARGUMENTS...]
 # Compares PAGE with what GENERATOR prints now (exit 1 with a diff when they
 # differ), or with --update rewrites PAGE.
 set -euo pipefail
@@ -10,11 +11,12 @@ if [ "${1:-}" = --update ]; then
 fi
 generator=${1:?usage: check_docs.sh [--update] GENERATOR PAGE}
 page=${2:?usage: check_docs.sh [--update] GENERATOR PAGE}
+shift 2
 fresh=$(mktemp)
 trap 'rm -f "$fresh"' EXIT
 # A sanitizer build's plugin needs its runtime in the generator too; the
 # generator is built in the same configuration, so it carries it.
-"$generator" >"$fresh"
+"$generator" "$@" >"$fresh"
 if [ "$update" = 1 ]; then
   cp "$fresh" "$page"
   echo "wrote $page"

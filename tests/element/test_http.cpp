@@ -1,15 +1,17 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The HTTP surface around the stream: /snapshot, the index page, HEAD,
 // 404/405, and max-clients refusing viewers with 503.
 #include <gst/check/gstcheck.h>
 
 #include <memory>
 
-#include "raw_http.h"
+#include "check_suite.h"
 #include "sink_pipeline.h"
 #include "soup_client.h"
 #include "stream_checks.h"
+#include "stream_client.h"
 
-using namespace element_test;
+using namespace test_support;
 
 namespace {
 
@@ -35,7 +37,8 @@ std::string first_img_src(const std::string &html) {
 std::string resolve_path(int port, const std::string &reference) {
   const std::string base = "http://127.0.0.1:" + std::to_string(port) + "/";
   GError *error = nullptr;
-  gchar *resolved = g_uri_resolve_relative(base.c_str(), reference.c_str(), G_URI_FLAGS_NONE, &error);
+  gchar *resolved =
+      g_uri_resolve_relative(base.c_str(), reference.c_str(), G_URI_FLAGS_NONE, &error);
   fail_unless(resolved != nullptr, "cannot resolve '%s': %s", reference.c_str(),
               error ? error->message : "?");
   GUri *uri = g_uri_parse(resolved, G_URI_FLAGS_NONE, nullptr);
@@ -152,9 +155,11 @@ GST_END_TEST;
 GST_START_TEST(test_unknown_path_is_404) {
   SinkPipeline pipeline;
   fail_unless(pipeline.play());
-  const std::pair<const char *, const char *> requests[] = {
-      {"GET", "/nothing-here"}, {"POST", "/nothing-here"}, {"GET", "/stream/more"},
-      {"HEAD", "/snapshot.jpg"}, {"DELETE", "/index.html"}};
+  const std::pair<const char *, const char *> requests[] = {{"GET", "/nothing-here"},
+                                                            {"POST", "/nothing-here"},
+                                                            {"GET", "/stream/more"},
+                                                            {"HEAD", "/snapshot.jpg"},
+                                                            {"DELETE", "/index.html"}};
   for (const auto &request : requests) {
     HttpResponse reply = http_exchange(pipeline.port(), request.first, request.second);
     fail_unless(reply.status == 404, "%s %s: %d", request.first, request.second, reply.status);
@@ -265,20 +270,15 @@ GST_START_TEST(test_max_clients_refuses_extra_viewers) {
 GST_END_TEST;
 
 static Suite *element_http_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-http");
-  TCase *tc = tcase_create("http");
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_snapshot_before_first_frame_without_timeout);
-  tcase_add_test(tc, test_snapshot_before_first_frame_is_the_placeholder);
-  tcase_add_test(tc, test_snapshot_is_latest_frame);
-  tcase_add_test(tc, test_snapshot_head);
-  tcase_add_test(tc, test_unknown_path_is_404);
-  tcase_add_test(tc, test_other_methods_are_405);
-  tcase_add_test(tc, test_head_stream);
-  tcase_add_test(tc, test_index_page_shows_the_stream);
-  tcase_add_test(tc, test_index_page_follows_stream_path);
-  tcase_add_test(tc, test_max_clients_refuses_extra_viewers);
-  return suite;
+  return test_support::single_case_suite(
+      "mjpeghttpsink-http", "http",
+      {NAMED_TEST(test_snapshot_before_first_frame_without_timeout),
+       NAMED_TEST(test_snapshot_before_first_frame_is_the_placeholder),
+       NAMED_TEST(test_snapshot_is_latest_frame), NAMED_TEST(test_snapshot_head),
+       NAMED_TEST(test_unknown_path_is_404), NAMED_TEST(test_other_methods_are_405),
+       NAMED_TEST(test_head_stream), NAMED_TEST(test_index_page_shows_the_stream),
+       NAMED_TEST(test_index_page_follows_stream_path),
+       NAMED_TEST(test_max_clients_refuses_extra_viewers)});
 }
 
 GST_CHECK_MAIN(element_http);

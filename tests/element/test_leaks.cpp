@@ -1,17 +1,19 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // State cycles with viewers attached leave nothing behind: no fd, no thread,
 // and, by GStreamer's own leaks tracer, no GstBuffer, GstMemory or GstObject.
 #include <gst/check/gstcheck.h>
 
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "await.h"
-#include "raw_http.h"
+#include "check_suite.h"
 #include "sink_pipeline.h"
+#include "stream_client.h"
 
-using namespace element_test;
+using namespace test_support;
 
 namespace {
 
@@ -87,8 +89,7 @@ void cycle_with_viewers(SinkPipeline &pipeline, const Bytes &jpeg) {
 }  // namespace
 
 GST_START_TEST(test_state_cycles_with_viewers_leak_nothing) {
-  std::unique_ptr<GstTracer, decltype(&gst_object_unref)> tracer(leaks_tracer(),
-                                                                 &gst_object_unref);
+  std::unique_ptr<GstTracer, decltype(&gst_object_unref)> tracer(leaks_tracer(), &gst_object_unref);
   fail_unless(tracer != nullptr, "the leaks tracer is not active (GST_TRACERS=leaks)");
   const std::vector<Bytes> frames = distinct_jpegs(1);
   fail_unless_equals_int(frames.size(), 1);
@@ -121,12 +122,9 @@ GST_START_TEST(test_state_cycles_with_viewers_leak_nothing) {
 GST_END_TEST;
 
 static Suite *element_leaks_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-leaks");
-  TCase *tc = tcase_create("leaks");
-  tcase_set_timeout(tc, 120);
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_state_cycles_with_viewers_leak_nothing);
-  return suite;
+  return test_support::single_case_suite("mjpeghttpsink-leaks", "leaks",
+                                         {NAMED_TEST(test_state_cycles_with_viewers_leak_nothing)},
+                                         120);
 }
 
 int main(int argc, char **argv) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The element's life: a port already in use, viewers coming and going
 // (signals, num-clients), and many start/stop cycles leaving no thread or
 // file descriptor behind.
@@ -13,10 +14,11 @@
 #include <mutex>
 #include <set>
 
-#include "raw_http.h"
+#include "check_suite.h"
 #include "sink_pipeline.h"
+#include "stream_client.h"
 
-using namespace element_test;
+using namespace test_support;
 
 namespace {
 
@@ -92,7 +94,8 @@ std::string cycle_with_viewer(SinkPipeline &pipeline, const Bytes &jpeg) {
   pipeline.stop();
   // Stopping cuts the viewer off: the server closes the connection.
   StreamEnd end = viewer.await_end();
-  fail_unless(end == StreamEnd::kClosedEarly, "after stop the stream is %s", viewer.detail().c_str());
+  fail_unless(end == StreamEnd::kClosedEarly, "after stop the stream is %s",
+              viewer.detail().c_str());
   return viewer.boundary();
 }
 
@@ -159,9 +162,9 @@ GST_START_TEST(test_client_signals_and_num_clients) {
   fail_unless_equals_int(log.count(log.removed), 0);
 
   first.reset();
-  fail_unless(pipeline.pump_frames_until(frames[1],
-                                         [&] { return log.saw(log.removed, first_address); }),
-              "no client-removed for %s", first_address.c_str());
+  fail_unless(
+      pipeline.pump_frames_until(frames[1], [&] { return log.saw(log.removed, first_address); }),
+      "no client-removed for %s", first_address.c_str());
   fail_unless(pipeline.await_num_clients(1));
   fail_unless(await_condition([&] { return log.num_clients_notifications >= 3; }));
   fail_if(log.saw(log.removed, second_address));
@@ -238,14 +241,11 @@ GST_START_TEST(test_start_stop_cycles_leave_nothing_behind) {
 GST_END_TEST;
 
 static Suite *element_lifecycle_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-lifecycle");
-  TCase *tc = tcase_create("lifecycle");
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_port_in_use_fails_with_open_write);
-  tcase_add_test(tc, test_client_signals_and_num_clients);
-  tcase_add_test(tc, test_restart_on_same_port);
-  tcase_add_test(tc, test_start_stop_cycles_leave_nothing_behind);
-  return suite;
+  return test_support::single_case_suite(
+      "mjpeghttpsink-lifecycle", "lifecycle",
+      {NAMED_TEST(test_port_in_use_fails_with_open_write),
+       NAMED_TEST(test_client_signals_and_num_clients), NAMED_TEST(test_restart_on_same_port),
+       NAMED_TEST(test_start_stop_cycles_leave_nothing_behind)});
 }
 
 GST_CHECK_MAIN(element_lifecycle);

@@ -1,12 +1,14 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Properties, their defaults, ranges and flags, the queue-policy enum, the
 // signals, and current-port following the element's state.
 #include <gst/check/gstcheck.h>
 
 #include "await.h"
-#include "raw_http.h"
+#include "check_suite.h"
 #include "sink_pipeline.h"
+#include "stream_client.h"
 
-using namespace element_test;
+using namespace test_support;
 
 namespace {
 
@@ -46,7 +48,8 @@ void check_string(GstElement *sink, const char *name, const char *expected_defau
   g_free(value);
 }
 
-void check_int(GstElement *sink, const char *name, gint minimum, gint maximum, gint expected_default) {
+void check_int(GstElement *sink, const char *name, gint minimum, gint maximum,
+               gint expected_default) {
   GParamSpec *pspec = find_property(sink, name);
   fail_unless_equals_int(pspec->value_type, G_TYPE_INT);
   GParamSpecInt *spec = G_PARAM_SPEC_INT(pspec);
@@ -58,7 +61,8 @@ void check_int(GstElement *sink, const char *name, gint minimum, gint maximum, g
   fail_unless_equals_int(value, expected_default);
 }
 
-void check_uint(GstElement *sink, const char *name, guint minimum, guint maximum, guint expected_default) {
+void check_uint(GstElement *sink, const char *name, guint minimum, guint maximum,
+                guint expected_default) {
   GParamSpec *pspec = find_property(sink, name);
   fail_unless_equals_int(pspec->value_type, G_TYPE_UINT);
   GParamSpecUInt *spec = G_PARAM_SPEC_UINT(pspec);
@@ -226,9 +230,8 @@ GST_START_TEST(test_signals_and_stats_when_stopped) {
   g_signal_emit_by_name(sink, "get-stats", &stats);
   fail_unless(stats != nullptr);
   fail_unless(gst_structure_has_name(stats, "mjpeghttpsink-stats"));
-  for (const char *field : {"frames-in", "frames-rejected", "frames-published",
-                            "frames-overflowed", "frames-sent",
-                            "frames-dropped", "bytes-served", "viewers-total"}) {
+  for (const char *field : {"frames-in", "frames-rejected", "frames-published", "frames-overflowed",
+                            "frames-sent", "frames-dropped", "bytes-served", "viewers-total"}) {
     guint64 value = 1;
     fail_unless(gst_structure_get_uint64(stats, field, &value), "no guint64 %s", field);
     fail_unless_equals_uint64(value, 0);
@@ -271,7 +274,7 @@ GST_START_TEST(test_current_port_follows_state) {
   g_object_get(sink, "current-port", &port, nullptr);
   fail_unless(port > 0 && port <= 65535, "current-port %d in PAUSED", port);
   {
-    Connection connection(port);
+    RawSocket connection(port);
     fail_unless(connection.ok(), "nothing accepts connections on port %d", port);
   }
   HttpResponse index = http_exchange(port, "GET", "/");
@@ -281,7 +284,7 @@ GST_START_TEST(test_current_port_follows_state) {
   fail_unless_equals_int(gst_element_set_state(sink, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
   g_object_get(sink, "current-port", &port, nullptr);
   fail_unless_equals_int(port, 0);
-  Connection after_stop(listened_on);
+  RawSocket after_stop(listened_on);
   fail_if(after_stop.ok(), "port %d still accepts connections after NULL", listened_on);
   gst_object_unref(sink);
 }
@@ -330,11 +333,10 @@ GST_START_TEST(test_current_port_in_playing) {
   SinkPipeline pipeline;
   fail_unless_equals_int(pipeline.port(), 0);
   int notified = 0;
-  g_signal_connect(pipeline.sink(), "notify::current-port",
-                   G_CALLBACK(+[](GObject *, GParamSpec *, gpointer count) {
-                     ++*static_cast<int *>(count);
-                   }),
-                   &notified);
+  g_signal_connect(
+      pipeline.sink(), "notify::current-port",
+      G_CALLBACK(+[](GObject *, GParamSpec *, gpointer count) { ++*static_cast<int *>(count); }),
+      &notified);
   fail_unless(pipeline.play());
   const int port = pipeline.port();
   fail_unless(port > 0, "current-port %d in PLAYING", port);
@@ -342,7 +344,7 @@ GST_START_TEST(test_current_port_in_playing) {
   gint configured = -1;
   g_object_get(pipeline.sink(), "port", &configured, nullptr);
   fail_unless_equals_int(configured, 0);  // the setting is not overwritten
-  Connection connection(port);
+  RawSocket connection(port);
   fail_unless(connection.ok(), "nothing accepts connections on port %d", port);
   pipeline.stop();
   fail_unless_equals_int(pipeline.port(), 0);
@@ -351,19 +353,13 @@ GST_START_TEST(test_current_port_in_playing) {
 GST_END_TEST;
 
 static Suite *element_properties_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-properties");
-  TCase *tc = tcase_create("properties");
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_string_properties);
-  tcase_add_test(tc, test_numeric_properties);
-  tcase_add_test(tc, test_read_only_properties);
-  tcase_add_test(tc, test_queue_policy_enum);
-  tcase_add_test(tc, test_signals_and_stats_when_stopped);
-  tcase_add_test(tc, test_current_port_follows_state);
-  tcase_add_test(tc, test_ready_does_not_listen);
-  tcase_add_test(tc, test_settings_changed_in_ready_apply);
-  tcase_add_test(tc, test_current_port_in_playing);
-  return suite;
+  return test_support::single_case_suite(
+      "mjpeghttpsink-properties", "properties",
+      {NAMED_TEST(test_string_properties), NAMED_TEST(test_numeric_properties),
+       NAMED_TEST(test_read_only_properties), NAMED_TEST(test_queue_policy_enum),
+       NAMED_TEST(test_signals_and_stats_when_stopped), NAMED_TEST(test_current_port_follows_state),
+       NAMED_TEST(test_ready_does_not_listen), NAMED_TEST(test_settings_changed_in_ready_apply),
+       NAMED_TEST(test_current_port_in_playing)});
 }
 
 GST_CHECK_MAIN(element_properties);

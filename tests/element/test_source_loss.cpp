@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Camera loss in a real pipeline (appsrc ! mjpeghttpsink): the bus messages,
 // the generated "no signal" picture at the last frame's size, a placeholder
 // file, and the new properties' defaults.
@@ -7,11 +8,12 @@
 
 #include <cstring>
 
+#include "check_suite.h"
 #include "jpeg_frames.h"
-#include "raw_http.h"
 #include "sink_pipeline.h"
+#include "stream_client.h"
 
-using namespace element_test;
+using namespace test_support;
 
 namespace {
 
@@ -138,14 +140,10 @@ GST_START_TEST(test_placeholder_file_must_be_jpeg) {
 GST_END_TEST;
 
 static Suite *source_loss_suite() {
-  Suite *suite = suite_create("source-loss");
-  TCase *tc = tcase_create("source-loss");
-  tcase_add_test(tc, test_defaults);
-  tcase_add_test(tc, test_loss_and_return);
-  tcase_add_test(tc, test_placeholder_file);
-  tcase_add_test(tc, test_placeholder_file_must_be_jpeg);
-  suite_add_tcase(suite, tc);
-  return suite;
+  return test_support::single_case_suite(
+      "source-loss", "source-loss",
+      {NAMED_TEST(test_defaults), NAMED_TEST(test_loss_and_return),
+       NAMED_TEST(test_placeholder_file), NAMED_TEST(test_placeholder_file_must_be_jpeg)});
 }
 
 GST_CHECK_MAIN(source_loss)

@@ -1,14 +1,16 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The MJPEG stream itself: what viewers receive (libsoup and raw-socket
 // clients), byte for byte and in order; multi-memory buffers; the end of the
 // stream on EOS; buffers that are not JPEG.
 #include <gst/check/gstcheck.h>
 
-#include "raw_http.h"
+#include "check_suite.h"
 #include "sink_pipeline.h"
 #include "soup_client.h"
 #include "stream_checks.h"
+#include "stream_client.h"
 
-using namespace element_test;
+using namespace test_support;
 
 namespace {
 
@@ -191,7 +193,8 @@ GST_START_TEST(test_eos_closes_every_stream) {
   gst_message_unref(eos);
   fail_unless(pipeline.await_num_clients(0));
   // The count covers every body byte the viewers received, and only those.
-  fail_unless_equals_uint64(pipeline.stat("bytes-served"), left_viewer.body_bytes() + right_viewer.body_bytes());
+  fail_unless_equals_uint64(pipeline.stat("bytes-served"),
+                            left_viewer.body_bytes() + right_viewer.body_bytes());
   guint64 bytes_served = 0;
   g_object_get(pipeline.sink(), "bytes-served", &bytes_served, nullptr);
   fail_unless_equals_uint64(bytes_served, left_viewer.body_bytes() + right_viewer.body_bytes());
@@ -222,8 +225,7 @@ GST_START_TEST(test_non_jpeg_buffers_not_served) {
   fail_unless(pipeline.await_num_clients(1));
 
   const Bytes swapped_soi = std::string("\xD8\xFF", 2) + frames[0].substr(2);
-  const std::vector<Bytes> first_burst = {"not a jpeg at all", swapped_soi,
-                                          std::string("\xFF", 1)};
+  const std::vector<Bytes> first_burst = {"not a jpeg at all", swapped_soi, std::string("\xFF", 1)};
   fail_unless(pipeline.push_jpeg(frames[0]));
   for (const Bytes &garbage : first_burst)
     fail_unless(pipeline.push_and_await(buffer_from_bytes(garbage), "frames-rejected"));
@@ -262,17 +264,14 @@ GST_START_TEST(test_non_jpeg_buffers_not_served) {
 GST_END_TEST;
 
 static Suite *element_streaming_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-streaming");
-  TCase *tc = tcase_create("streaming");
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_soup_client_reads_pushed_frames);
-  tcase_add_test(tc, test_raw_client_reads_pushed_frames);
-  tcase_add_test(tc, test_new_viewer_gets_latest_frame_at_once);
-  tcase_add_test(tc, test_multi_memory_buffer_served_byte_exact);
-  tcase_add_test(tc, test_eos_closes_every_stream);
-  tcase_add_test(tc, test_eos_before_any_frame);
-  tcase_add_test(tc, test_non_jpeg_buffers_not_served);
-  return suite;
+  return test_support::single_case_suite(
+      "mjpeghttpsink-streaming", "streaming",
+      {NAMED_TEST(test_soup_client_reads_pushed_frames),
+       NAMED_TEST(test_raw_client_reads_pushed_frames),
+       NAMED_TEST(test_new_viewer_gets_latest_frame_at_once),
+       NAMED_TEST(test_multi_memory_buffer_served_byte_exact),
+       NAMED_TEST(test_eos_closes_every_stream), NAMED_TEST(test_eos_before_any_frame),
+       NAMED_TEST(test_non_jpeg_buffers_not_served)});
 }
 
 GST_CHECK_MAIN(element_streaming);

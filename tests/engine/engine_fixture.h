@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // An Engine serving on an ephemeral loopback port, with counted viewer hooks
 // and frames published from memory whose release is counted.
 #pragma once
@@ -19,8 +20,8 @@ class EngineFixture {
   explicit EngineFixture(mjpeghttp::EngineConfig config = {}, mjpeghttp::EngineHooks hooks = {}) {
     config.server.listen.address = "127.0.0.1";
     config.server.listen.port = 0;
-    hooks.client_added = [this](const mjpeghttp::ClientInfo &) { added.fetch_add(1); };
-    hooks.client_removed = [this](const mjpeghttp::ClientInfo &info) {
+    hooks.viewer_added = [this](const mjpeghttp::ViewerInfo &) { added.fetch_add(1); };
+    hooks.viewer_removed = [this](const mjpeghttp::ViewerInfo &info) {
       left_for[static_cast<size_t>(info.reason)].fetch_add(1);
       removed.fetch_add(1);
     };
@@ -28,8 +29,8 @@ class EngineFixture {
   }
 
   unsigned start() {
-    std::string error;
-    if (!engine->start(&error)) g_error("engine did not start: %s", error.c_str());
+    mjpeghttp::EngineError error;
+    if (!engine->start(&error)) g_error("engine did not start: %s", error.message.c_str());
     g_assert_cmpuint(engine->bound_port(), !=, 0);
     return engine->bound_port();
   }

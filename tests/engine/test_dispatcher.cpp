@@ -1,17 +1,14 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Dispatcher: one frame object fanned out to every attached queue, released
-// once by whoever holds it last; latest(), attach/detach, end and shutdown.
+// once by whoever holds it last; attach/detach, end and shutdown.
 #include <glib.h>
 
-#include "dispatcher.h"
+#include "stream/dispatcher.h"
 #include "test_support.h"
 
-using enginetest::make_counted_frame;
-using enginetest::ReleaseCounter;
+using namespace enginetest;
+using namespace test_support;
 using mjpeghttp::Dispatcher;
-using mjpeghttp::FramePtr;
-using mjpeghttp::FrameQueue;
-using mjpeghttp::QueuePolicy;
-using Event = mjpeghttp::FrameQueue::Event;
 
 namespace {
 
@@ -28,17 +25,25 @@ struct AttachedQueues {
   FrameQueue queues[kViewers];
 };
 
+// Every attached queue gives these events, in this order, without blocking.
+void expect_each_queue_gives(AttachedQueues &attached, std::initializer_list<Event> events) {
+  for (FrameQueue &queue : attached.queues) {
+    for (Event expected : events) {
+      FramePtr frame;
+      g_assert_true(queue.pop(frame) == expected);
+    }
+  }
+}
+
 void test_fan_out_shares_one_frame() {
   ReleaseCounter counter;
   {
     Dispatcher dispatcher;
     AttachedQueues attached(dispatcher);
-    g_assert_cmpuint(dispatcher.attached(), ==, kViewers);
 
     FramePtr published = make_counted_frame(1, counter);
     const mjpeghttp::Frame *original = published.get();
     dispatcher.publish(std::move(published));
-    g_assert_cmpuint(dispatcher.published(), ==, 1);
 
     // Every viewer holds the very same object: nothing was copied.
     std::vector<FramePtr> held;
@@ -49,14 +54,12 @@ void test_fan_out_shares_one_frame() {
       g_assert_true(frame.get() == original);
       held.push_back(std::move(frame));
     }
-    g_assert_true(dispatcher.latest().get() == original);
-    // The viewers and the dispatcher's "latest" share one reference count.
-    g_assert_cmpint(held[0].use_count(), ==, static_cast<long>(kViewers) + 1);
+    // The viewers share one reference count; the dispatcher keeps none.
+    g_assert_cmpint(held[0].use_count(), ==, static_cast<long>(kViewers));
 
-    // A newer frame takes over as latest; the first now lives only in the
-    // viewers' hands and is released when the last of them lets go.
+    // The first frame lives only in the viewers' hands and is released when
+    // the last of them lets go.
     dispatcher.publish(make_counted_frame(2, counter));
-    g_assert_true(dispatcher.latest().get() != original);
     for (size_t i = 0; i + 1 < held.size(); i++) {
       held[i].reset();
       g_assert_cmpuint(counter.released.load(), ==, 0);
@@ -64,8 +67,7 @@ void test_fan_out_shares_one_frame() {
     held.back().reset();
     g_assert_cmpuint(counter.released.load(), ==, 1);
   }
-  // Frame 2 was still queued and kept as latest: gone with the dispatcher
-  // and the queues, exactly once.
+  // Frame 2 was still queued: gone with the queues, exactly once.
   g_assert_cmpuint(counter.released.load(), ==, 2);
 }
 
@@ -76,7 +78,7 @@ void test_release_once_per_frame_under_eviction() {
     Dispatcher dispatcher;
     AttachedQueues attached(dispatcher);
     // Queues of 4 evict 46 frames each; an evicted frame must not be
-    // released while another queue or "latest" still holds it.
+    // released while another queue still holds it.
     for (uint64_t i = 1; i <= kFrames; i++) dispatcher.publish(make_counted_frame(i, counter));
     g_assert_cmpuint(counter.released.load(), ==, kFrames - 4);
     for (FrameQueue &queue : attached.queues) {
@@ -87,29 +89,24 @@ void test_release_once_per_frame_under_eviction() {
   g_assert_cmpuint(counter.released.load(), ==, kFrames);
 }
 
-void test_latest_and_attach() {
+void test_late_attach() {
   ReleaseCounter counter;
   Dispatcher dispatcher;
   FrameQueue early;
   early.reset(2, QueuePolicy::kDropOldest);
   Dispatcher::Attachment first = dispatcher.attach(&early);
-  // Nothing published yet: accepted, but no picture to start with.
   g_assert_true(first.accepted);
   g_assert_false(first.ended);
-  g_assert_null(first.latest.get());
-  g_assert_null(dispatcher.latest().get());
 
   dispatcher.publish(make_counted_frame(1, counter));
   dispatcher.publish(make_counted_frame(2, counter));
-  g_assert_cmpuint(dispatcher.latest()->sequence, ==, 2);
 
-  // A late viewer gets the latest frame to show at once, and is not sent
-  // the frames published before it came.
+  // A late viewer is not sent the frames published before it came (it
+  // starts with the engine's latest frame instead).
   FrameQueue late;
   late.reset(2, QueuePolicy::kDropOldest);
   Dispatcher::Attachment second = dispatcher.attach(&late);
   g_assert_true(second.accepted);
-  g_assert_true(second.latest.get() == dispatcher.latest().get());
   g_assert_cmpuint(late.depth(), ==, 0);
   g_assert_cmpuint(early.depth(), ==, 2);
   dispatcher.detach(&early);
@@ -121,7 +118,6 @@ void test_detach_stops_delivery() {
   Dispatcher dispatcher;
   AttachedQueues attached(dispatcher);
   dispatcher.detach(&attached.queues[1]);
-  g_assert_cmpuint(dispatcher.attached(), ==, kViewers - 1);
   dispatcher.publish(make_counted_frame(1, counter));
   g_assert_cmpuint(attached.queues[0].depth(), ==, 1);
   g_assert_cmpuint(attached.queues[1].depth(), ==, 0);
@@ -130,10 +126,16 @@ void test_detach_stops_delivery() {
   dispatcher.detach(&attached.queues[1]);
   FrameQueue stranger;
   dispatcher.detach(&stranger);
-  g_assert_cmpuint(dispatcher.attached(), ==, kViewers - 1);
+  dispatcher.publish(make_counted_frame(2, counter));
+  g_assert_cmpuint(attached.queues[0].depth(), ==, 2);
+  g_assert_cmpuint(attached.queues[1].depth(), ==, 0);
+  g_assert_cmpuint(attached.queues[2].depth(), ==, 2);
+  g_assert_cmpuint(stranger.depth(), ==, 0);
   dispatcher.detach(&attached.queues[0]);
   dispatcher.detach(&attached.queues[2]);
-  g_assert_cmpuint(dispatcher.attached(), ==, 0);
+  dispatcher.publish(make_counted_frame(3, counter));
+  g_assert_cmpuint(attached.queues[0].depth(), ==, 2);
+  g_assert_cmpuint(attached.queues[2].depth(), ==, 2);
 }
 
 void test_end_and_resume() {
@@ -142,18 +144,13 @@ void test_end_and_resume() {
   AttachedQueues attached(dispatcher);
   dispatcher.publish(make_counted_frame(1, counter));
   dispatcher.end();
-  for (FrameQueue &queue : attached.queues) {
-    FramePtr frame;
-    g_assert_true(queue.pop(frame) == Event::kFrame);
-    g_assert_true(queue.pop(frame) == Event::kEnd);
-  }
-  // A viewer arriving after EOS is told so, with the last picture.
+  expect_each_queue_gives(attached, {Event::kFrame, Event::kEnd});
+  // A viewer arriving after EOS is told so.
   FrameQueue late;
   late.reset(2, QueuePolicy::kDropOldest);
   Dispatcher::Attachment after_end = dispatcher.attach(&late);
   g_assert_true(after_end.accepted);
   g_assert_true(after_end.ended);
-  g_assert_cmpuint(after_end.latest->sequence, ==, 1);
   dispatcher.detach(&late);
 
   dispatcher.resume();
@@ -172,16 +169,14 @@ void test_shutdown_cancels_and_refuses() {
   AttachedQueues attached(dispatcher);
   dispatcher.publish(make_counted_frame(1, counter));
   dispatcher.shutdown();
-  for (FrameQueue &queue : attached.queues) {
-    FramePtr frame;
-    g_assert_true(queue.pop(frame) == Event::kCancel);
-  }
+  expect_each_queue_gives(attached, {Event::kCancel});
   FrameQueue late;
   late.reset(2, QueuePolicy::kDropOldest);
   Dispatcher::Attachment refused = dispatcher.attach(&late);
   g_assert_false(refused.accepted);
-  g_assert_null(refused.latest.get());
-  g_assert_cmpuint(dispatcher.attached(), ==, kViewers);
+  // Refused means not attached: a later frame does not reach it.
+  dispatcher.publish(make_counted_frame(2, counter));
+  g_assert_cmpuint(late.depth(), ==, 0);
   for (FrameQueue &queue : attached.queues) dispatcher.detach(&queue);
 }
 
@@ -192,7 +187,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/dispatcher/fan-out-shares-one-frame", test_fan_out_shares_one_frame);
   g_test_add_func("/dispatcher/release-once-per-frame-under-eviction",
                   test_release_once_per_frame_under_eviction);
-  g_test_add_func("/dispatcher/latest-and-attach", test_latest_and_attach);
+  g_test_add_func("/dispatcher/late-attach", test_late_attach);
   g_test_add_func("/dispatcher/detach-stops-delivery", test_detach_stops_delivery);
   g_test_add_func("/dispatcher/end-and-resume", test_end_and_resume);
   g_test_add_func("/dispatcher/shutdown-cancels-and-refuses", test_shutdown_cancels_and_refuses);

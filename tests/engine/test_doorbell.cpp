@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The doorbell the fan-out rings once per frame for every waiting viewer.
 #include <glib.h>
 
@@ -6,12 +7,11 @@
 #include <thread>
 #include <vector>
 
-#include "doorbell.h"
+#include "stream/doorbell.h"
 #include "test_support.h"
 
-using enginetest::await;
-using enginetest::await_thread_sleeping;
-using enginetest::current_tid;
+using namespace enginetest;
+using namespace test_support;
 using mjpeghttp::Doorbell;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
@@ -47,11 +47,11 @@ void test_one_ring_wakes_every_sleeper() {
       woken.fetch_add(1);
     });
   }
-  g_assert_true(await([&] { return ready.load() == kSleepers; }, milliseconds(5000)));
+  g_assert_true(await_condition([&] { return ready.load() == kSleepers; }, milliseconds(5000)));
   for (pid_t tid : tids) g_assert_true(await_thread_sleeping(tid, milliseconds(5000)));
   g_assert_cmpint(woken.load(), ==, 0);
   doorbell.ring();
-  g_assert_true(await([&] { return woken.load() == kSleepers; }, milliseconds(5000)));
+  g_assert_true(await_condition([&] { return woken.load() == kSleepers; }, milliseconds(5000)));
   for (std::thread &thread : threads) thread.join();
 }
 

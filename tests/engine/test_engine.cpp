@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The engine end to end without GStreamer: a real HTTP server on an
 // ephemeral loopback port, raw-socket viewers, frames published from memory.
 #include <arpa/inet.h>
@@ -7,15 +8,10 @@
 #include <unistd.h>
 
 #include "engine_fixture.h"
-#include "raw_viewer.h"
+#include "stream_client.h"
 
-using enginetest::await;
-using enginetest::count_threads;
-using enginetest::EngineFixture;
-using enginetest::HttpHead;
-using enginetest::make_jpeg_like;
-using enginetest::Part;
-using enginetest::RawViewer;
+using namespace enginetest;
+using namespace test_support;
 using mjpeghttp::MultipartFormat;
 using std::chrono::milliseconds;
 
@@ -44,7 +40,7 @@ std::string seconds_text(int64_t timestamp_us) {
   return text;
 }
 
-void assert_part(const Part &part, uint64_t seed, size_t size, int64_t timestamp_us) {
+void assert_part(const StreamPart &part, uint64_t seed, size_t size, int64_t timestamp_us) {
   assert_text_eq(part.headers.at("content-type"), "image/jpeg");
   assert_text_eq(part.headers.at("content-length"), std::to_string(size));
   assert_text_eq(part.headers.at("x-timestamp"), seconds_text(timestamp_us));
@@ -59,13 +55,13 @@ void test_stream_delivers_published_frames() {
   const unsigned port = fixture.start();
   const MultipartFormat &format = engine.format();
 
-  RawViewer viewer;
+  StreamConnection viewer;
   g_assert_true(viewer.request(port, "GET", "/stream"));
   HttpHead head;
-  g_assert_true(viewer.read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(viewer.read_head(&head, StreamConnection::in(kIoLimit)));
   assert_stream_head(head, engine);
-  g_assert_true(await([&] { return fixture.added.load() == 1; }, kIoLimit));
-  g_assert_cmpuint(engine.num_clients(), ==, 1);
+  g_assert_true(await_condition([&] { return fixture.added.load() == 1; }, kIoLimit));
+  g_assert_cmpuint(engine.num_viewers(), ==, 1);
 
   // Each frame is read before the next is published, so none is dropped:
   // the viewer must see every one of them, whole and in order.
@@ -74,10 +70,11 @@ void test_stream_delivers_published_frames() {
   for (uint64_t seed = 1; seed <= kFrames; seed++) {
     const int64_t timestamp = kBaseTime + static_cast<int64_t>(seed) * 33333;
     fixture.publish(seed, frame_size(seed), timestamp, seed % 4 + 1);
-    Part part;
-    if (!viewer.read_part(&part, RawViewer::in(kIoLimit))) g_error("%s", viewer.error().c_str());
+    StreamPart part;
+    if (!viewer.read_part(&part, StreamConnection::in(kIoLimit)))
+      g_error("%s", viewer.error().c_str());
     assert_part(part, seed, frame_size(seed), timestamp);
-    g_assert_false(part.last);
+    g_assert_false(part.closing);
     expected_bytes += MultipartFormat::part_header(frame_size(seed), timestamp).size() +
                       frame_size(seed) + format.trailer().size();
   }
@@ -85,19 +82,20 @@ void test_stream_delivers_published_frames() {
   // EOS: one more part repeating the latest frame, the close delimiter,
   // then the server closes the connection.
   g_assert_true(engine.end_of_stream(kIoLimit));
-  Part last;
-  if (!viewer.read_part(&last, RawViewer::in(kIoLimit))) g_error("%s", viewer.error().c_str());
-  g_assert_true(last.last);
+  StreamPart last;
+  if (!viewer.read_part(&last, StreamConnection::in(kIoLimit)))
+    g_error("%s", viewer.error().c_str());
+  g_assert_true(last.closing);
   assert_part(last, kFrames, frame_size(kFrames), kBaseTime + kFrames * 33333);
   expected_bytes +=
       MultipartFormat::part_header(frame_size(kFrames), kBaseTime + kFrames * 33333).size() +
       frame_size(kFrames) + format.closing_trailer().size();
-  g_assert_true(viewer.await_close(RawViewer::in(kIoLimit)));
-  g_assert_true(await([&] { return fixture.removed.load() == 1; }, kIoLimit));
+  g_assert_true(viewer.await_close(StreamConnection::in(kIoLimit)));
+  g_assert_true(await_condition([&] { return fixture.removed.load() == 1; }, kIoLimit));
   const size_t eos = static_cast<size_t>(mjpeghttp::LeaveReason::kEndOfStream);
   g_assert_cmpint(fixture.left_for[eos].load(), ==, 1);
 
-  mjpeghttp::EngineStats stats = engine.stats();
+  mjpeghttp::StatsSnapshot stats = engine.snapshot();
   g_assert_cmpuint(stats.frames_published, ==, kFrames);
   g_assert_cmpuint(stats.frames_sent, ==, kFrames + 1);
   g_assert_cmpuint(stats.frames_dropped, ==, 0);
@@ -120,48 +118,50 @@ void test_new_viewer_gets_latest_at_once() {
   for (uint64_t seed = 1; seed <= 3; seed++) fixture.publish(seed, frame_size(seed), kBaseTime);
   // With nobody watching, only the latest frame is kept (the fan-out runs on
   // its own thread, so the older two are let go shortly after publish).
-  g_assert_true(await([&] { return fixture.counter.released.load() == 2; }, kIoLimit));
+  g_assert_true(await_condition([&] { return fixture.counter.released.load() == 2; }, kIoLimit));
   g_assert_cmpuint(fixture.counter.released.load(), ==, 2);
 
-  RawViewer viewer;
+  StreamConnection viewer;
   g_assert_true(viewer.request(port, "GET", "/stream"));
   HttpHead head;
-  g_assert_true(viewer.read_head(&head, RawViewer::in(kIoLimit)));
-  Part part;
-  if (!viewer.read_part(&part, RawViewer::in(kIoLimit))) g_error("%s", viewer.error().c_str());
+  g_assert_true(viewer.read_head(&head, StreamConnection::in(kIoLimit)));
+  StreamPart part;
+  if (!viewer.read_part(&part, StreamConnection::in(kIoLimit)))
+    g_error("%s", viewer.error().c_str());
   assert_part(part, 3, frame_size(3), kBaseTime);
 
   fixture.engine.reset();
   g_assert_cmpuint(fixture.counter.released.load(), ==, 3);
-  g_assert_true(viewer.await_close(RawViewer::in(kIoLimit)));
+  g_assert_true(viewer.await_close(StreamConnection::in(kIoLimit)));
 }
 
 void test_end_without_frames() {
   EngineFixture fixture;
   const unsigned port = fixture.start();
-  RawViewer viewer;
+  StreamConnection viewer;
   g_assert_true(viewer.request(port, "GET", "/stream"));
   HttpHead head;
-  g_assert_true(viewer.read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(viewer.read_head(&head, StreamConnection::in(kIoLimit)));
   g_assert_cmpint(head.status, ==, 200);
-  g_assert_true(await([&] { return fixture.added.load() == 1; }, kIoLimit));
+  g_assert_true(await_condition([&] { return fixture.added.load() == 1; }, kIoLimit));
   g_assert_true(fixture.engine->end_of_stream(kIoLimit));
   const std::string &closing = fixture.engine->format().bare_closing();
   std::string body;
-  g_assert_true(viewer.read_exactly(closing.size(), &body, RawViewer::in(kIoLimit)));
+  g_assert_true(viewer.read_exactly(closing.size(), &body, StreamConnection::in(kIoLimit)));
   assert_text_eq(body, closing);
-  g_assert_true(viewer.await_close(RawViewer::in(kIoLimit)));
+  g_assert_true(viewer.await_close(StreamConnection::in(kIoLimit)));
 }
 
 void serve_viewers_once(size_t viewers) {
   EngineFixture fixture;
   const unsigned port = fixture.start();
-  std::vector<std::unique_ptr<RawViewer>> open;
+  std::vector<std::unique_ptr<StreamConnection>> open;
   for (size_t i = 0; i < viewers; i++) {
-    open.push_back(std::make_unique<RawViewer>());
+    open.push_back(std::make_unique<StreamConnection>());
     g_assert_true(open.back()->request(port, "GET", "/stream"));
   }
-  g_assert_true(await([&] { return fixture.added.load() == static_cast<int>(viewers); }, kIoLimit));
+  g_assert_true(
+      await_condition([&] { return fixture.added.load() == static_cast<int>(viewers); }, kIoLimit));
   fixture.engine->stop();
 }
 
@@ -172,16 +172,16 @@ void test_stop_joins_viewer_threads() {
   const size_t baseline = count_threads();
 
   mjpeghttp::EngineConfig config;
-  config.client_timeout_ms = 60000;
+  config.viewer_timeout_ms = 60000;
   EngineFixture fixture(config);
   const unsigned port = fixture.start();
   constexpr int kViewers = 4;
-  std::vector<std::unique_ptr<RawViewer>> viewers;
+  std::vector<std::unique_ptr<StreamConnection>> viewers;
   for (int i = 0; i < kViewers; i++) {
-    viewers.push_back(std::make_unique<RawViewer>());
+    viewers.push_back(std::make_unique<StreamConnection>());
     g_assert_true(viewers.back()->request(port, "GET", "/stream"));
   }
-  g_assert_true(await([&] { return fixture.added.load() == kViewers; }, kIoLimit));
+  g_assert_true(await_condition([&] { return fixture.added.load() == kViewers; }, kIoLimit));
   // One thread per viewer plus the HTTP thread.
   g_assert_cmpuint(count_threads(), >=, baseline + kViewers + 1);
 
@@ -199,10 +199,10 @@ void test_stop_joins_viewer_threads() {
   // the engine (no other engine shared it).
   g_assert_cmpint(fixture.left_for[static_cast<size_t>(mjpeghttp::LeaveReason::kStopping)].load(),
                   ==, kViewers);
-  g_assert_cmpuint(fixture.engine->num_clients(), ==, 0);
+  g_assert_cmpuint(fixture.engine->num_viewers(), ==, 0);
   // A joined thread leaves /proc/self/task a moment after pthread_join
   // returns (the kernel reaps it after waking the joiner).
-  g_assert_true(await([&] { return count_threads() == baseline; }, kIoLimit));
+  g_assert_true(await_condition([&] { return count_threads() == baseline; }, kIoLimit));
   fixture.engine.reset();
   g_assert_cmpuint(fixture.counter.released.load(), ==, fixture.published.load());
 }
@@ -222,29 +222,30 @@ void test_port_in_use() {
   mjpeghttp::EngineConfig config;
   config.server.listen.port = taken;
   mjpeghttp::Engine engine(config, {});
-  std::string error;
+  mjpeghttp::EngineError error;
   g_assert_false(engine.start(&error));
+  g_assert_true(error.kind == mjpeghttp::EngineError::Kind::kCannotListen);
   const std::string prefix = "Could not listen on 127.0.0.1:" + std::to_string(taken) + ": ";
-  assert_text_eq(error.substr(0, prefix.size()), prefix);
-  g_assert_cmpuint(error.size(), >, prefix.size());
+  assert_text_eq(error.message.substr(0, prefix.size()), prefix);
+  g_assert_cmpuint(error.message.size(), >, prefix.size());
   close(holder);
 }
 
 void test_max_clients() {
   mjpeghttp::EngineConfig config;
-  config.max_clients = 1;
+  config.max_viewers = 1;
   EngineFixture fixture(config);
   const unsigned port = fixture.start();
 
-  auto first = std::make_unique<RawViewer>();
+  auto first = std::make_unique<StreamConnection>();
   g_assert_true(first->request(port, "GET", "/stream"));
   HttpHead head;
-  g_assert_true(first->read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(first->read_head(&head, StreamConnection::in(kIoLimit)));
   g_assert_cmpint(head.status, ==, 200);
 
-  RawViewer refused;
+  StreamConnection refused;
   g_assert_true(refused.request(port, "GET", "/stream"));
-  g_assert_true(refused.read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(refused.read_head(&head, StreamConnection::in(kIoLimit)));
   g_assert_cmpint(head.status, ==, 503);
   assert_text_eq(head.header("Retry-After"), "5");
   assert_text_eq(head.header("Connection"), "close");
@@ -253,16 +254,16 @@ void test_max_clients() {
   // frees the slot.
   first.reset();
   uint64_t seed = 1;
-  g_assert_true(await(
+  g_assert_true(await_condition(
       [&] {
         fixture.publish(seed++, 256 * 1024, kBaseTime);
         return fixture.removed.load() == 1;
       },
       kIoLimit));
 
-  RawViewer admitted;
+  StreamConnection admitted;
   g_assert_true(admitted.request(port, "GET", "/stream"));
-  g_assert_true(admitted.read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(admitted.read_head(&head, StreamConnection::in(kIoLimit)));
   g_assert_cmpint(head.status, ==, 200);
 }
 
@@ -271,32 +272,32 @@ void test_snapshot_and_head() {
   const unsigned port = fixture.start();
   HttpHead head;
 
-  RawViewer early;
+  StreamConnection early;
   g_assert_true(early.request(port, "GET", "/snapshot"));
-  g_assert_true(early.read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(early.read_head(&head, StreamConnection::in(kIoLimit)));
   g_assert_cmpint(head.status, ==, 503);
   assert_text_eq(head.header("Retry-After"), "1");
 
   const int64_t timestamp = kBaseTime + 654321;
   fixture.publish(9, 50000, timestamp);
-  RawViewer snapshot;
+  StreamConnection snapshot;
   g_assert_true(snapshot.request(port, "GET", "/snapshot"));
-  g_assert_true(snapshot.read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(snapshot.read_head(&head, StreamConnection::in(kIoLimit)));
   g_assert_cmpint(head.status, ==, 200);
   assert_text_eq(head.header("Content-Type"), "image/jpeg");
   assert_text_eq(head.header("Content-Length"), "50000");
   assert_text_eq(head.header("X-Timestamp"), seconds_text(timestamp));
   std::string body;
-  g_assert_true(snapshot.read_exactly(50000, &body, RawViewer::in(kIoLimit)));
+  g_assert_true(snapshot.read_exactly(50000, &body, StreamConnection::in(kIoLimit)));
   g_assert_true(body == make_jpeg_like(9, 50000));
-  g_assert_true(snapshot.await_close(RawViewer::in(kIoLimit)));
+  g_assert_true(snapshot.await_close(StreamConnection::in(kIoLimit)));
 
   // HEAD on the stream: its headers, no body, no viewer.
-  RawViewer peek;
+  StreamConnection peek;
   g_assert_true(peek.request(port, "HEAD", "/stream"));
-  g_assert_true(peek.read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(peek.read_head(&head, StreamConnection::in(kIoLimit)));
   assert_stream_head(head, *fixture.engine);
-  g_assert_true(peek.await_close(RawViewer::in(kIoLimit)));
+  g_assert_true(peek.await_close(StreamConnection::in(kIoLimit)));
   g_assert_cmpint(fixture.added.load(), ==, 0);
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // FrameQueue: the bound, each full-queue policy, and how end/cancel reach a
 // client blocked in pop().
 #include <glib.h>
@@ -5,15 +6,11 @@
 #include <future>
 #include <thread>
 
-#include "frame_queue.h"
+#include "stream/frame_queue.h"
 #include "test_support.h"
 
-using enginetest::make_counted_frame;
-using enginetest::ReleaseCounter;
-using mjpeghttp::FramePtr;
-using mjpeghttp::FrameQueue;
-using mjpeghttp::QueuePolicy;
-using Event = mjpeghttp::FrameQueue::Event;
+using namespace enginetest;
+using namespace test_support;
 
 namespace {
 
@@ -31,11 +28,28 @@ std::vector<uint64_t> drain_sequences(FrameQueue &queue) {
   return sequences;
 }
 
-void test_fifo_below_bound() {
+// A queue of a given bound and policy, and the counter of its frames'
+// releases.
+struct CountedQueue {
+  CountedQueue(size_t capacity, QueuePolicy policy) { queue.reset(capacity, policy); }
+  // Pushes frames `first` to `last`; the frames the pushes handed back.
+  std::vector<FramePtr> push(uint64_t first, uint64_t last) {
+    std::vector<FramePtr> returned;
+    for (uint64_t i = first; i <= last; i++) {
+      FramePtr out = queue.push(make_counted_frame(i, counter));
+      if (out) returned.push_back(std::move(out));
+    }
+    return returned;
+  }
   ReleaseCounter counter;
   FrameQueue queue;
-  queue.reset(4, QueuePolicy::kDropOldest);
-  for (uint64_t i = 1; i <= 3; i++) g_assert_null(queue.push(make_counted_frame(i, counter)).get());
+};
+
+void test_fifo_below_bound() {
+  CountedQueue fixture(4, QueuePolicy::kDropOldest);
+  FrameQueue &queue = fixture.queue;
+  ReleaseCounter &counter = fixture.counter;
+  g_assert_true(fixture.push(1, 3).empty());
   g_assert_cmpuint(queue.depth(), ==, 3);
   g_assert_cmpuint(queue.dropped(), ==, 0);
   g_assert_true(drain_sequences(queue) == (std::vector<uint64_t>{1, 2, 3}));
@@ -43,13 +57,12 @@ void test_fifo_below_bound() {
 }
 
 void test_drop_oldest_keeps_newest() {
-  ReleaseCounter counter;
-  FrameQueue queue;
-  queue.reset(3, QueuePolicy::kDropOldest);
+  CountedQueue fixture(3, QueuePolicy::kDropOldest);
+  FrameQueue &queue = fixture.queue;
+  ReleaseCounter &counter = fixture.counter;
   std::vector<FramePtr> evicted;
   for (uint64_t i = 1; i <= 7; i++) {
-    FramePtr out = queue.push(make_counted_frame(i, counter));
-    if (out) evicted.push_back(out);
+    for (FramePtr &out : fixture.push(i, i)) evicted.push_back(std::move(out));
     g_assert_cmpuint(queue.depth(), <=, 3);
   }
   g_assert_cmpuint(queue.depth(), ==, 3);
@@ -66,45 +79,41 @@ void test_drop_oldest_keeps_newest() {
 }
 
 void test_drop_newest_keeps_oldest() {
-  ReleaseCounter counter;
-  FrameQueue queue;
-  queue.reset(3, QueuePolicy::kDropNewest);
-  for (uint64_t i = 1; i <= 7; i++) g_assert_null(queue.push(make_counted_frame(i, counter)).get());
+  CountedQueue fixture(3, QueuePolicy::kDropNewest);
+  FrameQueue &queue = fixture.queue;
+  ReleaseCounter &counter = fixture.counter;
+  g_assert_true(fixture.push(1, 7).empty());
   g_assert_cmpuint(queue.depth(), ==, 3);
   g_assert_cmpuint(queue.dropped(), ==, 4);
   // Refused frames were never kept.
   g_assert_cmpuint(counter.released.load(), ==, 4);
   g_assert_true(drain_sequences(queue) == (std::vector<uint64_t>{1, 2, 3}));
   // Room again: the next frame is taken.
-  queue.push(make_counted_frame(8, counter));
+  fixture.push(8, 8);
   g_assert_true(drain_sequences(queue) == (std::vector<uint64_t>{8}));
 }
 
 void test_disconnect_overflows() {
-  ReleaseCounter counter;
-  FrameQueue queue;
-  queue.reset(2, QueuePolicy::kDisconnect);
-  queue.push(make_counted_frame(1, counter));
-  queue.push(make_counted_frame(2, counter));
+  CountedQueue fixture(2, QueuePolicy::kDisconnect);
+  FrameQueue &queue = fixture.queue;
+  fixture.push(1, 2);
   g_assert_false(queue.stop_requested());
-  queue.push(make_counted_frame(3, counter));
+  fixture.push(3, 3);
   g_assert_true(queue.stop_requested());
   // The viewer is cut off even though frames are still queued.
   FramePtr frame;
   g_assert_true(queue.pop(frame) == Event::kOverflow);
   g_assert_null(frame.get());
   // Nothing more is taken once overflowed.
-  queue.push(make_counted_frame(4, counter));
+  fixture.push(4, 4);
   g_assert_cmpuint(queue.depth(), ==, 2);
-  g_assert_cmpuint(counter.released.load(), ==, 2);
+  g_assert_cmpuint(fixture.counter.released.load(), ==, 2);
 }
 
 void test_end_drains_before_end() {
-  ReleaseCounter counter;
-  FrameQueue queue;
-  queue.reset(4, QueuePolicy::kDropOldest);
-  queue.push(make_counted_frame(1, counter));
-  queue.push(make_counted_frame(2, counter));
+  CountedQueue fixture(4, QueuePolicy::kDropOldest);
+  FrameQueue &queue = fixture.queue;
+  fixture.push(1, 2);
   queue.end();
   g_assert_false(queue.stop_requested());
   // Frames published before EOS still reach the viewer, then the end.
@@ -117,16 +126,15 @@ void test_end_drains_before_end() {
   g_assert_true(queue.pop(frame) == Event::kEnd);
   g_assert_true(queue.pop(frame) == Event::kEnd);
   // Frames after EOS are not queued.
-  g_assert_null(queue.push(make_counted_frame(3, counter)).get());
+  g_assert_true(fixture.push(3, 3).empty());
   g_assert_cmpuint(queue.depth(), ==, 0);
-  g_assert_cmpuint(counter.released.load(), ==, 3);
+  g_assert_cmpuint(fixture.counter.released.load(), ==, 3);
 }
 
 void test_cancel_beats_queued_frames() {
-  ReleaseCounter counter;
-  FrameQueue queue;
-  queue.reset(4, QueuePolicy::kDropOldest);
-  queue.push(make_counted_frame(1, counter));
+  CountedQueue fixture(4, QueuePolicy::kDropOldest);
+  FrameQueue &queue = fixture.queue;
+  fixture.push(1, 1);
   queue.cancel();
   g_assert_true(queue.stop_requested());
   FramePtr frame;
@@ -135,28 +143,24 @@ void test_cancel_beats_queued_frames() {
 }
 
 void test_reset_clears_state() {
-  ReleaseCounter counter;
-  FrameQueue queue;
-  queue.reset(1, QueuePolicy::kDisconnect);
-  queue.push(make_counted_frame(1, counter));
-  queue.push(make_counted_frame(2, counter));
+  CountedQueue fixture(1, QueuePolicy::kDisconnect);
+  FrameQueue &queue = fixture.queue;
+  fixture.push(1, 2);
   queue.cancel();
   queue.reset(2, QueuePolicy::kDropOldest);
   // reset() gave the queued frame back and forgot cancel and overflow.
-  g_assert_cmpuint(counter.released.load(), ==, 2);
+  g_assert_cmpuint(fixture.counter.released.load(), ==, 2);
   g_assert_false(queue.stop_requested());
   g_assert_cmpuint(queue.depth(), ==, 0);
   g_assert_cmpuint(queue.dropped(), ==, 0);
-  queue.push(make_counted_frame(3, counter));
+  fixture.push(3, 3);
   g_assert_true(drain_sequences(queue) == (std::vector<uint64_t>{3}));
 }
 
 void test_zero_capacity_means_one() {
-  ReleaseCounter counter;
-  FrameQueue queue;
-  queue.reset(0, QueuePolicy::kDropOldest);
-  queue.push(make_counted_frame(1, counter));
-  queue.push(make_counted_frame(2, counter));
+  CountedQueue fixture(0, QueuePolicy::kDropOldest);
+  FrameQueue &queue = fixture.queue;
+  fixture.push(1, 2);
   g_assert_cmpuint(queue.depth(), ==, 1);
   g_assert_true(drain_sequences(queue) == (std::vector<uint64_t>{2}));
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Wire format of the multipart stream: the exact bytes every viewer parses,
 // so each string is compared whole rather than searched for pieces.
 #include <glib.h>
@@ -5,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "multipart.h"
+#include "stream/multipart.h"
 #include "test_support.h"
 
 using mjpeghttp::looks_like_jpeg;

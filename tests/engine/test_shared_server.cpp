@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Several engines on one server (one mount each), without GStreamer: each
 // mount serves its own frames, a mount can leave and come back while another
 // streams and while requests for it keep arriving, clashing settings are
@@ -13,15 +14,11 @@
 #include <thread>
 
 #include "engine.h"
-#include "raw_viewer.h"
+#include "stream_client.h"
 #include "test_support.h"
 
-using enginetest::await;
-using enginetest::HttpHead;
-using enginetest::make_jpeg_like;
-using enginetest::Part;
-using enginetest::RawViewer;
-using enginetest::split_into_chunks;
+using namespace enginetest;
+using namespace test_support;
 using std::chrono::milliseconds;
 
 namespace {
@@ -68,17 +65,19 @@ mjpeghttp::EngineConfig config_for(unsigned port, const std::string &mount) {
 void publish(mjpeghttp::Engine &engine, uint64_t seed, std::atomic<int> *outstanding) {
   auto *payload = new std::string(make_jpeg_like(seed, 2000 + seed % 97));
   outstanding->fetch_add(1);
-  engine.publish(split_into_chunks(*payload, 2), static_cast<int64_t>(seed), [payload, outstanding] {
-    delete payload;
-    outstanding->fetch_sub(1);
-  });
+  engine.publish(split_into_chunks(*payload, 2), static_cast<int64_t>(seed),
+                 [payload, outstanding] {
+                   delete payload;
+                   outstanding->fetch_sub(1);
+                 });
 }
 
 // Status of one whole request, or 0 when the exchange failed.
 int status_of(unsigned port, const std::string &path) {
-  RawViewer client;
+  StreamConnection client;
   HttpHead head;
-  if (!client.request(port, "GET", path) || !client.read_head(&head, RawViewer::in(kIoLimit)))
+  if (!client.request(port, "GET", path) ||
+      !client.read_head(&head, StreamConnection::in(kIoLimit)))
     return 0;
   return head.status;
 }
@@ -86,32 +85,35 @@ int status_of(unsigned port, const std::string &path) {
 void test_each_mount_serves_its_own_frames() {
   std::atomic<int> outstanding{0};
   const unsigned port = free_port();
-  auto engine_a = std::make_unique<mjpeghttp::Engine>(config_for(port, "/a"), mjpeghttp::EngineHooks{});
-  auto engine_b = std::make_unique<mjpeghttp::Engine>(config_for(port, "/b"), mjpeghttp::EngineHooks{});
+  auto engine_a =
+      std::make_unique<mjpeghttp::Engine>(config_for(port, "/a"), mjpeghttp::EngineHooks{});
+  auto engine_b =
+      std::make_unique<mjpeghttp::Engine>(config_for(port, "/b"), mjpeghttp::EngineHooks{});
   mjpeghttp::Engine &a = *engine_a, &b = *engine_b;
-  std::string error;
+  mjpeghttp::EngineError error;
   g_assert_true(a.start(&error));
   g_assert_true(b.start(&error));
   g_assert_cmpuint(a.bound_port(), ==, port);
   g_assert_cmpuint(b.bound_port(), ==, port);
 
-  RawViewer viewer_a, viewer_b;
+  StreamConnection viewer_a, viewer_b;
   HttpHead head;
   g_assert_true(viewer_a.request(port, "GET", "/a/stream"));
-  g_assert_true(viewer_a.read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(viewer_a.read_head(&head, StreamConnection::in(kIoLimit)));
   g_assert_cmpint(head.status, ==, 200);
   g_assert_true(viewer_b.request(port, "GET", "/b/stream"));
-  g_assert_true(viewer_b.read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(viewer_b.read_head(&head, StreamConnection::in(kIoLimit)));
   g_assert_cmpint(head.status, ==, 200);
-  g_assert_true(await([&] { return a.num_clients() == 1 && b.num_clients() == 1; }, kIoLimit));
+  g_assert_true(
+      await_condition([&] { return a.num_viewers() == 1 && b.num_viewers() == 1; }, kIoLimit));
 
   for (uint64_t i = 1; i <= 3; i++) {
     publish(a, 100 + i, &outstanding);
     publish(b, 200 + i, &outstanding);
-    Part part;
-    g_assert_true(viewer_a.read_part(&part, RawViewer::in(kIoLimit)));
+    StreamPart part;
+    g_assert_true(viewer_a.read_part(&part, StreamConnection::in(kIoLimit)));
     g_assert_true(part.body == make_jpeg_like(100 + i, 2000 + (100 + i) % 97));
-    g_assert_true(viewer_b.read_part(&part, RawViewer::in(kIoLimit)));
+    g_assert_true(viewer_b.read_part(&part, StreamConnection::in(kIoLimit)));
     g_assert_true(part.body == make_jpeg_like(200 + i, 2000 + (200 + i) % 97));
   }
   g_assert_cmpint(status_of(port, "/streams"), ==, 200);
@@ -121,9 +123,9 @@ void test_each_mount_serves_its_own_frames() {
   {
     mjpeghttp::Engine nested(config_for(port, "/site/door"), {});
     g_assert_true(nested.start(&error));
-    RawViewer client;
+    StreamConnection client;
     g_assert_true(client.request(port, "GET", "/site/door"));
-    g_assert_true(client.read_head(&head, RawViewer::in(kIoLimit)));
+    g_assert_true(client.read_head(&head, StreamConnection::in(kIoLimit)));
     g_assert_cmpint(head.status, ==, 301);
     const std::string location = head.header("location");
     g_assert_cmpstr(location.c_str(), ==, "door/");
@@ -145,16 +147,17 @@ void test_each_mount_serves_its_own_frames() {
 void test_mount_churn_leaves_the_other_mount_alone() {
   std::atomic<int> outstanding{0};
   const unsigned port = free_port();
-  auto engine_b = std::make_unique<mjpeghttp::Engine>(config_for(port, "/b"), mjpeghttp::EngineHooks{});
+  auto engine_b =
+      std::make_unique<mjpeghttp::Engine>(config_for(port, "/b"), mjpeghttp::EngineHooks{});
   mjpeghttp::Engine &b = *engine_b;
-  std::string error;
+  mjpeghttp::EngineError error;
   g_assert_true(b.start(&error));
 
-  RawViewer viewer_b;
+  StreamConnection viewer_b;
   HttpHead head;
   g_assert_true(viewer_b.request(port, "GET", "/b/stream"));
-  g_assert_true(viewer_b.read_head(&head, RawViewer::in(kIoLimit)));
-  g_assert_true(await([&] { return b.num_clients() == 1; }, kIoLimit));
+  g_assert_true(viewer_b.read_head(&head, StreamConnection::in(kIoLimit)));
+  g_assert_true(await_condition([&] { return b.num_viewers() == 1; }, kIoLimit));
 
   std::atomic<bool> done{false};
   std::atomic<int> answered{0};
@@ -177,8 +180,8 @@ void test_mount_churn_leaves_the_other_mount_alone() {
     g_assert_true(a.start(&error));
     publish(a, 1, &outstanding);
     publish(b, ++seed, &outstanding);
-    Part part;
-    g_assert_true(viewer_b.read_part(&part, RawViewer::in(kIoLimit)));
+    StreamPart part;
+    g_assert_true(viewer_b.read_part(&part, StreamConnection::in(kIoLimit)));
     g_assert_true(part.body == make_jpeg_like(seed, 2000 + seed % 97));
     a.stop();
   }
@@ -194,22 +197,21 @@ void test_mount_churn_leaves_the_other_mount_alone() {
 void test_clashing_settings_are_refused() {
   const unsigned port = free_port();
   mjpeghttp::Engine first(config_for(port, "/a"), {});
-  std::string error;
+  mjpeghttp::EngineError error;
   g_assert_true(first.start(&error));
 
-  mjpeghttp::ServerLease::Failure failure;
   mjpeghttp::Engine same_mount(config_for(port, "/a"), {});
-  g_assert_false(same_mount.start(&error, &failure));
-  g_assert_true(failure == mjpeghttp::ServerLease::Failure::kConflict);
-  g_assert_true(error.find("mount /a") != std::string::npos);
-  g_assert_true(error.find("engine/a") != std::string::npos);
+  g_assert_false(same_mount.start(&error));
+  g_assert_true(error.kind == mjpeghttp::EngineError::Kind::kSettings);
+  g_assert_true(error.message.find("mount /a") != std::string::npos);
+  g_assert_true(error.message.find("engine/a") != std::string::npos);
 
   mjpeghttp::EngineConfig other_timeout = config_for(port, "/b");
   other_timeout.server.request_timeout_ms = 3000;
   mjpeghttp::Engine slow(other_timeout, {});
-  g_assert_false(slow.start(&error, &failure));
-  g_assert_true(failure == mjpeghttp::ServerLease::Failure::kConflict);
-  g_assert_true(error.find("request-timeout") != std::string::npos);
+  g_assert_false(slow.start(&error));
+  g_assert_true(error.kind == mjpeghttp::EngineError::Kind::kSettings);
+  g_assert_true(error.message.find("request-timeout") != std::string::npos);
 
   // The root mount's stream path inside /b's mount.
   mjpeghttp::Engine b(config_for(port, "/b"), {});
@@ -217,8 +219,8 @@ void test_clashing_settings_are_refused() {
   mjpeghttp::EngineConfig root = config_for(port, "/");
   root.mount.stream_path = "/b/stream";
   mjpeghttp::Engine clashing_root(root, {});
-  g_assert_false(clashing_root.start(&error, &failure));
-  g_assert_true(error.find("/b/stream") != std::string::npos);
+  g_assert_false(clashing_root.start(&error));
+  g_assert_true(error.message.find("/b/stream") != std::string::npos);
 
   // A port 0 engine never joins a server.
   mjpeghttp::Engine ephemeral(config_for(0, "/a"), {});
@@ -244,7 +246,7 @@ void test_a_mount_joins_after_the_root_mount_left() {
   root_config.mount.stats_path = "/status";
   auto root = std::make_unique<mjpeghttp::Engine>(root_config, mjpeghttp::EngineHooks{});
   mjpeghttp::Engine named_stats(config_for(port, "/stats"), {});
-  std::string error;
+  mjpeghttp::EngineError error;
   g_assert_true(root->start(&error));
   g_assert_true(named_stats.start(&error));
   root->stop();
@@ -254,7 +256,7 @@ void test_a_mount_joins_after_the_root_mount_left() {
 
   mjpeghttp::Engine newcomer(config_for(port, "/c"), {});
   const bool joined = newcomer.start(&error);
-  g_assert_cmpstr(joined ? "" : error.c_str(), ==, "");
+  g_assert_cmpstr(joined ? "" : error.message.c_str(), ==, "");
   g_assert_cmpint(status_of(port, "/c/stats"), ==, 200);
   newcomer.stop();
   named_stats.stop();
@@ -265,13 +267,12 @@ void test_a_mount_joins_after_the_root_mount_left() {
 void test_a_clash_with_a_server_document_names_it() {
   const unsigned port = free_port();
   mjpeghttp::Engine first(config_for(port, "/a"), {});
-  std::string error;
+  mjpeghttp::EngineError error;
   g_assert_true(first.start(&error));
-  mjpeghttp::ServerLease::Failure failure;
   mjpeghttp::Engine metrics_mount(config_for(port, "/metrics"), {});
-  g_assert_false(metrics_mount.start(&error, &failure));
-  g_assert_true(failure == mjpeghttp::ServerLease::Failure::kConflict);
-  g_assert_true(error.find("the server's metrics") != std::string::npos);
+  g_assert_false(metrics_mount.start(&error));
+  g_assert_true(error.kind == mjpeghttp::EngineError::Kind::kSettings);
+  g_assert_true(error.message.find("the server's metrics") != std::string::npos);
   first.stop();
 }
 

@@ -1,5 +1,7 @@
-// Helpers shared by the engine tests: bounded waiting and frames whose
-// release is counted. Header-only; each test program includes it once.
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Helpers shared by the engine tests: frames whose release is counted, and
+// waiting for a thread to sleep (tests/support has what every suite shares).
+// Header-only; each test program includes it once.
 #pragma once
 
 #include <sys/syscall.h>
@@ -16,7 +18,9 @@
 #include <thread>
 #include <vector>
 
-#include "frame.h"
+#include "await.h"
+#include "stream/frame.h"
+#include "stream/frame_queue.h"
 
 // g_assert_cmpstr for std::string values: g_assert_cmpstr keeps the pointers
 // it is given past the end of the statement that made them, so c_str() of a
@@ -30,19 +34,13 @@
 
 namespace enginetest {
 
-using Clock = std::chrono::steady_clock;
+// The engine's types every engine test names.
+using mjpeghttp::FramePtr;
+using mjpeghttp::FrameQueue;
+using mjpeghttp::QueuePolicy;
+using Event = mjpeghttp::FrameQueue::Event;
 
-// Polls `condition` until it holds or `limit` has passed; the last check
-// comes after the deadline, so a condition that became true just in time
-// still counts. Never a fixed sleep standing in for a condition.
-inline bool await(const std::function<bool()> &condition, std::chrono::milliseconds limit) {
-  const Clock::time_point deadline = Clock::now() + limit;
-  for (;;) {
-    if (condition()) return true;
-    if (Clock::now() >= deadline) return condition();
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-}
+using Clock = std::chrono::steady_clock;
 
 inline pid_t current_tid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 
@@ -52,7 +50,7 @@ inline pid_t current_tid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 // started to wait.
 inline bool await_thread_sleeping(pid_t tid, std::chrono::milliseconds limit) {
   const std::string path = "/proc/self/task/" + std::to_string(tid) + "/stat";
-  return await(
+  return test_support::await_condition(
       [&path] {
         std::ifstream stat(path);
         std::string line;

@@ -1,20 +1,21 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The URLs and behaviours clients written for mjpg-streamer and ustreamer
 // rely on, end to end through a real server on a loopback port and raw-socket
 // viewers.
 #include <glib.h>
 
 #include "engine_fixture.h"
-#include "multipart.h"
-#include "placeholder_picture.h"
-#include "raw_viewer.h"
+#include "stream/multipart.h"
+#include "stream/placeholder_picture.h"
+#include "stream_client.h"
 
-using enginetest::await;
 using enginetest::EngineFixture;
-using enginetest::HttpHead;
 using enginetest::make_jpeg_like;
-using enginetest::Part;
-using enginetest::RawViewer;
 using std::chrono::milliseconds;
+using test_support::await_condition;
+using test_support::HttpHead;
+using test_support::StreamConnection;
+using test_support::StreamPart;
 
 namespace {
 
@@ -22,10 +23,10 @@ constexpr milliseconds kIoLimit(5000);
 constexpr int64_t kBaseTime = INT64_C(1700000000000000);
 
 HttpHead head_of(unsigned port, const std::string &method, const std::string &path,
-                 RawViewer *viewer) {
+                 StreamConnection *viewer) {
   HttpHead head;
   g_assert_true(viewer->request(port, method, path));
-  g_assert_true(viewer->read_head(&head, RawViewer::in(kIoLimit)));
+  g_assert_true(viewer->read_head(&head, StreamConnection::in(kIoLimit)));
   return head;
 }
 
@@ -40,30 +41,30 @@ void check_actions(const std::string &page) {
   const unsigned port = fixture.start();
   fixture.publish(3, 4000, kBaseTime);
 
-  RawViewer stream;
+  StreamConnection stream;
   HttpHead head = head_of(port, "GET", page + "?action=stream", &stream);
   g_assert_cmpint(head.status, ==, 200);
   assert_text_eq(head.header("Content-Type"), fixture.engine->format().content_type());
-  Part part;
-  g_assert_true(stream.read_part(&part, RawViewer::in(kIoLimit)));
+  StreamPart part;
+  g_assert_true(stream.read_part(&part, StreamConnection::in(kIoLimit)));
   g_assert_true(part.body == make_jpeg_like(3, 4000));
   assert_text_eq(part.headers.at("content-length"), "4000");
 
-  RawViewer snapshot;
+  StreamConnection snapshot;
   head = head_of(port, "GET", page + "?action=snapshot", &snapshot);
   g_assert_cmpint(head.status, ==, 200);
   assert_text_eq(head.header("Content-Type"), "image/jpeg");
   std::string body;
-  g_assert_true(snapshot.read_exactly(4000, &body, RawViewer::in(kIoLimit)));
+  g_assert_true(snapshot.read_exactly(4000, &body, StreamConnection::in(kIoLimit)));
   g_assert_true(body == make_jpeg_like(3, 4000));
 
   // The stream's own parameters apply to the mjpg-streamer URL too.
-  RawViewer bad_fps;
+  StreamConnection bad_fps;
   g_assert_cmpint(head_of(port, "GET", page + "?action=stream&fps=0", &bad_fps).status, ==, 400);
-  RawViewer unknown;
+  StreamConnection unknown;
   g_assert_cmpint(head_of(port, "GET", page + "?action=take_picture", &unknown).status, ==, 400);
   // Without an action the page is still the page.
-  RawViewer plain;
+  StreamConnection plain;
   head = head_of(port, "GET", page, &plain);
   g_assert_cmpint(head.status, ==, 200);
   assert_text_eq(head.header("Content-Type"), "text/html; charset=utf-8");
@@ -108,12 +109,13 @@ struct Reply {
   std::string body;
 };
 Reply fetch(unsigned port, const std::string &path) {
-  RawViewer viewer;
+  StreamConnection viewer;
   Reply reply;
   reply.head = head_of(port, "GET", path, &viewer);
   const std::string length = reply.head.header("Content-Length");
   if (!length.empty())
-    g_assert_true(viewer.read_exactly(std::stoul(length), &reply.body, RawViewer::in(kIoLimit)));
+    g_assert_true(
+        viewer.read_exactly(std::stoul(length), &reply.body, StreamConnection::in(kIoLimit)));
   return reply;
 }
 
@@ -143,16 +145,16 @@ void test_source_loss_and_return() {
   g_assert_true(contains(state.body, "\"online\":true"));
   g_assert_true(contains(state.body, "\"resolution\":{\"width\":320,\"height\":240}"));
 
-  RawViewer viewer;
+  StreamConnection viewer;
   g_assert_cmpint(head_of(port, "GET", "/stream", &viewer).status, ==, 200);
-  Part part;
-  g_assert_true(viewer.read_part(&part, RawViewer::in(kIoLimit)));
+  StreamPart part;
+  g_assert_true(viewer.read_part(&part, StreamConnection::in(kIoLimit)));
   g_assert_true(part.body == make_jpeg_like(1, 5000));
 
   // The source goes silent: the viewer gets the placeholder, twice (it
   // keeps coming while offline), each a complete part with Content-Length.
   for (int i = 0; i < 2; i++) {
-    g_assert_true(viewer.read_part(&part, RawViewer::in(kIoLimit)));
+    g_assert_true(viewer.read_part(&part, StreamConnection::in(kIoLimit)));
     g_assert_true(part.body == make_jpeg_like(kPlaceholderSeed, kPlaceholderSize));
     assert_text_eq(part.headers.at("content-length"), std::to_string(kPlaceholderSize));
   }
@@ -180,11 +182,11 @@ void test_source_loss_and_return() {
   g_assert_true(snapshot.body == make_jpeg_like(2, 6000));
   bool got_frame = false;
   for (int i = 0; i < 5 && !got_frame; i++) {
-    g_assert_true(viewer.read_part(&part, RawViewer::in(kIoLimit)));
+    g_assert_true(viewer.read_part(&part, StreamConnection::in(kIoLimit)));
     got_frame = part.body == make_jpeg_like(2, 6000);
   }
   g_assert_true(got_frame);
-  g_assert_true(await([&] { return events.online.load() == 1; }, kIoLimit));
+  g_assert_true(await_condition([&] { return events.online.load() == 1; }, kIoLimit));
 }
 
 void test_snapshot_waits_for_first_frame() {
@@ -208,16 +210,16 @@ void test_snapshot_wait_next() {
   const unsigned port = fixture.start();
   fixture.publish(1, 3000, kBaseTime);
 
-  RawViewer waiting;
+  StreamConnection waiting;
   g_assert_true(waiting.request(port, "GET", "/snapshot?wait=next"));
   // Frames keep coming until the answer does; it must be one published
   // after the request, never the frame that was there before it.
   HttpHead head;
   uint64_t seed = 2;
   std::string answered_by;
-  g_assert_true(await(
+  g_assert_true(await_condition(
       [&] {
-        if (waiting.read_head(&head, RawViewer::in(milliseconds(20)))) return true;
+        if (waiting.read_head(&head, StreamConnection::in(milliseconds(20)))) return true;
         fixture.publish(seed, 3000 + seed, kBaseTime + static_cast<int64_t>(seed));
         seed++;
         return false;
@@ -227,7 +229,7 @@ void test_snapshot_wait_next() {
   std::string body;
   const size_t size = std::stoul(head.header("Content-Length"));
   g_assert_cmpuint(size, !=, 3000);
-  g_assert_true(waiting.read_exactly(size, &body, RawViewer::in(kIoLimit)));
+  g_assert_true(waiting.read_exactly(size, &body, StreamConnection::in(kIoLimit)));
   g_assert_true(body == make_jpeg_like(size - 3000, size));
   // X-Frame-Age: seconds since the frame was published, a small number.
   const double age = g_ascii_strtod(head.header("X-Frame-Age").c_str(), nullptr);
@@ -235,7 +237,7 @@ void test_snapshot_wait_next() {
   g_assert_cmpfloat(age, <, 5);
   assert_text_eq(head.header("X-Source-Online"), "1");
 
-  RawViewer bad;
+  StreamConnection bad;
   g_assert_cmpint(head_of(port, "GET", "/snapshot?wait=forever", &bad).status, ==, 400);
 }
 
@@ -248,22 +250,22 @@ void test_advance_headers_per_viewer() {
   const mjpeghttp::MultipartFormat advance(fixture.engine->format().boundary(), true);
 
   // Asked for: headers in advance, so no Content-Length in the parts.
-  RawViewer asked;
+  StreamConnection asked;
   g_assert_cmpint(head_of(port, "GET", "/stream?advance_headers=1", &asked).status, ==, 200);
   const std::string expected = advance.opening() + make_jpeg_like(4, 3000) + advance.trailer();
   std::string bytes;
-  g_assert_true(asked.read_exactly(expected.size(), &bytes, RawViewer::in(kIoLimit)));
+  g_assert_true(asked.read_exactly(expected.size(), &bytes, StreamConnection::in(kIoLimit)));
   g_assert_true(bytes == expected);
   g_assert_true(contains(fetch(port, "/state").body, "\"advance_headers\":true"));
 
   // Not asked for: the property's framing, Content-Length in every part.
-  RawViewer plain;
+  StreamConnection plain;
   g_assert_cmpint(head_of(port, "GET", "/stream?advance_headers=0", &plain).status, ==, 200);
-  Part part;
-  g_assert_true(plain.read_part(&part, RawViewer::in(kIoLimit)));
+  StreamPart part;
+  g_assert_true(plain.read_part(&part, StreamConnection::in(kIoLimit)));
   assert_text_eq(part.headers.at("content-length"), "3000");
 
-  RawViewer bad;
+  StreamConnection bad;
   g_assert_cmpint(head_of(port, "GET", "/stream?advance_headers=maybe", &bad).status, ==, 400);
 }
 
@@ -273,15 +275,15 @@ void test_dual_final_frames() {
   EngineFixture fixture(config);
   const unsigned port = fixture.start();
   fixture.publish(1, 2000, kBaseTime);
-  RawViewer viewer;
+  StreamConnection viewer;
   g_assert_cmpint(head_of(port, "GET", "/stream?dual_final_frames=1", &viewer).status, ==, 200);
-  Part part;
-  g_assert_true(viewer.read_part(&part, RawViewer::in(kIoLimit)));
-  g_assert_true(await([&] { return fixture.added.load() == 1; }, kIoLimit));
+  StreamPart part;
+  g_assert_true(viewer.read_part(&part, StreamConnection::in(kIoLimit)));
+  g_assert_true(await_condition([&] { return fixture.added.load() == 1; }, kIoLimit));
   fixture.publish(2, 2100, kBaseTime + 1);
   // The new frame, then, as the source pauses, the same frame once more.
   for (int i = 0; i < 2; i++) {
-    g_assert_true(viewer.read_part(&part, RawViewer::in(kIoLimit)));
+    g_assert_true(viewer.read_part(&part, StreamConnection::in(kIoLimit)));
     g_assert_true(part.body == make_jpeg_like(2, 2100));
   }
   g_assert_true(contains(fetch(port, "/state").body, "\"dual_final_frames\":true"));
@@ -301,7 +303,7 @@ void test_health_and_state_of_several_mounts() {
   unsigned port = 0;
   {
     mjpeghttp::Engine probe(config_for(0, "/"), {});
-    std::string error;
+    mjpeghttp::EngineError error;
     g_assert_true(probe.start(&error));
     port = probe.bound_port();
   }
@@ -310,7 +312,7 @@ void test_health_and_state_of_several_mounts() {
   auto engine_b =
       std::make_unique<mjpeghttp::Engine>(config_for(port, "/b"), mjpeghttp::EngineHooks{});
   mjpeghttp::Engine &a = *engine_a, &b = *engine_b;
-  std::string error;
+  mjpeghttp::EngineError error;
   g_assert_true(a.start(&error));
   g_assert_true(b.start(&error));
   auto publish = [&released](mjpeghttp::Engine &engine, uint64_t seed) {

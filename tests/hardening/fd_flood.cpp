@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "fd_flood.h"
 
 #include <arpa/inet.h>
@@ -24,7 +25,7 @@ FdLimit::FdLimit(int headroom) {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
   old_soft_ = limit.rlim_cur;
-  limit.rlim_cur = static_cast<rlim_t>(element_test::count_open_fds() + headroom);
+  limit.rlim_cur = static_cast<rlim_t>(test_support::count_open_fds() + headroom);
   ok_ = setrlimit(RLIMIT_NOFILE, &limit) == 0;
 }
 

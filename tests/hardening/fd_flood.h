@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Running a server out of file descriptors: a lower RLIMIT_NOFILE for this
 // process (where the element serves), a flood of connections from a forked
 // child (whose descriptors do not count against it), what the HTTP thread

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "live_stream.h"
 
 #include <gst/app/gstappsrc.h>
@@ -65,7 +66,7 @@ void raise_fd_limit() {
 }
 
 LiveStream::LiveStream(LiveOptions options) {
-  pictures_ = element_test::encode_jpegs(kPictures, "ball", 320, 240);
+  pictures_ = test_support::encode_jpegs(kPictures, "ball", 320, 240);
   fail_unless(static_cast<int>(pictures_.size()) == kPictures, "cannot encode test pictures");
 
   GstElement *sink = pipeline_.sink();
@@ -82,8 +83,8 @@ LiveStream::LiveStream(LiveOptions options) {
   if (options.warm_up) {
     fail_unless(pipeline_.play(), "the pipeline does not play");
     pipeline_.stop();
-    idle_fds_ = element_test::count_open_fds();
-    idle_threads_ = element_test::count_threads();
+    idle_fds_ = test_support::count_open_fds();
+    idle_threads_ = test_support::count_threads();
   }
   fail_unless(pipeline_.play(), "the pipeline does not play");
   port_ = pipeline_.port();
@@ -95,7 +96,7 @@ LiveStream::LiveStream(LiveOptions options) {
   signal(SIGPIPE, SIG_DFL);
 
   feeder_ = std::thread([this] { feed(); });
-  fail_unless(element_test::await_condition([this] { return pushed() >= 1; }),
+  fail_unless(test_support::await_condition([this] { return pushed() >= 1; }),
               "the feeder pushed nothing");
 
   for (int i = 0; i < options.viewers; i++) {
@@ -104,11 +105,11 @@ LiveStream::LiveStream(LiveOptions options) {
                 viewers_.back()->head_summary().c_str());
   }
   for (size_t i = 0; i < viewers_.size(); i++)
-    fail_unless(viewers_[i]->await_frames(5, element_test::kAwaitMs),
+    fail_unless(viewers_[i]->await_frames(5, test_support::kAwaitMs),
                 "well-behaved viewer %zu got %zu frames", i, viewers_[i]->frames());
   fail_unless(pipeline_.await_num_clients(static_cast<guint>(viewers_.size())));
-  baseline_fds_ = element_test::count_open_fds();
-  baseline_threads_ = element_test::count_threads();
+  baseline_fds_ = test_support::count_open_fds();
+  baseline_threads_ = test_support::count_threads();
 }
 
 LiveStream::~LiveStream() {
@@ -124,11 +125,11 @@ void LiveStream::feed() {
   // Pace of a live camera; the wait ends early only to stop.
   while (!feeder_stop_) {
     const uint64_t sequence = pushed_.load() + 1;
-    const Bytes jpeg = element_test::tag_jpeg(pictures_[sequence % pictures_.size()],
-                                              static_cast<unsigned>(sequence));
+    const Bytes jpeg = test_support::stamp_jpeg(pictures_[sequence % pictures_.size()],
+                                                static_cast<unsigned>(sequence));
     lock.unlock();
     const GstFlowReturn flow =
-        gst_app_src_push_buffer(GST_APP_SRC(source_), element_test::buffer_from_bytes(jpeg));
+        gst_app_src_push_buffer(GST_APP_SRC(source_), test_support::buffer_from_bytes(jpeg));
     lock.lock();
     if (flow != GST_FLOW_OK) {
       push_failures_++;
@@ -157,8 +158,7 @@ void LiveStream::expect_viewers_intact(const char *case_name, uint64_t frames_af
     fail_unless(viewer.await_sequence(target, kCatchUpMs),
                 "%s: well-behaved viewer %zu is at frame %llu, waiting for frame %llu (%s)",
                 case_name, i, static_cast<unsigned long long>(viewer.last_sequence()),
-                static_cast<unsigned long long>(target),
-                viewer.problems_text().c_str());
+                static_cast<unsigned long long>(target), viewer.problems_text().c_str());
     // A frame missing for every viewer would be the fan-out's
     // (frames-overflowed); one missing for one viewer, its queue's.
     fail_unless(viewer.problems().empty(),
@@ -180,21 +180,20 @@ void LiveStream::expect_no_error(const char *case_name) {
 
 void LiveStream::expect_baseline(const char *case_name, int settle_ms) {
   const guint viewers = static_cast<guint>(viewers_.size());
-  fail_unless(element_test::await_condition(
-                  [&] { return pipeline_.num_clients() == viewers; }, settle_ms),
-              "%s: num-clients is %u, expected %u (the well-behaved viewers)", case_name,
-              pipeline_.num_clients(), viewers);
+  fail_unless(
+      test_support::await_condition([&] { return pipeline_.num_clients() == viewers; }, settle_ms),
+      "%s: num-clients is %u, expected %u (the well-behaved viewers)", case_name,
+      pipeline_.num_clients(), viewers);
   int fds = 0;
   int threads = 0;
-  const bool settled = element_test::await_condition(
+  const bool settled = test_support::await_condition(
       [&] {
-        fds = element_test::count_open_fds();
-        threads = element_test::count_threads();
+        fds = test_support::count_open_fds();
+        threads = test_support::count_threads();
         return fds <= baseline_fds_ && threads <= baseline_threads_;
       },
       settle_ms);
-  fail_unless(settled,
-              "%s: after %d ms, %d open fds (baseline %d) and %d threads (baseline %d)",
+  fail_unless(settled, "%s: after %d ms, %d open fds (baseline %d) and %d threads (baseline %d)",
               case_name, settle_ms, fds, baseline_fds_, threads, baseline_threads_);
 }
 
@@ -206,8 +205,7 @@ void LiveStream::expect_undisturbed(const char *case_name, int settle_ms) {
   expect_viewers_intact(case_name);
 }
 
-int run_battery(int argc, char **argv, Suite *(*make_suite)(), const char *name,
-                const char *file) {
+int run_battery(int argc, char **argv, Suite *(*make_suite)(), const char *name, const char *file) {
   raise_fd_limit();
   gst_check_init(&argc, &argv);
   return gst_check_run_suite(make_suite(), name, file);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The scene every hostile case plays in: appsrc ! mjpeghttpsink on an
 // ephemeral loopback port, a feeder thread pushing numbered JPEGs at 30 fps
 // like a camera, and well-behaved viewers connected throughout. After a case,
@@ -23,8 +24,11 @@
 
 namespace hardening_test {
 
-using element_test::Bytes;
-using element_test::SinkPipeline;
+// The helpers every suite shares (tests/support).
+using namespace test_support;
+
+using test_support::Bytes;
+using test_support::SinkPipeline;
 
 struct LiveOptions {
   guint max_clients = 0;        // the element's default: unlimited
@@ -98,7 +102,6 @@ class LiveStream {
 };
 
 // main() for a battery executable: descriptors first, then gst-check.
-int run_battery(int argc, char **argv, Suite *(*make_suite)(), const char *name,
-                const char *file);
+int run_battery(int argc, char **argv, Suite *(*make_suite)(), const char *name, const char *file);
 
 }  // namespace hardening_test

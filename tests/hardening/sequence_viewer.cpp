@@ -1,6 +1,5 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "sequence_viewer.h"
-
-#include <cstdlib>
 
 #include "jpeg_frames.h"
 
@@ -12,39 +11,29 @@ namespace {
 // kMaxSilenceMs, it only bounds a hang.
 constexpr int kReadTimeoutMs = 15000;
 constexpr int kHeadTimeoutMs = 10000;
-// A part larger than this is a framing error, not a frame of the test.
-constexpr unsigned long long kMaxPartBytes = 16 * 1024 * 1024;
-
-const std::string kTagPrefix = "element-test frame ";
 
 }  // namespace
 
 uint64_t frame_sequence(const std::string &jpeg) {
-  // SOI, then the COM segment tag_jpeg() put first: FF FE, length, text.
-  if (jpeg.size() < 4 || static_cast<unsigned char>(jpeg[2]) != 0xFF ||
-      static_cast<unsigned char>(jpeg[3]) != 0xFE)
-    return 0;
-  const size_t at = jpeg.find(kTagPrefix, 4);
-  if (at != 6) return 0;
-  return std::strtoull(jpeg.c_str() + at + kTagPrefix.size(), nullptr, 10);
+  uint64_t stamp = 0;
+  return test_support::read_stamp(jpeg, &stamp) ? stamp : 0;
 }
 
-SequenceViewer::SequenceViewer(int port, const std::string &request, Options options)
-    : socket_(port) {
-  const gint64 deadline = deadline_in(kHeadTimeoutMs);
-  if (!socket_.connected(kHeadTimeoutMs) || !socket_.send_all(request, kHeadTimeoutMs)) return;
-  if (options.half_close) socket_.half_close();
-  if (!socket_.read_head(&head_, deadline)) return;
-  boundary_ = element_test::boundary_of(head_.header("Content-Type"));
-  if (head_.status == 200 && !boundary_.empty()) reader_ = std::thread([this] { read_stream(); });
+SequenceViewer::SequenceViewer(int port, const std::string &request, Options options) {
+  if (!connection_.send_request(port, request, options.half_close)) return;
+  if (!connection_.read_head(&head_, deadline_in(kHeadTimeoutMs))) return;
+  if (head_.status == 200 && !connection_.boundary().empty())
+    reader_ = std::thread([this] { read_stream(); });
 }
 
 SequenceViewer::~SequenceViewer() { leave(); }
 
 std::string SequenceViewer::head_summary() const {
+  const RawSocket *socket = connection_.socket();
   if (head_.status == 0)
-    return std::string("no response head; connection ") + socket_.end_name() + ", " +
-           std::to_string(socket_.total_received()) + " bytes received";
+    return std::string("no response head; connection ") +
+           (socket ? socket->end_name() : "never made") + ", " +
+           std::to_string(socket ? socket->total_received() : 0) + " bytes received";
   return "status " + std::to_string(head_.status) + ", Content-Type '" +
          head_.header("Content-Type") + "'";
 }
@@ -54,9 +43,9 @@ void SequenceViewer::leave() {
     std::lock_guard<std::mutex> lock(mutex_);
     leaving_ = true;
   }
-  socket_.shut_down();
+  connection_.shut_down();
   if (reader_.joinable()) reader_.join();
-  socket_.close_now();
+  connection_.close();
 }
 
 void SequenceViewer::note(const std::string &problem) {
@@ -73,55 +62,15 @@ void SequenceViewer::finish(const std::string &why) {
   changed_.notify_all();
 }
 
-bool SequenceViewer::read_part(std::string *jpeg, std::string *delimiter, std::string *why) {
-  const gint64 deadline = deadline_in(kReadTimeoutMs);
-  std::string line;
-  std::string length_text;
-  for (;;) {
-    if (!socket_.read_line(&line, deadline)) {
-      *why = "part headers incomplete";
-      return false;
-    }
-    if (line.empty()) break;
-    if (line.compare(0, 15, "Content-Length:") == 0) length_text = line.substr(15);
-  }
-  char *end = nullptr;
-  const unsigned long long length = std::strtoull(length_text.c_str(), &end, 10);
-  if (length_text.empty() || *end != '\0' || length > kMaxPartBytes) {
-    *why = "bad part Content-Length '" + length_text + "'";
-    return false;
-  }
-  if (!socket_.read_exact(static_cast<size_t>(length), jpeg, deadline)) {
-    *why = "part body incomplete";
-    return false;
-  }
-  if (!socket_.read_line(&line, deadline) || !line.empty()) {
-    *why = "no CRLF after the part body";
-    return false;
-  }
-  if (!socket_.read_line(delimiter, deadline)) {
-    *why = "no delimiter after the part";
-    return false;
-  }
-  return true;
-}
-
 void SequenceViewer::read_stream() {
-  const std::string next = "--" + boundary_;
-  std::string delimiter;
-  if (!socket_.read_line(&delimiter, deadline_in(kReadTimeoutMs))) {
-    finish(std::string("no opening delimiter; connection ") + socket_.end_name());
-    return;
-  }
-  while (delimiter == next) {
-    std::string jpeg;
-    std::string why;
-    if (!read_part(&jpeg, &delimiter, &why)) {
-      finish(why + "; connection " + socket_.end_name());
+  for (;;) {
+    StreamPart part;
+    if (!connection_.read_part(&part, deadline_in(kReadTimeoutMs))) {
+      finish(connection_.error());
       return;
     }
     const gint64 now = g_get_monotonic_time();
-    const uint64_t sequence = frame_sequence(jpeg);
+    const uint64_t sequence = frame_sequence(part.body);
     std::lock_guard<std::mutex> lock(mutex_);
     if (sequence == 0) {
       if (problems_.size() < 20) problems_.push_back("a part without a sequence number");
@@ -138,21 +87,20 @@ void SequenceViewer::read_stream() {
     last_arrival_us_ = now;
     changed_.notify_all();
   }
-  finish("unexpected delimiter line '" + delimiter.substr(0, 80) + "'");
 }
 
 bool SequenceViewer::await_sequence(uint64_t sequence, int timeout_ms) const {
   std::unique_lock<std::mutex> lock(mutex_);
-  return changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                           [&] { return last_sequence_ >= sequence || ended_; }) &&
-         last_sequence_ >= sequence;
+  return changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    return last_sequence_ >= sequence || ended_;
+  }) && last_sequence_ >= sequence;
 }
 
 bool SequenceViewer::await_frames(size_t count, int timeout_ms) const {
   std::unique_lock<std::mutex> lock(mutex_);
-  return changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
-                           [&] { return frames_ >= count || ended_; }) &&
-         frames_ >= count;
+  return changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    return frames_ >= count || ended_;
+  }) && frames_ >= count;
 }
 
 bool SequenceViewer::await_end(int timeout_ms) const {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A viewer of the live stream that knows how the source numbers its frames
 // (a sequence number in each JPEG's comment segment, see live_stream.h): on
 // its own thread it parses every part and notes any frame out of order or
@@ -12,9 +13,12 @@
 #include <thread>
 #include <vector>
 
-#include "raw_socket.h"
+#include "stream_client.h"
 
 namespace hardening_test {
+
+// The helpers every suite shares (tests/support).
+using namespace test_support;
 
 // The longest a well-behaved viewer of a 30 fps stream may wait for its next
 // frame while hostile clients do their worst.
@@ -60,13 +64,11 @@ class SequenceViewer {
 
  private:
   void read_stream();
-  bool read_part(std::string *jpeg, std::string *delimiter, std::string *why);
   void note(const std::string &problem);
   void finish(const std::string &why);
 
-  RawSocket socket_;
+  StreamConnection connection_;
   HttpHead head_;
-  std::string boundary_;
   std::thread reader_;
 
   mutable std::mutex mutex_;

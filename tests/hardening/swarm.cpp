@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "swarm.h"
 
 #include <poll.h>
@@ -66,7 +67,7 @@ size_t Swarm::collect_heads(int timeout_ms) {
          std::any_of(members_.begin(), members_.end(), waiting))
     poll_once(ms_until(deadline), waiting);
   return static_cast<size_t>(std::count_if(members_.begin(), members_.end(),
-                                            [](const SwarmMember &m) { return m.has_head; }));
+                                           [](const SwarmMember &m) { return m.has_head; }));
 }
 
 size_t Swarm::await_ended(int timeout_ms, int tick_ms, const std::function<void()> &tick) {

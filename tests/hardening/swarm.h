@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Many raw clients at once, driven by one poll loop on the test's thread: a
 // burst of connections, a crowd of viewers, slowloris, silent sockets.
 #pragma once
@@ -9,6 +10,9 @@
 #include "raw_socket.h"
 
 namespace hardening_test {
+
+// The helpers every suite shares (tests/support).
+using namespace test_support;
 
 // Small enough that a member that never reads stops taking bytes at once,
 // so hundreds of them do not pin megabytes of kernel memory each.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // More connections than the process has descriptors for: the server must
 // neither spin nor die. While the flood lasts it pauses accepting (saying so
 // once), the viewers it already serves go on, and once the flood ends new
@@ -7,11 +8,13 @@
 #include <string>
 
 #include "await.h"
+#include "check_suite.h"
 #include "fd_flood.h"
 #include "live_stream.h"
 #include "raw_socket.h"
 
 using namespace hardening_test;
+using namespace test_support;
 
 namespace {
 
@@ -37,7 +40,7 @@ GST_START_TEST(test_descriptor_exhaustion) {
     fail_unless(limit.ok(), "cannot lower RLIMIT_NOFILE");
     ConnectionFlood flood(live.port(), kFloodConnections);
     fail_unless_equals_int(flood.await_connected(10000), kFloodConnections);
-    fail_unless(element_test::await_condition([&] { return paused.count() > 0; }),
+    fail_unless(test_support::await_condition([&] { return paused.count() > 0; }),
                 "the server never reported running out of descriptors");
 
     const gint64 cpu_before = http_thread.used_us();
@@ -62,19 +65,15 @@ GST_START_TEST(test_descriptor_exhaustion) {
   }
   // Said once the backlog the flood left is taken in, which may come a
   // moment after the first new viewer is served.
-  fail_unless(element_test::await_condition([&] { return resumed.count() >= 1; }),
+  fail_unless(test_support::await_condition([&] { return resumed.count() >= 1; }),
               "the server never said it accepts again");
   live.expect_undisturbed("descriptor exhaustion");
 }
 GST_END_TEST;
 
 static Suite *hardening_flood_suite() {
-  Suite *suite = suite_create("mjpeghttpsink-hardening-flood");
-  TCase *tc = tcase_create("flood");
-  tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, test_descriptor_exhaustion);
-  suite_add_tcase(suite, tc);
-  return suite;
+  return test_support::single_case_suite("mjpeghttpsink-hardening-flood", "flood",
+                                         {NAMED_TEST(test_descriptor_exhaustion)}, 60);
 }
 
 int main(int argc, char **argv) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Clients that hold connections without finishing a request: slowloris,
 // connections that send nothing, a keep-alive connection left idle. The
 // element cuts each off after request-timeout (2 s here, to bound the test)
@@ -6,10 +7,12 @@
 
 #include <string>
 
+#include "check_suite.h"
 #include "live_stream.h"
 #include "swarm.h"
 
 using namespace hardening_test;
+using namespace test_support;
 
 namespace {
 
@@ -38,8 +41,7 @@ void expect_snapshot_served(int port, const char *case_name) {
 
 // Every member was cut off by the server, each about request-timeout after
 // it connected at `start`.
-void expect_cut_off_on_time(const Swarm &swarm, size_t ended, gint64 start,
-                            const char *case_name) {
+void expect_cut_off_on_time(const Swarm &swarm, size_t ended, gint64 start, const char *case_name) {
   size_t early = 0;
   size_t late = 0;
   gint64 first = G_MAXINT64;
@@ -148,14 +150,10 @@ GST_START_TEST(test_request_timeout_property) {
 GST_END_TEST;
 
 static Suite *hardening_idle_suite() {
-  Suite *suite = suite_create("mjpeghttpsink-hardening-idle");
-  TCase *tc = tcase_create("idle");
-  tcase_add_test(tc, test_request_timeout_property);
-  tcase_add_test(tc, test_slowloris);
-  tcase_add_test(tc, test_silent_connections);
-  tcase_add_test(tc, test_idle_keepalive);
-  suite_add_tcase(suite, tc);
-  return suite;
+  return test_support::single_case_suite(
+      "mjpeghttpsink-hardening-idle", "idle",
+      {NAMED_TEST(test_request_timeout_property), NAMED_TEST(test_slowloris),
+       NAMED_TEST(test_silent_connections), NAMED_TEST(test_idle_keepalive)});
 }
 
 int main(int argc, char **argv) {

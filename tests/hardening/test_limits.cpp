@@ -1,7 +1,9 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Limits and lifecycle under crowds: max-clients holding under a burst of
 // connections, hundreds of viewers accepted within a second (listen backlog),
 // and PLAYING->NULL with hundreds of viewers finishing quickly and joining
 // every thread.
+#include <dirent.h>
 #include <gst/check/gstcheck.h>
 
 #include <algorithm>
@@ -10,12 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "check_suite.h"
 #include "live_stream.h"
 #include "swarm.h"
 
-#include <dirent.h>
-
 using namespace hardening_test;
+using namespace test_support;
 
 namespace {
 
@@ -114,11 +116,12 @@ GST_START_TEST(test_300_viewers_within_a_second) {
   // retried after a second, which alone breaks this bound.
   const size_t connected = crowd.await_connected(1000);
   crowd.send_to_all(get_request(live.port(), "/stream"));
-  crowd.collect_heads(static_cast<int>(std::max<gint64>(0, kSecondUs - (g_get_monotonic_time() - start)) / 1000));
+  crowd.collect_heads(
+      static_cast<int>(std::max<gint64>(0, kSecondUs - (g_get_monotonic_time() - start)) / 1000));
   const long long took_ms = ms_since(start);
   fail_unless(connected == kViewers && crowd.count_status(200) == kViewers,
-              "%zu viewers: %zu connected and %zu served within %lld ms (bound 1000 ms)",
-              kViewers, connected, crowd.count_status(200), took_ms);
+              "%zu viewers: %zu connected and %zu served within %lld ms (bound 1000 ms)", kViewers,
+              connected, crowd.count_status(200), took_ms);
   fail_unless(live.pipeline().await_num_clients(3 + kViewers), "num-clients is %u, expected %zu",
               live.pipeline().num_clients(), 3 + kViewers);
   crowd.close_all();
@@ -158,7 +161,7 @@ GST_START_TEST(test_stop_with_300_viewers) {
   // changes, GIO tasks) and end them once idle, so the total may be above
   // the count with the pipeline stopped before for a while, not for good.
   std::vector<std::string> now;
-  fail_unless(element_test::await_condition([&] {
+  fail_unless(test_support::await_condition([&] {
                 now = thread_names();
                 return static_cast<int>(now.size()) <= live.idle_threads();
               }),
@@ -171,8 +174,8 @@ GST_START_TEST(test_stop_with_300_viewers) {
               kViewers - ended, kViewers);
   crowd.close_all();
   int fds = 0;
-  fail_unless(element_test::await_condition([&] {
-                fds = element_test::count_open_fds();
+  fail_unless(test_support::await_condition([&] {
+                fds = test_support::count_open_fds();
                 return fds <= live.idle_fds();
               }),
               "after PLAYING->NULL: %d open fds, %d with the pipeline stopped before", fds,
@@ -181,13 +184,10 @@ GST_START_TEST(test_stop_with_300_viewers) {
 GST_END_TEST;
 
 static Suite *hardening_limits_suite() {
-  Suite *suite = suite_create("mjpeghttpsink-hardening-limits");
-  TCase *tc = tcase_create("limits");
-  tcase_add_test(tc, test_max_clients_under_burst);
-  tcase_add_test(tc, test_300_viewers_within_a_second);
-  tcase_add_test(tc, test_stop_with_300_viewers);
-  suite_add_tcase(suite, tc);
-  return suite;
+  return test_support::single_case_suite(
+      "mjpeghttpsink-hardening-limits", "limits",
+      {NAMED_TEST(test_max_clients_under_burst), NAMED_TEST(test_300_viewers_within_a_second),
+       NAMED_TEST(test_stop_with_300_viewers)});
 }
 
 int main(int argc, char **argv) {

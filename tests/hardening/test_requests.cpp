@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Hostile and unusual requests against a live stream with well-behaved
 // viewers: garbage, oversized header blocks, pipelining, HTTP/1.0,
 // absolute-form targets, dot segments, huge query strings. Each case checks
@@ -14,11 +15,13 @@
 #include <string>
 #include <vector>
 
+#include "check_suite.h"
 #include "live_stream.h"
 #include "raw_socket.h"
 #include "sequence_viewer.h"
 
 using namespace hardening_test;
+using namespace test_support;
 
 namespace {
 
@@ -105,8 +108,7 @@ GST_END_TEST;
 
 GST_START_TEST(test_header_block_64k) {
   LiveStream live;
-  const std::string request =
-      get_request(live.port(), "/stream", filler_headers(64 * 1024));
+  const std::string request = get_request(live.port(), "/stream", filler_headers(64 * 1024));
   // Either served (64 KiB is within what the server takes) or refused with a
   // status; never a dropped connection.
   SequenceViewer viewer(live.port(), request);
@@ -386,22 +388,15 @@ GST_START_TEST(test_dot_segments) {
 GST_END_TEST;
 
 static Suite *hardening_requests_suite() {
-  Suite *suite = suite_create("mjpeghttpsink-hardening-requests");
-  TCase *tc = tcase_create("requests");
-  tcase_add_test(tc, test_garbage_request_line);
-  tcase_add_test(tc, test_header_block_64k);
-  tcase_add_test(tc, test_header_block_1m);
-  tcase_add_test(tc, test_query_string_64k);
-  tcase_add_test(tc, test_pipelined_requests);
-  tcase_add_test(tc, test_large_body_refused);
-  tcase_add_test(tc, test_folded_or_bare_lf_heads_refused);
-  tcase_add_test(tc, test_memory_flat_under_disguised_body_floods);
-  tcase_add_test(tc, test_unfinished_head_then_half_close);
-  tcase_add_test(tc, test_http10_request);
-  tcase_add_test(tc, test_absolute_uri);
-  tcase_add_test(tc, test_dot_segments);
-  suite_add_tcase(suite, tc);
-  return suite;
+  return test_support::single_case_suite(
+      "mjpeghttpsink-hardening-requests", "requests",
+      {NAMED_TEST(test_garbage_request_line), NAMED_TEST(test_header_block_64k),
+       NAMED_TEST(test_header_block_1m), NAMED_TEST(test_query_string_64k),
+       NAMED_TEST(test_pipelined_requests), NAMED_TEST(test_large_body_refused),
+       NAMED_TEST(test_folded_or_bare_lf_heads_refused),
+       NAMED_TEST(test_memory_flat_under_disguised_body_floods),
+       NAMED_TEST(test_unfinished_head_then_half_close), NAMED_TEST(test_http10_request),
+       NAMED_TEST(test_absolute_uri), NAMED_TEST(test_dot_segments)});
 }
 
 int main(int argc, char **argv) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Slow viewers (issue 3): 8 viewers of a 30 fps stream of ~100 KB frames, 2
 // of them reading at 100 kB/s through a small receive buffer. The fast ones
 // must get every frame; the slow ones must get fresh frames (skipping the
@@ -24,10 +25,11 @@
 #include <thread>
 #include <vector>
 
+#include "check_suite.h"
 #include "jpeg_frames.h"
 #include "sink_pipeline.h"
 
-using namespace element_test;
+using namespace test_support;
 
 namespace {
 
@@ -72,7 +74,8 @@ class Viewer {
   // frames.
   Viewer(int port, bool slow, size_t pause_after = 0) : slow_(slow), pause_after_(pause_after) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    if (slow_) setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &kSlowReceiveBuffer, sizeof kSlowReceiveBuffer);
+    if (slow_)
+      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &kSlowReceiveBuffer, sizeof kSlowReceiveBuffer);
     timeval timeout{1, 0};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     sockaddr_in address{};
@@ -110,9 +113,9 @@ class Viewer {
       size_t want = sizeof chunk;
       if (slow_) {
         auto now = std::chrono::steady_clock::now();
-        tokens = std::min(tokens + std::chrono::duration<double>(now - last).count() *
-                                       kSlowRateBytesPerS,
-                          static_cast<double>(sizeof chunk));
+        tokens = std::min(
+            tokens + std::chrono::duration<double>(now - last).count() * kSlowRateBytesPerS,
+            static_cast<double>(sizeof chunk));
         last = now;
         if (tokens < 1024) {
           // The client's own pace, not a wait for the server.
@@ -210,7 +213,7 @@ GST_START_TEST(test_slow_viewers_get_fresh_frames_fast_ones_everything) {
   for (auto next = start; std::chrono::steady_clock::now() - start < kRunTime;
        next += std::chrono::microseconds(1000000 / kFps)) {
     std::this_thread::sleep_until(next);
-    GstBuffer *buffer = buffer_from_bytes(tag_jpeg(frame, pushed++));
+    GstBuffer *buffer = buffer_from_bytes(stamp_jpeg(frame, pushed++));
     GstElement *source = gst_bin_get_by_name(GST_BIN(pipeline.pipeline()), "source");
     fail_unless(source != nullptr);
     fail_unless_equals_int(gst_app_src_push_buffer(GST_APP_SRC(source), buffer), GST_FLOW_OK);
@@ -251,12 +254,9 @@ GST_START_TEST(test_slow_viewers_get_fresh_frames_fast_ones_everything) {
 GST_END_TEST;
 
 static Suite *slow_viewers_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-slow-viewers");
-  TCase *tc = tcase_create("slow-viewers");
-  tcase_set_timeout(tc, 90);
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_slow_viewers_get_fresh_frames_fast_ones_everything);
-  return suite;
+  return test_support::single_case_suite(
+      "mjpeghttpsink-slow-viewers", "slow-viewers",
+      {NAMED_TEST(test_slow_viewers_get_fresh_frames_fast_ones_everything)}, 90);
 }
 
 GST_CHECK_MAIN(slow_viewers);

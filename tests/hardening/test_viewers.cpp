@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Viewers that break the stream from their end: one that never reads, resets
 // in the middle of a frame, hangs up before its answer, half-closes, or comes
 // and goes a thousand times. None may raise SIGPIPE (live_stream.cpp restores
@@ -7,10 +8,12 @@
 
 #include <string>
 
+#include "check_suite.h"
 #include "live_stream.h"
 #include "swarm.h"
 
 using namespace hardening_test;
+using namespace test_support;
 
 namespace {
 
@@ -42,9 +45,10 @@ GST_START_TEST(test_viewer_never_reads) {
   fail_unless(stuck.connected(5000) && stuck.send_all(get_request(live.port(), "/stream"), 5000));
   fail_unless(live.pipeline().await_num_clients(4), "the stuck viewer was never counted");
   const gint64 start = g_get_monotonic_time();
-  const bool dropped = element_test::await_condition(
+  const bool dropped = test_support::await_condition(
       [&] { return live.pipeline().num_clients() == 3; }, (kClientTimeoutS + 8) * 1000);
-  fail_unless(dropped, "a viewer that never reads is still connected after %lld ms "
+  fail_unless(dropped,
+              "a viewer that never reads is still connected after %lld ms "
               "(client-timeout=%u s)",
               static_cast<long long>((g_get_monotonic_time() - start) / 1000), kClientTimeoutS);
   // Reading now finds what was queued and then the server's close.
@@ -110,9 +114,9 @@ GST_START_TEST(test_half_close_after_request) {
               client.end_name());
   fail_unless_equals_int(head.status, 200);
   std::string body;
-  fail_unless(client.read_exact(std::stoul(head.header("Content-Length")), &body,
-                                deadline_in(5000)),
-              "half-closed /snapshot: body incomplete");
+  fail_unless(
+      client.read_exact(std::stoul(head.header("Content-Length")), &body, deadline_in(5000)),
+      "half-closed /snapshot: body incomplete");
   fail_unless(client.await_end(5000), "half-closed /snapshot: connection left open");
   client.close_now();
   live.expect_undisturbed("half-close after the request");
@@ -163,7 +167,7 @@ GST_START_TEST(test_rate_capped_viewers_that_hang_up_are_reaped) {
   capped.close_all();
   const gint64 start = g_get_monotonic_time();
   const bool reaped =
-      element_test::await_condition([&] { return live.pipeline().num_clients() == 3; }, 15000);
+      test_support::await_condition([&] { return live.pipeline().num_clients() == 3; }, 15000);
   const long long reaped_ms = (g_get_monotonic_time() - start) / 1000;
   fail_unless(reaped, "%u viewers still counted %lld ms after %zu capped viewers hung up",
               live.pipeline().num_clients(), reaped_ms, kCapped);
@@ -206,29 +210,25 @@ GST_START_TEST(test_connect_disconnect_cycles) {
   }
   // Every viewer that got its head was counted; the others may or may not
   // have been, depending on when their close was seen.
-  fail_unless(element_test::await_condition([&] {
-                return live.pipeline().stat("viewers-total") - viewers_before >=
-                       static_cast<guint64>(served);
-              }),
-              "viewers-total grew by %llu for %d viewers served",
-              static_cast<unsigned long long>(live.pipeline().stat("viewers-total") -
-                                              viewers_before),
-              served);
+  fail_unless(
+      test_support::await_condition([&] {
+        return live.pipeline().stat("viewers-total") - viewers_before >=
+               static_cast<guint64>(served);
+      }),
+      "viewers-total grew by %llu for %d viewers served",
+      static_cast<unsigned long long>(live.pipeline().stat("viewers-total") - viewers_before),
+      served);
   live.expect_undisturbed("1000 connect/disconnect cycles");
 }
 GST_END_TEST;
 
 static Suite *hardening_viewers_suite() {
-  Suite *suite = suite_create("mjpeghttpsink-hardening-viewers");
-  TCase *tc = tcase_create("viewers");
-  tcase_add_test(tc, test_viewer_never_reads);
-  tcase_add_test(tc, test_viewer_reset_mid_frame);
-  tcase_add_test(tc, test_hang_up_before_answer);
-  tcase_add_test(tc, test_half_close_after_request);
-  tcase_add_test(tc, test_rate_capped_viewers_that_hang_up_are_reaped);
-  tcase_add_test(tc, test_connect_disconnect_cycles);
-  suite_add_tcase(suite, tc);
-  return suite;
+  return test_support::single_case_suite(
+      "mjpeghttpsink-hardening-viewers", "viewers",
+      {NAMED_TEST(test_viewer_never_reads), NAMED_TEST(test_viewer_reset_mid_frame),
+       NAMED_TEST(test_hang_up_before_answer), NAMED_TEST(test_half_close_after_request),
+       NAMED_TEST(test_rate_capped_viewers_that_hang_up_are_reaped),
+       NAMED_TEST(test_connect_disconnect_cycles)});
 }
 
 int main(int argc, char **argv) {

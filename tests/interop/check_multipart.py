@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Reads `curl -D - URL` output (response head, then body) from stdin and
 checks it is an MJPEG multipart/x-mixed-replace stream: status 200, the
 multipart content type with a boundary, and at least --parts complete parts,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs one third-party client against a real pipeline
 #   videotestsrc is-live=true ! jpegenc ! mjpeghttpsink port=0
 # and checks what the client got. Usage: run_client.sh CLIENT, CLIENT one of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Sourced by the shell tests that run a server process of their own: failing
 # with the end of its log, and stopping it by its PID (SIGINT, so gst-launch
 # sends EOS and exits cleanly; SIGKILL after STOP_LIMIT_S).

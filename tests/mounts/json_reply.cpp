@@ -1,20 +1,21 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "json_reply.h"
 
 #include <gst/check/gstcheck.h>
 
 namespace mounts_test {
 
-JsonReply::JsonReply(const element_test::Endpoint &endpoint, const std::string &path)
+JsonReply::JsonReply(const test_support::Endpoint &endpoint, const std::string &path)
     : parser_(json_parser_new()) {
-  element_test::HttpResponse reply = element_test::http_exchange(endpoint, "GET", path);
+  test_support::HttpResponse reply = test_support::http_exchange(endpoint, "GET", path);
   fail_unless_equals_int(reply.status, 200);
-  fail_unless(reply.header("Content-Type").rfind("application/json", 0) == 0,
-              "%s: Content-Type %s", path.c_str(), reply.header("Content-Type").c_str());
+  fail_unless(reply.header("Content-Type").rfind("application/json", 0) == 0, "%s: Content-Type %s",
+              path.c_str(), reply.header("Content-Type").c_str());
   text_ = reply.body;
   GError *error = nullptr;
-  fail_unless(json_parser_load_from_data(parser_, text_.data(), static_cast<gssize>(text_.size()),
-                                         &error),
-              "%s is not JSON: %s\n%s", path.c_str(), error ? error->message : "?", text_.c_str());
+  fail_unless(
+      json_parser_load_from_data(parser_, text_.data(), static_cast<gssize>(text_.size()), &error),
+      "%s is not JSON: %s\n%s", path.c_str(), error ? error->message : "?", text_.c_str());
   JsonNode *root = json_parser_get_root(parser_);
   fail_unless(root && JSON_NODE_HOLDS_OBJECT(root), "%s: the root is not an object", path.c_str());
   root_ = json_node_get_object(root);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A JSON document served by the element (/stats, /streams, /cam1/stats),
 // fetched with the raw client and parsed with json-glib. Accessors fail the
 // test when a member is missing or of another type.
@@ -7,14 +8,17 @@
 
 #include <string>
 
-#include "raw_http.h"
+#include "stream_client.h"
 
 namespace mounts_test {
+
+// The helpers every suite shares (tests/support).
+using namespace test_support;
 
 class JsonReply {
  public:
   // GET `path`; fails the test unless it is a 200 application/json object.
-  JsonReply(const element_test::Endpoint &endpoint, const std::string &path);
+  JsonReply(const test_support::Endpoint &endpoint, const std::string &path);
   ~JsonReply();
   JsonReply(const JsonReply &) = delete;
   JsonReply &operator=(const JsonReply &) = delete;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "mount_rig.h"
 
 #include <gst/app/gstappsrc.h>
@@ -16,7 +17,7 @@ namespace mounts_test {
 std::vector<Bytes> camera_frames(unsigned camera, int count) {
   static const char *const patterns[] = {"ball", "smpte", "snow", "pinwheel"};
   std::vector<Bytes> frames =
-      element_test::encode_jpegs(count, patterns[camera % G_N_ELEMENTS(patterns)]);
+      test_support::encode_jpegs(count, patterns[camera % G_N_ELEMENTS(patterns)]);
   for (size_t i = 0; i < frames.size(); i++)
     frames[i] = live_frame({frames[i]}, camera, static_cast<unsigned>(i));
   return frames;
@@ -25,21 +26,16 @@ std::vector<Bytes> camera_frames(unsigned camera, int count) {
 namespace {
 // Room for a million frames per camera: tags of different cameras never meet.
 constexpr unsigned kCameraTagStride = 1000000;
-const std::string kTagPrefix = "element-test frame ";
 }  // namespace
 
 Bytes live_frame(const std::vector<Bytes> &pictures, unsigned camera, unsigned sequence) {
-  return element_test::tag_jpeg(pictures.at(sequence % pictures.size()),
-                                camera * kCameraTagStride + sequence);
+  return test_support::stamp_jpeg(pictures.at(sequence % pictures.size()),
+                                  camera * kCameraTagStride + sequence);
 }
 
 bool read_live_tag(const Bytes &jpeg, unsigned *camera, unsigned *sequence) {
-  // SOI, then the COM segment tag_jpeg() put first: FF FE, 2 length bytes.
-  constexpr size_t kTextAt = 6;
-  if (jpeg.size() < kTextAt || static_cast<unsigned char>(jpeg[2]) != 0xFF ||
-      static_cast<unsigned char>(jpeg[3]) != 0xFE || jpeg.compare(kTextAt, kTagPrefix.size(), kTagPrefix) != 0)
-    return false;
-  const unsigned long tag = std::strtoul(jpeg.c_str() + kTextAt + kTagPrefix.size(), nullptr, 10);
+  uint64_t tag = 0;
+  if (!test_support::read_stamp(jpeg, &tag)) return false;
   *camera = static_cast<unsigned>(tag / kCameraTagStride);
   *sequence = static_cast<unsigned>(tag % kCameraTagStride);
   return true;
@@ -69,8 +65,8 @@ GstElement *Rig::add_camera(const std::string &sink_name, const std::string &mou
   // idle-resend=0: the tests match each part a viewer gets to a frame they
   // pushed, and a slow moment (a sanitizer build) would otherwise bring
   // resends of the latest frame in between.
-  g_object_set(camera.sink, "mount", mount.c_str(), "sync", FALSE, "async", FALSE, "idle-resend",
-               0, nullptr);
+  g_object_set(camera.sink, "mount", mount.c_str(), "sync", FALSE, "async", FALSE, "idle-resend", 0,
+               nullptr);
   gst_bin_add_many(GST_BIN(pipeline_), camera.source, camera.sink, nullptr);
   fail_unless(gst_element_link(camera.source, camera.sink));
   cameras_.push_back(camera);
@@ -98,15 +94,14 @@ void Rig::set_state(GstState state) {
 
 bool Rig::push_jpeg(size_t camera, const Bytes &jpeg) {
   const guint64 before = stat(camera, "frames-published");
-  GstBuffer *buffer = element_test::buffer_from_bytes(jpeg);
+  GstBuffer *buffer = test_support::buffer_from_bytes(jpeg);
   if (gst_app_src_push_buffer(GST_APP_SRC(cameras_.at(camera).source), buffer) != GST_FLOW_OK)
     return false;
-  return element_test::await_condition(
-      [&] { return stat(camera, "frames-published") > before; });
+  return test_support::await_condition([&] { return stat(camera, "frames-published") > before; });
 }
 
 guint64 Rig::stat(size_t camera, const char *field) const {
-  return element_test::sink_stat(cameras_.at(camera).sink, field);
+  return test_support::sink_stat(cameras_.at(camera).sink, field);
 }
 
 guint Rig::num_clients(size_t camera) const {

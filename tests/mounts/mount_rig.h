@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Pipelines of several mjpeghttpsink elements for the shared-server tests:
 // a Rig is one GstPipeline holding one or more cameras (appsrc ! sink, each
 // pair named by the test), so a test can build "two sinks in one pipeline"
@@ -12,12 +13,15 @@
 #include <vector>
 
 #include "jpeg_frames.h"
-#include "raw_http.h"
+#include "stream_client.h"
 
 namespace mounts_test {
 
-using element_test::Bytes;
-using element_test::Endpoint;
+// The helpers every suite shares (tests/support).
+using namespace test_support;
+
+using test_support::Bytes;
+using test_support::Endpoint;
 
 // `count` JPEGs that belong to camera `camera` alone: a picture pattern of
 // its own and a comment tag no other camera's frame carries.
@@ -31,7 +35,7 @@ Bytes live_frame(const std::vector<Bytes> &pictures, unsigned camera, unsigned s
 // bytes.
 bool read_live_tag(const Bytes &jpeg, unsigned *camera, unsigned *sequence);
 
-using element_test::free_port;
+using test_support::free_port;
 
 struct Camera {
   GstElement *source = nullptr;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The systemd unit pair in pipelines/systemd, checked without a running
 # systemd: `systemd-analyze verify` reads both files, and
 # `systemd-socket-activate` plays systemd's part for the service's pipeline

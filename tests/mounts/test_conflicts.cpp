@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Elements that cannot share a server: the same mount twice, HTTPS next to
 // plain HTTP, another request-timeout, a path one mount serves that another
 // wants. Each is a RESOURCE/SETTINGS element error naming what clashes and
@@ -8,11 +9,12 @@
 #include <vector>
 
 #include "await.h"
+#include "check_suite.h"
 #include "json_reply.h"
 #include "mount_rig.h"
 #include "tls_files.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace mounts_test;
 
 namespace {
@@ -50,8 +52,8 @@ void expect_conflict(const ConflictCase &c) {
   fail_unless_equals_int(error.code, GST_RESOURCE_ERROR_SETTINGS);
   fail_unless(error.source == "newcomer", "the error came from %s", error.source.c_str());
   for (const std::string &part : c.expected)
-    fail_unless(error.message.find(part) != std::string::npos,
-                "the message lacks \"%s\": %s", part.c_str(), error.message.c_str());
+    fail_unless(error.message.find(part) != std::string::npos, "the message lacks \"%s\": %s",
+                part.c_str(), error.message.c_str());
   newcomer.stop();
 
   // The running element went on as if nothing happened.
@@ -83,22 +85,24 @@ GST_START_TEST(test_same_mount_twice) {
 GST_END_TEST;
 
 GST_START_TEST(test_https_next_to_plain_http) {
-  access_test::TlsFiles tls;
+  test_support::TlsFiles tls;
   fail_unless(tls.error().empty(), "%s", tls.error().c_str());
   ConflictCase c;
   c.configure_newcomer = [&](GstElement *sink) {
     g_object_set(sink, "tls-certificate-file", tls.certificate().c_str(), "tls-key-file",
                  tls.key().c_str(), nullptr);
   };
-  c.expected = {"Cannot share the server on 127.0.0.1:", "with element 'running'",
-                "plain HTTP", "HTTPS"};
+  c.expected = {"Cannot share the server on 127.0.0.1:", "with element 'running'", "plain HTTP",
+                "HTTPS"};
   expect_conflict(c);
 }
 GST_END_TEST;
 
 GST_START_TEST(test_other_request_timeout) {
   ConflictCase c;
-  c.configure_newcomer = [](GstElement *sink) { g_object_set(sink, "request-timeout", 3, nullptr); };
+  c.configure_newcomer = [](GstElement *sink) {
+    g_object_set(sink, "request-timeout", 3, nullptr);
+  };
   c.expected = {"with element 'running'", "request-timeout is 10 s, not 3 s"};
   expect_conflict(c);
 }
@@ -117,15 +121,11 @@ GST_START_TEST(test_root_path_inside_a_named_mount) {
 GST_END_TEST;
 
 static Suite *mounts_conflicts_suite() {
-  Suite *suite = suite_create("mounts_conflicts");
-  TCase *tcase = tcase_create("conflicts");
-  tcase_set_timeout(tcase, 60);
-  tcase_add_test(tcase, test_same_mount_twice);
-  tcase_add_test(tcase, test_https_next_to_plain_http);
-  tcase_add_test(tcase, test_other_request_timeout);
-  tcase_add_test(tcase, test_root_path_inside_a_named_mount);
-  suite_add_tcase(suite, tcase);
-  return suite;
+  return test_support::single_case_suite(
+      "mounts_conflicts", "conflicts",
+      {NAMED_TEST(test_same_mount_twice), NAMED_TEST(test_https_next_to_plain_http),
+       NAMED_TEST(test_other_request_timeout), NAMED_TEST(test_root_path_inside_a_named_mount)},
+      60);
 }
 
 GST_CHECK_MAIN(mounts_conflicts);

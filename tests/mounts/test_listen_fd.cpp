@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // listen-fd: a socket the test made to listen (as systemd or a parent
 // process would) is served through, across state cycles, and stays the
 // test's: still open and listening afterwards. Descriptors that are not a
@@ -8,10 +9,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "child_process.h"
+#include "check_suite.h"
 #include "mount_rig.h"
+#include "process.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace mounts_test;
 
 namespace {
@@ -77,8 +79,7 @@ GST_START_TEST(test_serves_through_handed_socket_across_state_cycles) {
     g_object_get(rig.sink(), "current-port", &current, nullptr);
     fail_unless_equals_int(current, port);
     fail_unless(rig.push_jpeg(0, frames[round]));
-    fail_unless(curl_get(port, "/snapshot") == frames[round], "round %zu: curl's snapshot",
-                round);
+    fail_unless(curl_get(port, "/snapshot") == frames[round], "round %zu: curl's snapshot", round);
     RawViewer viewer(port, "/stream");
     fail_unless(viewer.streaming() && viewer.await_parts(1), "%s", viewer.detail().c_str());
     fail_unless(viewer.parts()[0].body == frames[round]);
@@ -130,15 +131,13 @@ GST_START_TEST(test_socket_that_does_not_listen) {
 GST_END_TEST;
 
 static Suite *mounts_listen_fd_suite() {
-  Suite *suite = suite_create("mounts_listen_fd");
-  TCase *tcase = tcase_create("listen_fd");
-  tcase_set_timeout(tcase, 60);
-  tcase_add_test(tcase, test_serves_through_handed_socket_across_state_cycles);
-  tcase_add_test(tcase, test_two_elements_share_a_handed_socket);
-  tcase_add_test(tcase, test_descriptor_that_is_not_a_socket);
-  tcase_add_test(tcase, test_socket_that_does_not_listen);
-  suite_add_tcase(suite, tcase);
-  return suite;
+  return test_support::single_case_suite(
+      "mounts_listen_fd", "listen_fd",
+      {NAMED_TEST(test_serves_through_handed_socket_across_state_cycles),
+       NAMED_TEST(test_two_elements_share_a_handed_socket),
+       NAMED_TEST(test_descriptor_that_is_not_a_socket),
+       NAMED_TEST(test_socket_that_does_not_listen)},
+      60);
 }
 
 GST_CHECK_MAIN(mounts_listen_fd);

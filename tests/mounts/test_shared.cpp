@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Several mjpeghttpsink elements on one port: each mount serves its own
 // frames (checked by content), the server's own documents (/streams, /,
 // /stats, /metrics) cover every mount, a mount leaves and comes back without
@@ -13,11 +14,12 @@
 #include <thread>
 
 #include "await.h"
+#include "check_suite.h"
 #include "exposition.h"
 #include "json_reply.h"
 #include "mount_rig.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace mounts_test;
 
 namespace {
@@ -58,7 +60,7 @@ std::unique_ptr<RawViewer> expect_mount_serves(int port, const std::string &moun
     fail_unless(parts[i].body == frames[i], "%s/stream part %zu is not frame %zu of its camera",
                 mount.c_str(), i, i);
   // Counted once written; the figures then hold still while they are read.
-  fail_unless(element_test::await_condition(
+  fail_unless(test_support::await_condition(
       [&] { return rig.stat(camera, "frames-sent") == frames.size(); }));
   return viewer;
 }
@@ -104,12 +106,12 @@ void expect_documents_cover(int port, const std::vector<MountUnderTest> &mounts)
   JsonArray *per_mount = JsonReply::array(stats.root(), "streams");
   fail_unless_equals_int(json_array_get_length(per_mount), mounts.size());
   gint64 published_sum = 0, sent_sum = 0, viewers_sum = 0;
-  const observe_test::Exposition metrics = [&] {
+  const test_support::Exposition metrics = [&] {
     HttpResponse reply = http_exchange(port, "GET", "/metrics");
     fail_unless_equals_int(reply.status, 200);
-    observe_test::Exposition parsed;
+    test_support::Exposition parsed;
     std::string error;
-    fail_unless(observe_test::parse_exposition(reply.body, &parsed, &error), "%s\n%s",
+    fail_unless(test_support::parse_exposition(reply.body, &parsed, &error), "%s\n%s",
                 error.c_str(), reply.body.c_str());
     return parsed;
   }();
@@ -151,7 +153,7 @@ void expect_documents_cover(int port, const std::vector<MountUnderTest> &mounts)
 
     // Every metric of this mount, labelled with it and its element.
     int labelled = 0;
-    for (const observe_test::Sample &sample : metrics.samples) {
+    for (const test_support::Sample &sample : metrics.samples) {
       auto element = sample.labels.find("element");
       auto mount = sample.labels.find("mount");
       fail_unless(element != sample.labels.end() && mount != sample.labels.end(),
@@ -212,17 +214,16 @@ GST_START_TEST(test_three_pipelines_on_one_port) {
   const auto viewer2 = expect_mount_serves(port, "/cam2", second, 0, camera_frames(2, 4));
   const auto viewer3 = expect_mount_serves(port, "/cam3", third, 0, camera_frames(3, 5));
   expect_text(joined(listed_mounts(port)), "/cam1,/cam2,/cam3");
-  expect_documents_cover(port, {{"/cam1", "cam1", &first, 0},
-                                {"/cam2", "cam2", &second, 0},
-                                {"/cam3", "cam3", &third, 0}});
+  expect_documents_cover(
+      port,
+      {{"/cam1", "cam1", &first, 0}, {"/cam2", "cam2", &second, 0}, {"/cam3", "cam3", &third, 0}});
 
   // With no root mount, / lists the mounts and /cam1 leads to its page.
   HttpResponse listing = http_exchange(port, "GET", "/");
   fail_unless_equals_int(listing.status, 200);
   fail_unless(listing.header("Content-Type").rfind("text/html", 0) == 0);
   for (const char *mount : {"/cam1", "/cam2", "/cam3"})
-    fail_unless(listing.body.find(std::string("data-mount=\"") + mount + "\"") !=
-                    std::string::npos,
+    fail_unless(listing.body.find(std::string("data-mount=\"") + mount + "\"") != std::string::npos,
                 "the listing page has no card for %s", mount);
   HttpResponse redirect = http_exchange(port, "GET", "/cam2");
   fail_unless_equals_int(redirect.status, 301);
@@ -247,10 +248,11 @@ GST_START_TEST(test_two_sinks_in_one_pipeline) {
   expect_documents_cover(port, {{"/left", "left", &rig, 0}, {"/right", "right", &rig, 1}});
 
   // A browser asking /streams for HTML gets the listing page.
-  Connection browser(port);
+  RawSocket browser(port);
   fail_unless(browser.ok());
-  fail_unless(browser.send_all("GET /streams HTTP/1.1\r\nHost: x\r\nAccept: "
-                               "text/html,application/xhtml+xml,*/*;q=0.8\r\n\r\n"));
+  fail_unless(
+      browser.send_all("GET /streams HTTP/1.1\r\nHost: x\r\nAccept: "
+                       "text/html,application/xhtml+xml,*/*;q=0.8\r\n\r\n"));
   HttpHead head;
   fail_unless(browser.read_head(&head));
   fail_unless_equals_int(head.status, 200);
@@ -336,7 +338,7 @@ GST_START_TEST(test_mount_leaves_while_others_stream) {
   fail_unless(leaving.push_jpeg(0, leaving_frames[0]));
 
   Feeder feeder(first, third);
-  fail_unless(element_test::await_condition([&] { return feeder.pushed() >= 2; }));
+  fail_unless(test_support::await_condition([&] { return feeder.pushed() >= 2; }));
   RawViewer watching_first(port, "/cam1/stream");
   RawViewer watching_leaving(port, "/cam2/stream");
   RawViewer watching_third(port, "/cam3/stream");
@@ -430,8 +432,8 @@ bool port_is_free(int port) {
   // port do not count, a listener does.
   const int reuse = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
-  const bool bound = bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
-                     listen(fd, 1) == 0;
+  const bool bound =
+      bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 && listen(fd, 1) == 0;
   close(fd);
   return bound;
 }
@@ -471,16 +473,13 @@ GST_START_TEST(test_server_lives_while_any_element_uses_it) {
 GST_END_TEST;
 
 static Suite *mounts_shared_suite() {
-  Suite *suite = suite_create("mounts_shared");
-  TCase *tcase = tcase_create("shared");
-  tcase_set_timeout(tcase, 60);
-  tcase_add_test(tcase, test_three_pipelines_on_one_port);
-  tcase_add_test(tcase, test_two_sinks_in_one_pipeline);
-  tcase_add_test(tcase, test_mount_leaves_while_others_stream);
-  tcase_add_test(tcase, test_removed_sink_leaves_its_pipeline_partner_serving);
-  tcase_add_test(tcase, test_server_lives_while_any_element_uses_it);
-  suite_add_tcase(suite, tcase);
-  return suite;
+  return test_support::single_case_suite(
+      "mounts_shared", "shared",
+      {NAMED_TEST(test_three_pipelines_on_one_port), NAMED_TEST(test_two_sinks_in_one_pipeline),
+       NAMED_TEST(test_mount_leaves_while_others_stream),
+       NAMED_TEST(test_removed_sink_leaves_its_pipeline_partner_serving),
+       NAMED_TEST(test_server_lives_while_any_element_uses_it)},
+      60);
 }
 
 GST_CHECK_MAIN(mounts_shared);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // address=unix:PATH: curl --unix-socket and a raw AF_UNIX client get the
 // stream and the snapshot; the file has unix-socket-mode; a stale file is
 // replaced, a live socket and a regular file are left alone; the file goes
@@ -16,11 +17,12 @@
 #include <vector>
 
 #include "await.h"
-#include "child_process.h"
+#include "check_suite.h"
 #include "json_reply.h"
 #include "mount_rig.h"
+#include "process.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace mounts_test;
 
 namespace {
@@ -103,6 +105,14 @@ void serve_on_unix(Rig &rig, const std::string &path) {
   rig.set_on_sinks("address", "unix:" + path);
 }
 
+// One element set to serve on a unix socket in a directory of its own.
+struct UnixServer {
+  UnixServer() { serve_on_unix(rig, path); }
+  SocketDirectory directory;
+  const std::string path = directory.file("cam.sock");
+  Rig rig{"unix"};
+};
+
 // The start of `rig` fails with OPEN_WRITE naming the socket and `reason`.
 void expect_listen_error(Rig &rig, const std::string &path, const std::string &reason) {
   fail_if(rig.play(), "the element started on %s", path.c_str());
@@ -129,17 +139,16 @@ void expect_existing_socket_kept(const std::string &path, const std::string &rea
 }
 
 std::vector<std::string> curl_args(const std::string &socket_path, const std::string &path) {
-  return {"curl", "--silent", "--show-error", "--no-buffer", "--max-time", "20",
+  return {"curl",          "--silent",  "--show-error",           "--no-buffer", "--max-time", "20",
           "--unix-socket", socket_path, "http://localhost" + path};
 }
 
 }  // namespace
 
 GST_START_TEST(test_unix_socket_serves_curl_and_raw_clients) {
-  SocketDirectory directory;
-  const std::string path = directory.file("cam.sock");
-  Rig rig("unix");
-  serve_on_unix(rig, path);
+  UnixServer server;
+  const std::string &path = server.path;
+  Rig &rig = server.rig;
   g_object_set(rig.sink(), "unix-socket-mode", 0600, nullptr);
   fail_unless(rig.play());
   gint port = -1;
@@ -159,18 +168,19 @@ GST_START_TEST(test_unix_socket_serves_curl_and_raw_clients) {
 
   // curl reads the stream while frames arrive: every one of them, whole.
   ChildProcess stream(curl_args(path, "/stream"));
-  fail_unless(stream.read_until(
-                  [&](const std::string &out) { return out.find(frames[0]) != std::string::npos; },
-                  10000),
-              "curl got no first part: %s", stream.errors().c_str());
+  fail_unless(
+      stream.read_until(
+          [&](const std::string &out) { return out.find(frames[0]) != std::string::npos; }, 10000),
+      "curl got no first part: %s", stream.errors().c_str());
   fail_unless(await_condition([&] { return rig.num_clients(0) == 1; }));
   // One at a time: a viewer's queue holds two frames, a burst could skip one.
   for (size_t i = 1; i < frames.size(); i++) {
     fail_unless(rig.push_jpeg(0, frames[i]));
-    fail_unless(stream.read_until(
-                    [&](const std::string &out) { return out.find(frames[i]) != std::string::npos; },
-                    10000),
-                "curl did not get part %zu", i);
+    fail_unless(
+        stream.read_until(
+            [&](const std::string &out) { return out.find(frames[i]) != std::string::npos; },
+            10000),
+        "curl did not get part %zu", i);
   }
   size_t at = 0;
   for (const Bytes &frame : frames) {
@@ -192,7 +202,8 @@ GST_START_TEST(test_unix_socket_serves_curl_and_raw_clients) {
   JsonArray *viewers = JsonReply::array(stats.root(), "viewers");
   fail_unless_equals_int(json_array_get_length(viewers), 2);
   for (guint i = 0; i < 2; i++) {
-    const std::string address = JsonReply::string(json_array_get_object_element(viewers, i), "address");
+    const std::string address =
+        JsonReply::string(json_array_get_object_element(viewers, i), "address");
     fail_unless(address == "unix", "viewer address %s", address.c_str());
   }
 
@@ -249,7 +260,7 @@ GST_START_TEST(test_live_socket_is_not_taken) {
   const int other = bind_unix(path, true);
   expect_existing_socket_kept(path, "another server is listening on it");
   // The other server is still reachable.
-  Connection client(Endpoint::unix_socket(path));
+  RawSocket client(Endpoint::unix_socket(path));
   fail_unless(client.ok(), "the other server can no longer be reached");
   close(other);
 }
@@ -298,7 +309,7 @@ GST_END_TEST;
 
 namespace {
 
-std::string read_all(Connection &connection, HttpHead *head) {
+std::string read_all(RawSocket &connection, HttpHead *head) {
   std::string body;
   if (connection.read_head(head)) connection.read_to_end(&body);
   return body;
@@ -307,10 +318,9 @@ std::string read_all(Connection &connection, HttpHead *head) {
 }  // namespace
 
 GST_START_TEST(test_request_gate_on_unix_socket) {
-  SocketDirectory directory;
-  const std::string path = directory.file("cam.sock");
-  Rig rig("unix");
-  serve_on_unix(rig, path);
+  UnixServer server;
+  const std::string &path = server.path;
+  Rig &rig = server.rig;
   g_object_set(rig.sink(), "request-timeout", 1, nullptr);
   fail_unless(rig.play());
   const Bytes frame = camera_frames(1, 1)[0];
@@ -320,7 +330,7 @@ GST_START_TEST(test_request_gate_on_unix_socket) {
   // A head in two writes: unix sockets ignore SO_RCVLOWAT, so the gate must
   // come back to the unfinished head by itself.
   {
-    Connection client(endpoint);
+    RawSocket client(endpoint);
     fail_unless(client.send_all("GET /snapshot HTTP/1.1\r\nHo"));
     // A real pause between the writes (not a wait for anything), so the
     // server sees the first half alone.
@@ -334,7 +344,7 @@ GST_START_TEST(test_request_gate_on_unix_socket) {
 
   // A head that never ends is cut off at request-timeout (1 s).
   {
-    Connection client(endpoint);
+    RawSocket client(endpoint);
     const gint64 start = g_get_monotonic_time();
     fail_unless(client.send_all("GET /snapshot HTTP/1.1\r\nHost: localhost\r\n"));
     std::string rest;
@@ -346,7 +356,7 @@ GST_START_TEST(test_request_gate_on_unix_socket) {
 
   // Oversized heads: a long target, and long header fields.
   {
-    Connection client(endpoint);
+    RawSocket client(endpoint);
     fail_unless(client.send_all("GET /" + std::string(40 * 1024, 'a') +
                                 " HTTP/1.1\r\nHost: localhost\r\n\r\n"));
     HttpHead head;
@@ -354,7 +364,7 @@ GST_START_TEST(test_request_gate_on_unix_socket) {
     fail_unless_equals_int(head.status, 414);
   }
   {
-    Connection client(endpoint);
+    RawSocket client(endpoint);
     fail_unless(client.send_all("GET /snapshot HTTP/1.1\r\nHost: localhost\r\nX-Big: " +
                                 std::string(40 * 1024, 'b') + "\r\n\r\n"));
     HttpHead head;
@@ -367,19 +377,15 @@ GST_START_TEST(test_request_gate_on_unix_socket) {
 GST_END_TEST;
 
 static Suite *mounts_unix_suite() {
-  Suite *suite = suite_create("mounts_unix");
-  TCase *tcase = tcase_create("unix");
-  tcase_set_timeout(tcase, 60);
-  tcase_add_test(tcase, test_unix_socket_serves_curl_and_raw_clients);
-  tcase_add_test(tcase, test_default_mode_and_shared_unix_socket);
-  tcase_add_test(tcase, test_stale_socket_file_is_replaced);
-  tcase_add_test(tcase, test_live_socket_is_not_taken);
-  tcase_add_test(tcase, test_live_socket_with_full_backlog_is_not_taken);
-  tcase_add_test(tcase, test_datagram_socket_is_not_taken);
-  tcase_add_test(tcase, test_regular_file_is_left_alone);
-  tcase_add_test(tcase, test_request_gate_on_unix_socket);
-  suite_add_tcase(suite, tcase);
-  return suite;
+  return test_support::single_case_suite(
+      "mounts_unix", "unix",
+      {NAMED_TEST(test_unix_socket_serves_curl_and_raw_clients),
+       NAMED_TEST(test_default_mode_and_shared_unix_socket),
+       NAMED_TEST(test_stale_socket_file_is_replaced), NAMED_TEST(test_live_socket_is_not_taken),
+       NAMED_TEST(test_live_socket_with_full_backlog_is_not_taken),
+       NAMED_TEST(test_datagram_socket_is_not_taken), NAMED_TEST(test_regular_file_is_left_alone),
+       NAMED_TEST(test_request_gate_on_unix_socket)},
+      60);
 }
 
 GST_CHECK_MAIN(mounts_unix);

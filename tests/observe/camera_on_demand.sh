@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs pipelines/embed/camera-on-demand (test picture, linger 1 s) and checks
 # with curl that the capture branch runs only while someone watches: off at
 # start, on with the first viewer, off again about `linger` after the last

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The observability endpoints as a test reads them: a JSON document
 // (/stats, /streams) and the Prometheus exposition (/metrics), fetched over a
 // real connection, their status and headers checked on the way.
@@ -9,12 +10,15 @@
 #include <string>
 
 #include "exposition.h"
-#include "raw_http.h"
+#include "stream_client.h"
 
 namespace observe_test {
 
-using element_test::http_exchange;
-using element_test::HttpResponse;
+// The helpers every suite shares (tests/support).
+using namespace test_support;
+
+using test_support::http_exchange;
+using test_support::HttpResponse;
 
 // The parsed body of a JSON endpoint; frees the parser with itself.
 class JsonDocument {

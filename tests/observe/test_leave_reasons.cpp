@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Why each viewer left, produced for real (a viewer that closes, one that
 // stops reading, the disconnect policy, EOS, an element stopping alone or
 // beside another on the same port) and read back from every place the
@@ -14,12 +15,13 @@
 #include <vector>
 
 #include "await.h"
+#include "check_suite.h"
 #include "exposition.h"
 #include "observe_documents.h"
-#include "raw_http.h"
 #include "sink_pipeline.h"
+#include "stream_client.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace observe_test;
 
 namespace {
@@ -250,8 +252,8 @@ void expect_counted_once(GstElement *sink, int port, const char *nick) {
 }
 
 // A client that asks for the stream and then reads nothing more.
-std::unique_ptr<Connection> open_stalled_viewer(int port) {
-  auto stalled = std::make_unique<Connection>(port);
+std::unique_ptr<RawSocket> open_stalled_viewer(int port) {
+  auto stalled = std::make_unique<RawSocket>(port);
   fail_unless(stalled->ok());
   fail_unless(stalled->send_all("GET /stream HTTP/1.1\r\nHost: x\r\nUser-Agent: stalls\r\n\r\n"));
   HttpHead head;
@@ -302,7 +304,7 @@ void expect_stalled_viewer_left(SinkPipeline &pipeline, const char *nick, GstDeb
   removals.watch_detail(nick);
   fail_unless(pipeline.play());
   fail_unless(pipeline.push_jpeg(frames[0]));
-  std::unique_ptr<Connection> stalled = open_stalled_viewer(pipeline.port());
+  std::unique_ptr<RawSocket> stalled = open_stalled_viewer(pipeline.port());
   fail_unless(pipeline.await_num_clients(1));
   const std::string address = address_of(stalled->local_port());
 
@@ -433,16 +435,14 @@ GST_START_TEST(test_element_stop_left_mount_removed_then_stopping) {
 GST_END_TEST;
 
 static Suite *leave_reasons_suite() {
-  Suite *suite = suite_create("observe_leave_reasons");
-  TCase *tc = tcase_create("leave_reasons");
-  tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, test_viewer_that_closes_left_closed);
-  tcase_add_test(tc, test_viewer_that_stops_reading_left_timeout);
-  tcase_add_test(tc, test_disconnect_policy_left_queue_disconnect);
-  tcase_add_test(tc, test_end_of_stream_left_eos);
-  tcase_add_test(tc, test_element_stop_left_mount_removed_then_stopping);
-  suite_add_tcase(suite, tc);
-  return suite;
+  return test_support::single_case_suite(
+      "observe_leave_reasons", "leave_reasons",
+      {NAMED_TEST(test_viewer_that_closes_left_closed),
+       NAMED_TEST(test_viewer_that_stops_reading_left_timeout),
+       NAMED_TEST(test_disconnect_policy_left_queue_disconnect),
+       NAMED_TEST(test_end_of_stream_left_eos),
+       NAMED_TEST(test_element_stop_left_mount_removed_then_stopping)},
+      60);
 }
 
 GST_CHECK_MAIN(leave_reasons)

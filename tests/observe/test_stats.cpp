@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Observability through real clients: /stats (JSON), /metrics (Prometheus
 // text), get-stats and the viewer bus messages, all read from a live element
 // while raw viewers watch it.
@@ -8,12 +9,13 @@
 #include <string>
 
 #include "await.h"
+#include "check_suite.h"
 #include "exposition.h"
 #include "observe_documents.h"
-#include "raw_http.h"
 #include "sink_pipeline.h"
+#include "stream_client.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace observe_test;
 
 namespace {
@@ -69,13 +71,15 @@ GST_START_TEST(test_stats_json_counts_frames_and_viewers) {
     fail_unless_equals_int(JsonDocument::integer_of(entry, "queue_depth"), 0);
     const gint64 sent = JsonDocument::integer_of(entry, "bytes_sent");
     // What the viewer parsed as JPEG bodies is part of what was sent to it.
-    fail_unless(sent > static_cast<gint64>(viewer->body_bytes()) - 1 &&
-                    static_cast<guint64>(sent) >= [&] {
-                      guint64 jpeg_bytes = 0;
-                      for (const StreamPart &part : viewer->parts()) jpeg_bytes += part.body.size();
-                      return jpeg_bytes;
-                    }(),
-                "bytes_sent %" G_GINT64_FORMAT, sent);
+    fail_unless(
+        sent > static_cast<gint64>(viewer->body_bytes()) - 1 &&
+            static_cast<guint64>(sent) >=
+                [&] {
+                  guint64 jpeg_bytes = 0;
+                  for (const StreamPart &part : viewer->parts()) jpeg_bytes += part.body.size();
+                  return jpeg_bytes;
+                }(),
+        "bytes_sent %" G_GINT64_FORMAT, sent);
     bytes_of_viewers += sent;
 
     const std::string since = JsonDocument::string_of(entry, "connected_since");
@@ -110,7 +114,8 @@ GST_START_TEST(test_stats_fps_follows_the_send_rate) {
   fail_unless(pipeline.pump_frames_until(
       frames[0], [&] { return g_get_monotonic_time() - start >= 1500 * 1000; }));
   const double elapsed_s = static_cast<double>(g_get_monotonic_time() - start) / G_USEC_PER_SEC;
-  fail_unless(await_condition([&] { return viewer.parts().size() == pipeline.stat("frames-sent"); }));
+  fail_unless(
+      await_condition([&] { return viewer.parts().size() == pipeline.stat("frames-sent"); }));
   const double pushed_fps = static_cast<double>(pipeline.stat("frames-published") - 1) / elapsed_s;
 
   JsonDocument stats(pipeline.port(), "/stats");
@@ -135,20 +140,24 @@ GST_START_TEST(test_stalled_viewer_drops_show_and_do_not_block_stats) {
   fail_unless(pipeline.play());
   fail_unless(pipeline.push_jpeg(frames[0]));
 
-  Connection stalled(pipeline.port());
+  RawSocket stalled(pipeline.port());
   fail_unless(stalled.ok());
-  fail_unless(stalled.send_all("GET /stream HTTP/1.1\r\nHost: x\r\nUser-Agent: never-reads\r\n\r\n"));
+  fail_unless(
+      stalled.send_all("GET /stream HTTP/1.1\r\nHost: x\r\nUser-Agent: never-reads\r\n\r\n"));
   HttpHead head;
   fail_unless(stalled.read_head(&head));
   fail_unless_equals_int(head.status, 200);
   fail_unless(pipeline.await_num_clients(1));
 
   size_t turn = 0;
-  fail_unless(pipeline.pump_frames_until(frames[++turn % 2], [&] {
-    JsonDocument stats(pipeline.port(), "/stats");
-    JsonObject *entry = stats.viewer(stalled.local_port());
-    return entry && JsonDocument::integer_of(entry, "frames_dropped") > 0;
-  }), "the stalled viewer never dropped a frame");
+  fail_unless(pipeline.pump_frames_until(frames[++turn % 2],
+                                         [&] {
+                                           JsonDocument stats(pipeline.port(), "/stats");
+                                           JsonObject *entry = stats.viewer(stalled.local_port());
+                                           return entry && JsonDocument::integer_of(
+                                                               entry, "frames_dropped") > 0;
+                                         }),
+              "the stalled viewer never dropped a frame");
 
   JsonDocument stats(pipeline.port(), "/stats");
   JsonObject *entry = stats.viewer(stalled.local_port());
@@ -216,7 +225,8 @@ GST_START_TEST(test_viewer_messages_on_the_bus) {
   SinkPipeline pipeline;
   fail_unless(pipeline.play());
   fail_unless(pipeline.push_jpeg(frames[0]));
-  for (GstMessage *earlier : pipeline.take_messages(GST_MESSAGE_ELEMENT)) gst_message_unref(earlier);
+  for (GstMessage *earlier : pipeline.take_messages(GST_MESSAGE_ELEMENT))
+    gst_message_unref(earlier);
 
   auto viewer = std::make_unique<RawViewer>(pipeline.port());
   fail_unless(viewer->streaming());
@@ -234,11 +244,16 @@ GST_START_TEST(test_viewer_messages_on_the_bus) {
 
   viewer->leave();
   GstMessage *removed = nullptr;
-  fail_unless(pipeline.pump_frames_until(frames[0], [&] {
-    // Called repeatedly: a message popped once must not be lost.
-    if (!removed) removed = pipeline.await_message(GST_MESSAGE_ELEMENT, 1);
-    return removed != nullptr;
-  }), "no element message after the viewer left; num-clients %u", pipeline.num_clients());
+  fail_unless(pipeline.pump_frames_until(frames[0],
+                                         [&] {
+                                           // Called repeatedly: a message popped once must not be
+                                           // lost.
+                                           if (!removed)
+                                             removed =
+                                                 pipeline.await_message(GST_MESSAGE_ELEMENT, 1);
+                                           return removed != nullptr;
+                                         }),
+              "no element message after the viewer left; num-clients %u", pipeline.num_clients());
   details = gst_message_get_structure(removed);
   fail_unless_equals_string(gst_structure_get_name(details), "mjpeghttpsink-client-removed");
   fail_unless_equals_string(gst_structure_get_string(details, "address"), address.c_str());
@@ -270,8 +285,8 @@ GST_START_TEST(test_metrics_parse_and_match_stats) {
     fail_unless(metrics.types.count(sample.name), "%s has no TYPE", sample.name.c_str());
     fail_unless(metrics.help.count(sample.name), "%s has no HELP", sample.name.c_str());
     const std::string &type = metrics.types.at(sample.name);
-    const bool total = sample.name.size() > 6 &&
-                       sample.name.compare(sample.name.size() - 6, 6, "_total") == 0;
+    const bool total =
+        sample.name.size() > 6 && sample.name.compare(sample.name.size() - 6, 6, "_total") == 0;
     fail_unless(total == (type == "counter"), "%s is a %s", sample.name.c_str(), type.c_str());
     // Only the viewers that left are split further, by why they left.
     const bool by_reason = sample.name == "mjpeghttpsink_viewers_left_total";
@@ -360,20 +375,17 @@ GST_START_TEST(test_clashing_paths_fail_to_start) {
 GST_END_TEST;
 
 static Suite *observe_suite() {
-  Suite *suite = suite_create("observe_stats");
-  TCase *tc = tcase_create("stats");
-  tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, test_stats_json_counts_frames_and_viewers);
-  tcase_add_test(tc, test_stats_fps_follows_the_send_rate);
-  tcase_add_test(tc, test_stalled_viewer_drops_show_and_do_not_block_stats);
-  tcase_add_test(tc, test_get_stats_lists_viewers);
-  tcase_add_test(tc, test_viewer_messages_on_the_bus);
-  tcase_add_test(tc, test_metrics_parse_and_match_stats);
-  tcase_add_test(tc, test_metrics_label_escapes_the_element_name);
-  tcase_add_test(tc, test_stats_and_metrics_paths_follow_properties);
-  tcase_add_test(tc, test_clashing_paths_fail_to_start);
-  suite_add_tcase(suite, tc);
-  return suite;
+  return test_support::single_case_suite(
+      "observe_stats", "stats",
+      {NAMED_TEST(test_stats_json_counts_frames_and_viewers),
+       NAMED_TEST(test_stats_fps_follows_the_send_rate),
+       NAMED_TEST(test_stalled_viewer_drops_show_and_do_not_block_stats),
+       NAMED_TEST(test_get_stats_lists_viewers), NAMED_TEST(test_viewer_messages_on_the_bus),
+       NAMED_TEST(test_metrics_parse_and_match_stats),
+       NAMED_TEST(test_metrics_label_escapes_the_element_name),
+       NAMED_TEST(test_stats_and_metrics_paths_follow_properties),
+       NAMED_TEST(test_clashing_paths_fail_to_start)},
+      60);
 }
 
 GST_CHECK_MAIN(observe)

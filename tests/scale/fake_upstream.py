@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """A stand-in origin the test controls: serves a multipart MJPEG stream of
 stamped JPEGs (mjpeg_stream.stamp_frame) on a loopback port, and on demand
 ends the stream (the closing boundary, then close: what an origin's EOS

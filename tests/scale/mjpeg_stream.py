@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Parses an MJPEG HTTP response (multipart/x-mixed-replace) fed to it in
 pieces, as a viewer receives it, and checks that every part is a whole JPEG.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The test's child processes: started with their output in a log file,
 awaited by polling that log with a deadline, and stopped by PID, every one of
 them, even when the test fails or is killed by meson's timeout (SIGTERM)."""

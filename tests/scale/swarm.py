@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Many MJPEG viewers in one thread (non-blocking sockets, selectors), each
 keeping what it received: the frames (with arrival time and the origin's
 stamp), its connections and which relay served each (nginx's X-Relay

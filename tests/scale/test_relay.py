@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The relay (pipelines/embed/relay.c) against an origin the test controls
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The relay (pipelines/mjpeg-relay.c) against an origin the test controls
 (fake_upstream.py), with one viewer on the relay all along:
 
 - it relays whole frames, untouched (the origin's stamps come through), and

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """A relay tree on loopback: one origin (the benchmark's feeder: mjpeghttpsink
-fed stamped JPEGs at 30 fps), three relays (pipelines/embed/relay.c) and
+fed stamped JPEGs at 30 fps), three relays (pipelines/mjpeg-relay.c) and
 nginx in front (pipelines/front.sh), with 30 viewers through nginx.
 
 - The origin has exactly one viewer per relay (its /stats: viewers_now and

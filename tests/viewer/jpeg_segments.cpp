@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "jpeg_segments.h"
 
 namespace viewer_test {
@@ -17,8 +18,8 @@ std::vector<JpegSegment> segments_to_scan(const Bytes &jpeg) {
     JpegSegment segment;
     segment.marker = byte_at(jpeg, offset + 1);
     segment.offset = offset;
-    segment.size = 2 + ((static_cast<size_t>(byte_at(jpeg, offset + 2)) << 8) |
-                        byte_at(jpeg, offset + 3));
+    segment.size =
+        2 + ((static_cast<size_t>(byte_at(jpeg, offset + 2)) << 8) | byte_at(jpeg, offset + 3));
     if (segment.size < 4 || offset + segment.size > jpeg.size()) return {};
     segments.push_back(segment);
     if (segment.marker == kMarkerSos) return segments;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The tests' own reading of a JPEG's marker segments, independent of the
 // element's (src/jpeg_dht.cpp), so it can judge what the element served:
 // where the scan starts, which DHT segments there are, which Huffman tables
@@ -13,7 +14,10 @@
 
 namespace viewer_test {
 
-using element_test::Bytes;
+// The helpers every suite shares (tests/support).
+using namespace test_support;
+
+using test_support::Bytes;
 
 constexpr uint8_t kMarkerDht = 0xC4;
 constexpr uint8_t kMarkerSos = 0xDA;

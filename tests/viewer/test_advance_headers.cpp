@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // advance-headers=true: each part's headers go out right after the previous
 // JPEG (Chrome shows part N only once part N+1 begins, so it then shows each
 // frame as soon as its bytes are in). The wire format, byte for byte, and a
@@ -7,12 +8,13 @@
 
 #include <atomic>
 
-#include "raw_http.h"
+#include "check_suite.h"
 #include "sink_pipeline.h"
 #include "stream_checks.h"
+#include "stream_client.h"
 #include "viewer_support.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace viewer_test;
 
 namespace {
@@ -35,7 +37,7 @@ GST_START_TEST(test_wire_format) {
   fail_unless_equals_int(frames.size(), 5);
   fail_unless(pipeline.push_jpeg(frames[0]));
 
-  Connection connection(pipeline.port());
+  RawSocket connection(pipeline.port());
   fail_unless(connection.ok());
   fail_unless(connection.send_all("GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   HttpHead head;
@@ -79,8 +81,7 @@ GST_START_TEST(test_wire_format) {
     const Bytes &expected = frames[std::min(i + 1, frames.size() - 1)];
     const bool headers_first = i == 0 ? pieces[i] == expected  // headers came with part 0
                                       : pieces[i] == std::string(kPartHeaders) + expected;
-    fail_unless(headers_first, "piece %zu (%zu bytes) is not headers + frame", i,
-                pieces[i].size());
+    fail_unless(headers_first, "piece %zu (%zu bytes) is not headers + frame", i, pieces[i].size());
   }
   fail_unless(rest.find("Content-Length") == std::string::npos);
   fail_unless(rest.find("X-Timestamp") == std::string::npos);
@@ -96,7 +97,7 @@ GST_START_TEST(test_eos_before_any_frame) {
   SinkPipeline pipeline;
   use_advance_headers(pipeline);
   fail_unless(pipeline.play());
-  Connection connection(pipeline.port());
+  RawSocket connection(pipeline.port());
   fail_unless(connection.send_all("GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
   HttpHead head;
   fail_unless(connection.read_head(&head));
@@ -162,13 +163,10 @@ GST_START_TEST(test_souphttpsrc_multipartdemux_decodes) {
 GST_END_TEST;
 
 static Suite *viewer_advance_headers_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-advance-headers");
-  TCase *tc = tcase_create("advance-headers");
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_wire_format);
-  tcase_add_test(tc, test_eos_before_any_frame);
-  tcase_add_test(tc, test_souphttpsrc_multipartdemux_decodes);
-  return suite;
+  return test_support::single_case_suite(
+      "mjpeghttpsink-advance-headers", "advance-headers",
+      {NAMED_TEST(test_wire_format), NAMED_TEST(test_eos_before_any_frame),
+       NAMED_TEST(test_souphttpsrc_multipartdemux_decodes)});
 }
 
 GST_CHECK_MAIN(viewer_advance_headers);

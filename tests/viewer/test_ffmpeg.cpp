@@ -1,21 +1,26 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // ffmpeg as the viewer of what the per-viewer options produce: it reads a
 // stream whose parts have no Content-Length (advance-headers), and decodes
 // frames that came without Huffman tables and were served with the standard
 // ones inserted. Skipped (exit 77) where ffmpeg is not installed.
 #include <unistd.h>
 
-// Before gstcheck.h, whose fail() macro would rewrite std::ios::fail().
+// Before gstcheck.h, whose fail() macro would rewrite std::ios::fail()
+// (so clang-format must not sort them).
+// clang-format off
 #include <fstream>
 
 #include <gst/check/gstcheck.h>
+// clang-format on
 
+#include "check_suite.h"
 #include "jpeg_segments.h"
-#include "raw_http.h"
 #include "sink_pipeline.h"
 #include "soup_client.h"
+#include "stream_client.h"
 #include "viewer_support.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace viewer_test;
 
 namespace {
@@ -36,7 +41,8 @@ std::string last_progress_value(const std::string &progress, const std::string &
   while ((at = progress.find(needle, at)) != std::string::npos) {
     if (at == 0 || progress[at - 1] == '\n') {
       const size_t end = progress.find('\n', at);
-      value = progress.substr(at + needle.size(), end == std::string::npos ? end : end - at - needle.size());
+      value = progress.substr(at + needle.size(),
+                              end == std::string::npos ? end : end - at - needle.size());
     }
     at += needle.size();
   }
@@ -52,10 +58,10 @@ GST_START_TEST(test_ffmpeg_reads_advance_headers_stream) {
   const Bytes frame = distinct_jpegs(1).at(0);
   fail_unless(pipeline.push_jpeg(frame));
   const std::string url = "http://127.0.0.1:" + std::to_string(pipeline.port()) + "/stream";
-  const ProcessResult result = run_process(
-      {find_program("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", "-i", url, "-frames:v",
-       std::to_string(kFrames), "-f", "null", "-progress", "pipe:1", "-"},
-      [&] { feed_one_frame(pipeline, frame); }, kFfmpegLimitMs);
+  const ProcessResult result =
+      run_process({find_program("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", "-i", url,
+                   "-frames:v", std::to_string(kFrames), "-f", "null", "-progress", "pipe:1", "-"},
+                  kFfmpegLimitMs, [&] { feed_one_frame(pipeline, frame); });
   fail_unless(result.exited, "ffmpeg did not finish within %d ms: %s", kFfmpegLimitMs,
               result.err.c_str());
   fail_unless_equals_int(result.exit_status, 0);
@@ -86,10 +92,10 @@ GST_START_TEST(test_ffmpeg_decodes_frame_with_inserted_tables) {
     std::ofstream file(input, std::ios::binary);
     file << snapshot.body;
   }
-  const ProcessResult result = run_process(
-      {find_program("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", "-y", "-i", input,
-       "-f", "rawvideo", "-pix_fmt", "rgb24", output},
-      [] { g_usleep(10 * 1000); }, kFfmpegLimitMs);
+  const ProcessResult result =
+      run_process({find_program("ffmpeg"), "-nostdin", "-hide_banner", "-v", "error", "-y", "-i",
+                   input, "-f", "rawvideo", "-pix_fmt", "rgb24", output},
+                  kFfmpegLimitMs);
   std::ifstream decoded(output, std::ios::binary | std::ios::ate);
   const long long decoded_size = decoded ? static_cast<long long>(decoded.tellg()) : -1;
   unlink(input.c_str());
@@ -102,10 +108,10 @@ GST_START_TEST(test_ffmpeg_decodes_frame_with_inserted_tables) {
   const std::string ffprobe = find_program("ffprobe");
   if (!ffprobe.empty()) {
     const std::string url = "http://127.0.0.1:" + std::to_string(pipeline.port()) + "/snapshot";
-    const ProcessResult probe = run_process(
-        {ffprobe, "-v", "error", "-show_entries", "stream=codec_name,width,height", "-of",
-         "default=noprint_wrappers=1", url},
-        [] { g_usleep(10 * 1000); }, kFfmpegLimitMs);
+    const ProcessResult probe =
+        run_process({ffprobe, "-v", "error", "-show_entries", "stream=codec_name,width,height",
+                     "-of", "default=noprint_wrappers=1", url},
+                    kFfmpegLimitMs);
     fail_unless(probe.exited && probe.exit_status == 0, "ffprobe failed: %s", probe.err.c_str());
     fail_unless_equals_string(probe.out.c_str(), "codec_name=mjpeg\nwidth=160\nheight=120\n");
   }
@@ -113,12 +119,10 @@ GST_START_TEST(test_ffmpeg_decodes_frame_with_inserted_tables) {
 GST_END_TEST;
 
 static Suite *viewer_ffmpeg_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-ffmpeg");
-  TCase *tc = tcase_create("ffmpeg");
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_ffmpeg_reads_advance_headers_stream);
-  tcase_add_test(tc, test_ffmpeg_decodes_frame_with_inserted_tables);
-  return suite;
+  return test_support::single_case_suite(
+      "mjpeghttpsink-ffmpeg", "ffmpeg",
+      {NAMED_TEST(test_ffmpeg_reads_advance_headers_stream),
+       NAMED_TEST(test_ffmpeg_decodes_frame_with_inserted_tables)});
 }
 
 int main(int argc, char **argv) {

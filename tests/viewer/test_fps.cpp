@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // /stream?fps=N caps one viewer's rate, from a live 30 fps source: a viewer
 // capped at 10 gets every third frame, evenly spaced; a cap at or above the
 // source rate gets every frame; an uncapped viewer watching at the same time
@@ -9,11 +10,12 @@
 #include <set>
 #include <string>
 
-#include "raw_http.h"
+#include "check_suite.h"
 #include "sink_pipeline.h"
+#include "stream_client.h"
 #include "viewer_support.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace viewer_test;
 
 namespace {
@@ -171,14 +173,10 @@ GST_START_TEST(test_valid_fps_edges_stream) {
 GST_END_TEST;
 
 static Suite *viewer_fps_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-fps");
-  TCase *tc = tcase_create("fps");
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_capped_and_uncapped_viewers_together);
-  tcase_add_test(tc, test_one_fps);
-  tcase_add_test(tc, test_invalid_fps_is_bad_request);
-  tcase_add_test(tc, test_valid_fps_edges_stream);
-  return suite;
+  return test_support::single_case_suite(
+      "mjpeghttpsink-fps", "fps",
+      {NAMED_TEST(test_capped_and_uncapped_viewers_together), NAMED_TEST(test_one_fps),
+       NAMED_TEST(test_invalid_fps_is_bad_request), NAMED_TEST(test_valid_fps_edges_stream)});
 }
 
 GST_CHECK_MAIN(viewer_fps);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // idle-resend: while the source sends nothing, each viewer gets the latest
 // frame again every idle-resend ms (Chrome shows a part only once the next
 // one begins, so without this it would show the frame before the latest
@@ -7,11 +8,12 @@
 
 #include <memory>
 
-#include "raw_http.h"
+#include "check_suite.h"
 #include "sink_pipeline.h"
+#include "stream_client.h"
 #include "viewer_support.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace viewer_test;
 
 namespace {
@@ -123,7 +125,7 @@ void check_leaving_viewer_noticed(guint idle_resend_ms, bool close_with_unread_d
   IdleStream stream(idle_resend_ms);
   if (close_with_unread_data) {
     // The part it never read makes the close a reset rather than a FIN.
-    auto connection = std::make_unique<Connection>(stream.pipeline.port());
+    auto connection = std::make_unique<RawSocket>(stream.pipeline.port());
     fail_unless(connection->ok());
     fail_unless(connection->send_all("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"));
     HttpHead head;
@@ -158,16 +160,12 @@ GST_START_TEST(test_leaving_viewer_noticed_with_resend) {
 GST_END_TEST;
 
 static Suite *viewer_idle_resend_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-idle-resend");
-  TCase *tc = tcase_create("idle-resend");
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_default_is_one_second);
-  tcase_add_test(tc, test_latest_frame_resent_while_idle);
-  tcase_add_test(tc, test_zero_sends_nothing_while_idle);
-  tcase_add_test(tc, test_no_resend_while_frames_flow);
-  tcase_add_test(tc, test_leaving_viewer_noticed_without_resend);
-  tcase_add_test(tc, test_leaving_viewer_noticed_with_resend);
-  return suite;
+  return test_support::single_case_suite(
+      "mjpeghttpsink-idle-resend", "idle-resend",
+      {NAMED_TEST(test_default_is_one_second), NAMED_TEST(test_latest_frame_resent_while_idle),
+       NAMED_TEST(test_zero_sends_nothing_while_idle), NAMED_TEST(test_no_resend_while_frames_flow),
+       NAMED_TEST(test_leaving_viewer_noticed_without_resend),
+       NAMED_TEST(test_leaving_viewer_noticed_with_resend)});
 }
 
 GST_CHECK_MAIN(viewer_idle_resend);

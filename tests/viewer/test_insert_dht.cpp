@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // insert-dht: a JPEG without Huffman tables (as many USB cameras send;
 // browsers, Safari above all, refuse such frames) is served with the
 // standard tables inserted right before its scan, everything else byte for
@@ -5,13 +6,14 @@
 // served as pushed. On the stream and on /snapshot, from one memory or many.
 #include <gst/check/gstcheck.h>
 
-#include "raw_http.h"
+#include "check_suite.h"
+#include "jpeg_segments.h"
 #include "sink_pipeline.h"
 #include "soup_client.h"
+#include "stream_client.h"
 #include "viewer_support.h"
-#include "jpeg_segments.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace viewer_test;
 
 namespace {
@@ -70,10 +72,10 @@ Served serve(GstBuffer *buffer, bool insert_dht) {
   fail_unless_equals_int(served.snapshot.status, 200);
   // Content-Length counts what is served, tables included.
   fail_unless(served.part.headers.at("content-length") == std::to_string(served.part.body.size()));
-  fail_unless(served.snapshot.header("Content-Length") ==
-                  std::to_string(served.snapshot.body.size()),
-              "snapshot Content-Length %s for %zu bytes",
-              served.snapshot.header("Content-Length").c_str(), served.snapshot.body.size());
+  fail_unless(
+      served.snapshot.header("Content-Length") == std::to_string(served.snapshot.body.size()),
+      "snapshot Content-Length %s for %zu bytes", served.snapshot.header("Content-Length").c_str(),
+      served.snapshot.body.size());
   return served;
 }
 
@@ -94,19 +96,20 @@ GST_START_TEST(test_tables_inserted_into_stripped_frame) {
 }
 GST_END_TEST;
 
+// `jpeg` reaches the stream and the snapshot byte for byte.
+static void check_served_as_is(const Bytes &jpeg, bool insert_dht, const char *why) {
+  const Served served = serve(buffer_from_bytes(jpeg), insert_dht);
+  fail_unless(served.part.body == jpeg, "%s: the frame was changed", why);
+  fail_unless(served.snapshot.body == jpeg, "%s: the snapshot was changed", why);
+}
+
 GST_START_TEST(test_frame_with_tables_unchanged) {
-  const Frames frames;
-  const Served served = serve(buffer_from_bytes(frames.original), true);
-  fail_unless(served.part.body == frames.original, "a frame with tables was changed");
-  fail_unless(served.snapshot.body == frames.original, "a snapshot with tables was changed");
+  check_served_as_is(Frames().original, true, "a frame with tables");
 }
 GST_END_TEST;
 
 GST_START_TEST(test_disabled_serves_stripped_frame_as_is) {
-  const Frames frames;
-  const Served served = serve(buffer_from_bytes(frames.stripped), false);
-  fail_unless(served.part.body == frames.stripped, "insert-dht=false changed the frame");
-  fail_unless(served.snapshot.body == frames.stripped, "insert-dht=false changed the snapshot");
+  check_served_as_is(Frames().stripped, false, "insert-dht=false");
 }
 GST_END_TEST;
 
@@ -147,15 +150,12 @@ GST_START_TEST(test_multi_memory_frames) {
 GST_END_TEST;
 
 static Suite *viewer_insert_dht_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-insert-dht");
-  TCase *tc = tcase_create("insert-dht");
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_tables_inserted_into_stripped_frame);
-  tcase_add_test(tc, test_frame_with_tables_unchanged);
-  tcase_add_test(tc, test_disabled_serves_stripped_frame_as_is);
-  tcase_add_test(tc, test_default_is_on);
-  tcase_add_test(tc, test_multi_memory_frames);
-  return suite;
+  return test_support::single_case_suite(
+      "mjpeghttpsink-insert-dht", "insert-dht",
+      {NAMED_TEST(test_tables_inserted_into_stripped_frame),
+       NAMED_TEST(test_frame_with_tables_unchanged),
+       NAMED_TEST(test_disabled_serves_stripped_frame_as_is), NAMED_TEST(test_default_is_on),
+       NAMED_TEST(test_multi_memory_frames)});
 }
 
 GST_CHECK_MAIN(viewer_insert_dht);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // find_missing_dht / insert_chunk / standard_dht_segment on hand-made byte
 // sequences: where the engine splices the Huffman tables into a JPEG that
 // lacks them, on frames in any number of memories, and that odd or broken
@@ -9,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "jpeg_dht.h"
+#include "stream/jpeg_dht.h"
 #include "test_support.h"
 
 using mjpeghttp::find_missing_dht;
@@ -70,7 +71,8 @@ void assert_left_alone(std::string data) {
 
 std::string flatten(const std::vector<iovec> &chunks) {
   std::string out;
-  for (const iovec &chunk : chunks) out.append(static_cast<const char *>(chunk.iov_base), chunk.iov_len);
+  for (const iovec &chunk : chunks)
+    out.append(static_cast<const char *>(chunk.iov_base), chunk.iov_len);
   return out;
 }
 
@@ -164,7 +166,8 @@ void test_insert_chunk_positions() {
       if (chunk.iov_base == extra.iov_base) extra_count++;
       // Every other piece points into the caller's own memories.
       const char *base = static_cast<const char *>(chunk.iov_base);
-      g_assert_true(base == extra_bytes.data() || (base >= a.data() && base < a.data() + a.size()) ||
+      g_assert_true(base == extra_bytes.data() ||
+                    (base >= a.data() && base < a.data() + a.size()) ||
                     (base >= b.data() && base < b.data() + b.size()) ||
                     (base >= c.data() && base < c.data() + c.size()));
     }
@@ -220,7 +223,8 @@ void test_standard_segment_shape() {
     size_t count = 0;
     for (size_t i = 1; i <= 16; i++) count += data[offset + i];
     g_assert_cmpuint(count, ==, symbols[table]);
-    for (size_t i = 0; i < 3; i++) g_assert_cmpuint(data[offset + 1 + i], ==, first_counts[table][i]);
+    for (size_t i = 0; i < 3; i++)
+      g_assert_cmpuint(data[offset + 1 + i], ==, first_counts[table][i]);
     offset += 17 + count;
   }
   g_assert_cmpuint(offset, ==, dht.iov_len);

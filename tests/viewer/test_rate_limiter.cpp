@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // FrameRateLimiter (/stream?fps=N) fed with source timestamps: which frames
 // a capped viewer is sent. Frames must be skipped evenly, a cap at or near
 // the source rate must not halve it, and clock jumps and pauses must not
@@ -7,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "rate_limiter.h"
+#include "stream/rate_limiter.h"
 
 using mjpeghttp::FrameRateLimiter;
 

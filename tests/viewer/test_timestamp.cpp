@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // X-Timestamp: the wall-clock time at which the buffer's running time is
 // reached on the pipeline clock. From a live source it is close to the
 // viewer's clock when the part arrives and increases part by part; with
@@ -6,12 +7,13 @@
 #include <gst/base/gstbasesink.h>
 #include <gst/check/gstcheck.h>
 
-#include "raw_http.h"
+#include "check_suite.h"
 #include "sink_pipeline.h"
 #include "soup_client.h"
+#include "stream_client.h"
 #include "viewer_support.h"
 
-using namespace element_test;
+using namespace test_support;
 using namespace viewer_test;
 
 GST_START_TEST(test_live_source_close_to_receipt_and_increasing) {
@@ -31,8 +33,8 @@ GST_START_TEST(test_live_source_close_to_receipt_and_increasing) {
                 "part %zu: X-Timestamp %" G_GINT64_FORMAT " us from its receipt", i, behind_us);
     // The sink renders a frame when its time comes (sync=true), so no part
     // can arrive before its own timestamp, beyond clock-reading jitter.
-    fail_unless(behind_us > -50000, "part %zu arrived %" G_GINT64_FORMAT " us before its time",
-                i, -behind_us);
+    fail_unless(behind_us > -50000, "part %zu arrived %" G_GINT64_FORMAT " us before its time", i,
+                -behind_us);
     fail_unless(stamp > previous, "part %zu: X-Timestamp does not increase", i);
     previous = stamp;
   }
@@ -87,7 +89,8 @@ GST_START_TEST(test_follows_running_time) {
     GstClockTimeDiff offset_ns;
     const Bytes &frame;
   };
-  const Case cases[] = {{5 * GST_SECOND, frames[1]}, {-3 * static_cast<GstClockTimeDiff>(GST_SECOND), frames[2]}};
+  const Case cases[] = {{5 * GST_SECOND, frames[1]},
+                        {-3 * static_cast<GstClockTimeDiff>(GST_SECOND), frames[2]}};
   size_t index = 1;
   for (const Case &c : cases) {
     const GstClockTime pts = running_time_now(pipeline.sink()) + c.offset_ns;
@@ -112,12 +115,10 @@ GST_START_TEST(test_follows_running_time) {
 GST_END_TEST;
 
 static Suite *viewer_timestamp_suite(void) {
-  Suite *suite = suite_create("mjpeghttpsink-timestamp");
-  TCase *tc = tcase_create("timestamp");
-  suite_add_tcase(suite, tc);
-  tcase_add_test(tc, test_live_source_close_to_receipt_and_increasing);
-  tcase_add_test(tc, test_follows_running_time);
-  return suite;
+  return test_support::single_case_suite(
+      "mjpeghttpsink-timestamp", "timestamp",
+      {NAMED_TEST(test_live_source_close_to_receipt_and_increasing),
+       NAMED_TEST(test_follows_running_time)});
 }
 
 GST_CHECK_MAIN(viewer_timestamp);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "viewer_support.h"
 
 #include <gio/gio.h>
@@ -14,7 +15,7 @@
 
 namespace viewer_test {
 
-using element_test::await_condition;
+using test_support::await_condition;
 
 LiveSource::LiveSource(int fps) {
   gchar *description = g_strdup_printf(
@@ -59,7 +60,7 @@ guint64 LiveSource::stat(const char *field) const {
   return value;
 }
 
-std::vector<Arrival> record_arrivals(const element_test::RawViewer &viewer, size_t first,
+std::vector<Arrival> record_arrivals(const test_support::RawViewer &viewer, size_t first,
                                      size_t count, int timeout_ms) {
   std::vector<Arrival> arrivals;
   const gint64 deadline = g_get_monotonic_time() + static_cast<gint64>(timeout_ms) * 1000;
@@ -71,13 +72,12 @@ std::vector<Arrival> record_arrivals(const element_test::RawViewer &viewer, size
   return arrivals;
 }
 
-gint64 part_timestamp_us(const element_test::StreamPart &part) {
+gint64 part_timestamp_us(const test_support::StreamPart &part) {
   auto it = part.headers.find("x-timestamp");
   fail_unless(it != part.headers.end(), "a part without X-Timestamp");
   const std::string &text = it->second;
   const size_t dot = text.find('.');
-  fail_unless(dot != std::string::npos && text.size() == dot + 7, "X-Timestamp '%s'",
-              text.c_str());
+  fail_unless(dot != std::string::npos && text.size() == dot + 7, "X-Timestamp '%s'", text.c_str());
   char *end = nullptr;
   const long long seconds = std::strtoll(text.c_str(), &end, 10);
   fail_unless(end == text.c_str() + dot, "X-Timestamp '%s'", text.c_str());
@@ -99,7 +99,7 @@ Decoded decode_with_jpegdec(const Bytes &jpeg) {
   GstElement *in = gst_bin_get_by_name(GST_BIN(pipeline), "in");
   GstElement *out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
-  gst_app_src_push_buffer(GST_APP_SRC(in), element_test::buffer_from_bytes(jpeg));
+  gst_app_src_push_buffer(GST_APP_SRC(in), test_support::buffer_from_bytes(jpeg));
   gst_app_src_end_of_stream(GST_APP_SRC(in));
   GstSample *sample = gst_app_sink_try_pull_sample(GST_APP_SINK(out), 10 * GST_SECOND);
   if (sample) {
@@ -125,53 +125,6 @@ Decoded decode_with_jpegdec(const Bytes &jpeg) {
   gst_object_unref(out);
   gst_object_unref(pipeline);
   return decoded;
-}
-
-std::string find_program(const char *program) {
-  gchar *path = g_find_program_in_path(program);
-  std::string found = path ? path : "";
-  g_free(path);
-  return found;
-}
-
-ProcessResult run_process(const std::vector<std::string> &argv,
-                          const std::function<void()> &while_running, int timeout_ms) {
-  ProcessResult result;
-  std::vector<const gchar *> args;
-  for (const std::string &arg : argv) args.push_back(arg.c_str());
-  args.push_back(nullptr);
-  GError *error = nullptr;
-  GSubprocess *process = g_subprocess_newv(
-      args.data(),
-      static_cast<GSubprocessFlags>(G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                    G_SUBPROCESS_FLAGS_STDERR_PIPE),
-      &error);
-  if (!process) {
-    result.err = error ? error->message : "cannot start the process";
-    g_clear_error(&error);
-    return result;
-  }
-  // The sync communicate blocks until the process exits, so it runs on its
-  // own thread while this one feeds the stream.
-  std::atomic<bool> done{false};
-  gchar *out = nullptr;
-  gchar *err = nullptr;
-  std::thread reader([&] {
-    g_subprocess_communicate_utf8(process, "", nullptr, &out, &err, nullptr);
-    done = true;
-  });
-  const gint64 deadline = g_get_monotonic_time() + static_cast<gint64>(timeout_ms) * 1000;
-  while (!done && g_get_monotonic_time() < deadline) while_running();
-  if (!done) g_subprocess_force_exit(process);
-  reader.join();
-  result.exited = g_subprocess_get_if_exited(process);
-  if (result.exited) result.exit_status = g_subprocess_get_exit_status(process);
-  result.out = out ? out : "";
-  result.err = err ? err : "";
-  g_free(out);
-  g_free(err);
-  g_object_unref(process);
-  return result;
 }
 
 std::string temporary_path(const char *suffix) {

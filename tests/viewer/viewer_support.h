@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // What the per-viewer tests share beyond the element tests' support: a live
 // camera-like source, the receipt time of each part a viewer reads, the
 // X-Timestamp as a number, decoding a JPEG with jpegdec, and running a
@@ -11,11 +12,15 @@
 #include <vector>
 
 #include "jpeg_frames.h"
-#include "raw_http.h"
+#include "process.h"
+#include "stream_client.h"
 
 namespace viewer_test {
 
-using element_test::Bytes;
+// The helpers every suite shares (tests/support).
+using namespace test_support;
+
+using test_support::Bytes;
 
 // videotestsrc is-live=true ! 160x120 at `fps` ! jpegenc ! mjpeghttpsink:
 // frames carry timestamps of a real live source, and the sink renders each
@@ -48,12 +53,12 @@ struct Arrival {
 
 // Waits for parts `first` .. `first + count - 1` of `viewer` one by one and
 // notes when each arrived; stops early (fewer entries) at the deadline.
-std::vector<Arrival> record_arrivals(const element_test::RawViewer &viewer, size_t first,
+std::vector<Arrival> record_arrivals(const test_support::RawViewer &viewer, size_t first,
                                      size_t count, int timeout_ms);
 
 // X-Timestamp of a part in microseconds since the epoch; fails the test if
 // the header is missing or malformed.
-gint64 part_timestamp_us(const element_test::StreamPart &part);
+gint64 part_timestamp_us(const test_support::StreamPart &part);
 
 struct Decoded {
   bool ok = false;
@@ -64,22 +69,6 @@ struct Decoded {
 
 // Decodes one JPEG with appsrc ! jpegdec ! appsink in this process.
 Decoded decode_with_jpegdec(const Bytes &jpeg);
-
-struct ProcessResult {
-  bool exited = false;  // ran to its end (false: killed at the deadline)
-  int exit_status = -1;
-  std::string out;
-  std::string err;
-};
-
-// Full path of `program` on PATH, or "".
-std::string find_program(const char *program);
-
-// Runs `argv` (stdin closed, stdout and stderr captured); until it exits,
-// calls `while_running` over and over (it must return within tens of ms:
-// it feeds the stream the client reads). Kills it after `timeout_ms`.
-ProcessResult run_process(const std::vector<std::string> &argv,
-                          const std::function<void()> &while_running, int timeout_ms);
 
 // An unused temporary file path (the file exists, empty); removed by the
 // caller.
