@@ -19,6 +19,8 @@ namespace {
 // closing with unread data would reset the connection under it.
 constexpr size_t kMaxDrainBytes = 1024 * 1024;
 constexpr unsigned kDrainTimeoutMs = 2000;
+// How long a TLS handshake may take when request-timeout is 0 (off).
+constexpr unsigned kUntimedHandshakeLimitMs = 10000;
 // RFC 6585's status; libsoup 3.2 has no name for it.
 constexpr unsigned kStatusHeaderFieldsTooLarge = 431;
 // Larger announced bodies are refused before anyone reads them.
@@ -220,6 +222,20 @@ gboolean RequestGate::on_acceptable(GSocket *, GIOCondition, gpointer self) {
   return G_SOURCE_REMOVE;
 }
 
+// An accept error that belongs to the connection being accepted (it was
+// reset or its network went away before accept), not to the process: those
+// are the errors accept(2) lists as "retry like EAGAIN".
+static bool connection_failed_in_backlog(const GError *err) {
+  static const GIOErrorEnum kPerConnection[] = {
+      G_IO_ERROR_CONNECTION_CLOSED, G_IO_ERROR_BROKEN_PIPE,        G_IO_ERROR_NETWORK_UNREACHABLE,
+      G_IO_ERROR_HOST_UNREACHABLE,  G_IO_ERROR_CONNECTION_REFUSED, G_IO_ERROR_TIMED_OUT,
+      G_IO_ERROR_NOT_CONNECTED,
+  };
+  for (GIOErrorEnum code : kPerConnection)
+    if (g_error_matches(err, G_IO_ERROR, code)) return true;
+  return false;
+}
+
 bool RequestGate::accept_waiting() {
   for (int i = 0; i < kAcceptBatch; i++) {
     GError *err = nullptr;
@@ -229,6 +245,13 @@ bool RequestGate::accept_waiting() {
       continue;
     }
     const bool drained = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+    if (!drained && connection_failed_in_backlog(err)) {
+      // One connection's trouble, not the server's (accept(2) says to retry
+      // at once, as for EAGAIN): pausing for it would let a peer that keeps
+      // causing it hold accepting back for everyone.
+      g_error_free(err);
+      continue;
+    }
     if (!drained) {
       pause_accepting(err->message);
     } else if (failed_accepts_ > 0) {
@@ -288,7 +311,14 @@ void RequestGate::adopt(GSocket *socket) {
   if (certificate_) pending->stage = Pending::Stage::kClientHello;
   pending_.push_back(pending);
   watch_readable(pending);
-  if (request_timeout_ms_ > 0) arm_timer(pending, request_timeout_ms_);
+  if (request_timeout_ms_ > 0) {
+    arm_timer(pending, request_timeout_ms_);
+  } else if (certificate_) {
+    // request-timeout=0 leaves a plain head untimed, but never a handshake:
+    // GIO runs each on a pool thread, and one that stalls would hold that
+    // thread and its descriptor for ever. The timer goes once it is done.
+    arm_timer(pending, kUntimedHandshakeLimitMs);
+  }
   // What the client sent may already be there (it usually is, with the
   // connect).
   if (certificate_)
@@ -473,6 +503,12 @@ void RequestGate::on_handshaken(GObject *tls, GAsyncResult *result, gpointer dat
   }
   // Over: from here on the socket is this thread's alone again.
   pending->stage = Pending::Stage::kTlsHead;
+  if (done && gate->request_timeout_ms_ == 0 && pending->timer) {
+    // Only the handshake was timed (see adopt()).
+    g_source_destroy(pending->timer);
+    g_source_unref(pending->timer);
+    pending->timer = nullptr;
+  }
   if (!done) {
     gate->log(LogLevel::kDebug, std::string("TLS handshake failed: ") + err->message);
     g_error_free(err);

@@ -15,6 +15,7 @@ constexpr unsigned kGlyphWidth = 5;
 constexpr unsigned kGlyphHeight = 7;
 constexpr unsigned kAdvance = kGlyphWidth + 1;  // one column between glyphs
 constexpr uint8_t kBackground = 40;
+constexpr unsigned kMaxPlaceholderSide = 4096;
 constexpr uint8_t kInk = 235;
 
 // 5x7 glyphs, one string per row, '#' = ink: only the characters the picture
@@ -89,8 +90,11 @@ std::string no_signal_time_line(int64_t lost_at_us) {
 
 GreyPicture draw_no_signal(unsigned width, unsigned height, int64_t lost_at_us) {
   GreyPicture picture;
-  picture.width = std::max(width, 16u);
-  picture.height = std::max(height, 16u);
+  // The size comes from the last frame's header, which a hostile or broken
+  // source may fill with anything up to 65535x65535 (4 GiB of pixels here);
+  // a placeholder needs no more than a large camera's picture.
+  picture.width = std::clamp(width, 16u, kMaxPlaceholderSide);
+  picture.height = std::clamp(height, 16u, kMaxPlaceholderSide);
   picture.pixels.assign(size_t{picture.width} * picture.height, kBackground);
   const std::string title = "NO SIGNAL";
   const std::string when = lost_at_us > 0 ? no_signal_time_line(lost_at_us) : "";

@@ -187,6 +187,8 @@ LeaveReason ViewerThread::serve(FrameQueue &queue) {
       final_frame_pending = false;
       FramePtr last = newest_frame();
       if (last) {
+        // A resend is a frame too: the next frame's stall is timed from it.
+        last_frame_started_ms = monotonic_ms();
         WriteResult result = write_frame(*last, false, false);
         if (result != WriteResult::kDone) return reason_for(result);
       }
@@ -211,6 +213,7 @@ LeaveReason ViewerThread::serve(FrameQueue &queue) {
           // e.g. after a busy machine held the source back for a second.
           if (last && last->sequence > newest_taken) break;
           if (last) {
+            last_frame_started_ms = monotonic_ms();
             WriteResult result = write_frame(*last, false, false);
             if (result != WriteResult::kDone) return reason_for(result);
           }

@@ -367,6 +367,12 @@ void test_no_signal_picture() {
   g_assert_cmpuint(ink_pixels(with_time), >, ink_pixels(without_time) + 200);
   // A tiny size still makes a picture.
   g_assert_cmpuint(mjpeghttp::draw_no_signal(1, 1, lost_at).pixels.size(), ==, 16 * 16);
+  // A frame header may claim 65535x65535 (a hostile or broken source): the
+  // placeholder stays a camera-sized picture instead of 4 GiB of pixels.
+  const mjpeghttp::GreyPicture huge = mjpeghttp::draw_no_signal(65535, 65535, lost_at);
+  g_assert_cmpuint(huge.width, <=, 4096);
+  g_assert_cmpuint(huge.height, <=, 4096);
+  g_assert_cmpuint(huge.pixels.size(), ==, size_t{huge.width} * huge.height);
 }
 
 }  // namespace
