@@ -39,7 +39,7 @@ class TlsWriter : public ConnectionWriter {
   static int errno_of(const GError *error) {
     if (error && error->domain == G_IO_ERROR &&
         (error->code == G_IO_ERROR_CONNECTION_CLOSED || error->code == G_IO_ERROR_NOT_CONNECTED ||
-         error->code == g_io_error_from_errno(ECONNRESET)))
+         error->code == G_IO_ERROR_BROKEN_PIPE || error->code == g_io_error_from_errno(ECONNRESET)))
       return EPIPE;
     return EIO;
   }
