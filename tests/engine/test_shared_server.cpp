@@ -25,19 +25,6 @@ namespace {
 
 constexpr milliseconds kIoLimit(5000);
 
-// A loopback port nothing listens on right now.
-unsigned free_port() {
-  int probe = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  g_assert_cmpint(bind(probe, reinterpret_cast<sockaddr *>(&address), sizeof address), ==, 0);
-  socklen_t length = sizeof address;
-  getsockname(probe, reinterpret_cast<sockaddr *>(&address), &length);
-  close(probe);
-  return ntohs(address.sin_port);
-}
-
 bool port_is_free(unsigned port) {
   int probe = socket(AF_INET, SOCK_STREAM, 0);
   int one = 1;
@@ -84,7 +71,7 @@ int status_of(unsigned port, const std::string &path) {
 
 void test_each_mount_serves_its_own_frames() {
   std::atomic<int> outstanding{0};
-  const unsigned port = free_port();
+  const unsigned port = test_support::free_port();
   auto engine_a =
       std::make_unique<mjpeghttp::Engine>(config_for(port, "/a"), mjpeghttp::EngineHooks{});
   auto engine_b =
@@ -146,7 +133,7 @@ void test_each_mount_serves_its_own_frames() {
 // nothing races (this test runs under TSan).
 void test_mount_churn_leaves_the_other_mount_alone() {
   std::atomic<int> outstanding{0};
-  const unsigned port = free_port();
+  const unsigned port = test_support::free_port();
   auto engine_b =
       std::make_unique<mjpeghttp::Engine>(config_for(port, "/b"), mjpeghttp::EngineHooks{});
   mjpeghttp::Engine &b = *engine_b;
@@ -195,7 +182,7 @@ void test_mount_churn_leaves_the_other_mount_alone() {
 }
 
 void test_clashing_settings_are_refused() {
-  const unsigned port = free_port();
+  const unsigned port = test_support::free_port();
   mjpeghttp::Engine first(config_for(port, "/a"), {});
   mjpeghttp::EngineError error;
   g_assert_true(first.start(&error));
@@ -241,7 +228,7 @@ void test_clashing_settings_are_refused() {
 // back (the mount keeps /stats/ and below). Neither that nor anything else
 // the mounts already had may stop a newcomer from joining.
 void test_a_mount_joins_after_the_root_mount_left() {
-  const unsigned port = free_port();
+  const unsigned port = test_support::free_port();
   mjpeghttp::EngineConfig root_config = config_for(port, "/");
   root_config.mount.stats_path = "/status";
   auto root = std::make_unique<mjpeghttp::Engine>(root_config, mjpeghttp::EngineHooks{});
@@ -265,7 +252,7 @@ void test_a_mount_joins_after_the_root_mount_left() {
 
 // A clash with one of the server's own documents names that document.
 void test_a_clash_with_a_server_document_names_it() {
-  const unsigned port = free_port();
+  const unsigned port = test_support::free_port();
   mjpeghttp::Engine first(config_for(port, "/a"), {});
   mjpeghttp::EngineError error;
   g_assert_true(first.start(&error));

@@ -298,15 +298,8 @@ void test_health_and_state_of_several_mounts() {
     config.mount.mount = mount;
     return config;
   };
-  // Elements share a server by the port they are configured with, so both
-  // name the one a first engine alone picked.
-  unsigned port = 0;
-  {
-    mjpeghttp::Engine probe(config_for(0, "/"), {});
-    mjpeghttp::EngineError error;
-    g_assert_true(probe.start(&error));
-    port = probe.bound_port();
-  }
+  // Elements share a server by the port they are configured with.
+  const unsigned port = test_support::free_port();
   auto engine_a =
       std::make_unique<mjpeghttp::Engine>(config_for(port, "/a"), mjpeghttp::EngineHooks{});
   auto engine_b =
