@@ -213,10 +213,10 @@ run_vlc() {
   say "VLC decoded $count frames of $size"
 }
 
-# An ephemeral TCP port that was free a moment ago, for a client-side server
+# A TCP port that was free a moment ago (see support/free_port.py), for a server
 # (Motion, nginx) that cannot report the port it bound.
 free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  python3 "$here/../support/free_port.py"
 }
 
 # await_url URL: polls until URL answers (any HTTP status; a stream is cut
