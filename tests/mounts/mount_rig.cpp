@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 
+#include "abandoned_pipelines.h"
 #include "await.h"
 #include "sink_pipeline.h"
 
@@ -43,10 +44,12 @@ bool read_live_tag(const Bytes &jpeg, unsigned *camera, unsigned *sequence) {
 
 Rig::Rig(const std::string &name) : name_(name), pipeline_(gst_pipeline_new(name.c_str())) {
   fail_unless(pipeline_ != nullptr);
+  test_support::track_pipeline(pipeline_);
 }
 
 Rig::~Rig() {
   stop();
+  test_support::untrack_pipeline(pipeline_);
   gst_object_unref(pipeline_);
 }
 

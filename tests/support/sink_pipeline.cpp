@@ -5,12 +5,14 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/check/gstcheck.h>
 
+#include "abandoned_pipelines.h"
 #include "await.h"
 
 namespace test_support {
 
 SinkPipeline::SinkPipeline() {
   pipeline_ = gst_pipeline_new("under-test");
+  track_pipeline(pipeline_);
   source_ = gst_element_factory_make("appsrc", "source");
   sink_ = gst_element_factory_make("mjpeghttpsink", "sink");
   fail_unless(source_ != nullptr, "appsrc is missing");
@@ -27,6 +29,7 @@ SinkPipeline::SinkPipeline() {
 
 SinkPipeline::~SinkPipeline() {
   stop();
+  untrack_pipeline(pipeline_);
   gst_object_unref(pipeline_);
 }
 
