@@ -11,6 +11,8 @@
 
 using enginetest::EngineFixture;
 using enginetest::make_jpeg_like;
+using enginetest::mount_config;
+using enginetest::start_two_mounts;
 using std::chrono::milliseconds;
 using test_support::await_condition;
 using test_support::HttpHead;
@@ -291,23 +293,9 @@ void test_dual_final_frames() {
 
 void test_health_and_state_of_several_mounts() {
   std::atomic<int> released{0};
-  auto config_for = [](unsigned port, const std::string &mount) {
-    mjpeghttp::EngineConfig config;
-    config.server.listen.address = "127.0.0.1";
-    config.server.listen.port = port;
-    config.mount.mount = mount;
-    return config;
-  };
-  // Elements share a server by the port they are configured with.
   const unsigned port = test_support::free_port();
-  auto engine_a =
-      std::make_unique<mjpeghttp::Engine>(config_for(port, "/a"), mjpeghttp::EngineHooks{});
-  auto engine_b =
-      std::make_unique<mjpeghttp::Engine>(config_for(port, "/b"), mjpeghttp::EngineHooks{});
+  auto [engine_a, engine_b] = start_two_mounts(mount_config(port, "/a"), mount_config(port, "/b"));
   mjpeghttp::Engine &a = *engine_a, &b = *engine_b;
-  mjpeghttp::EngineError error;
-  g_assert_true(a.start(&error));
-  g_assert_true(b.start(&error));
   auto publish = [&released](mjpeghttp::Engine &engine, uint64_t seed) {
     auto *payload = new std::string(make_jpeg_like(seed, 1500));
     engine.publish({{payload->data(), payload->size()}}, kBaseTime, [payload, &released] {
