@@ -32,6 +32,14 @@ HttpHead head_of(unsigned port, const std::string &method, const std::string &pa
   return head;
 }
 
+// Starts `fixture` with a first frame, make_jpeg_like(seed, size), to
+// serve: the URLs these clients use all expect one. The port it serves on.
+unsigned start_serving(EngineFixture &fixture, uint64_t seed, size_t size) {
+  const unsigned port = fixture.start();
+  fixture.publish(seed, size, kBaseTime);
+  return port;
+}
+
 mjpeghttp::EngineConfig on_mount(const std::string &mount) {
   mjpeghttp::EngineConfig config;
   config.mount.mount = mount;
@@ -40,8 +48,7 @@ mjpeghttp::EngineConfig on_mount(const std::string &mount) {
 
 void check_actions(const std::string &page) {
   EngineFixture fixture(on_mount(page == "/" ? "/" : page.substr(0, page.size() - 1)));
-  const unsigned port = fixture.start();
-  fixture.publish(3, 4000, kBaseTime);
+  const unsigned port = start_serving(fixture, 3, 4000);
 
   StreamConnection stream;
   HttpHead head = head_of(port, "GET", page + "?action=stream", &stream);
@@ -209,8 +216,7 @@ void test_snapshot_wait_next() {
   mjpeghttp::EngineConfig config;
   config.source_timeout_ms = 3000;
   EngineFixture fixture(config);
-  const unsigned port = fixture.start();
-  fixture.publish(1, 3000, kBaseTime);
+  const unsigned port = start_serving(fixture, 1, 3000);
 
   StreamConnection waiting;
   g_assert_true(waiting.request(port, "GET", "/snapshot?wait=next"));
@@ -247,8 +253,7 @@ void test_advance_headers_per_viewer() {
   mjpeghttp::EngineConfig config;
   config.idle_resend_ms = 0;
   EngineFixture fixture(config);
-  const unsigned port = fixture.start();
-  fixture.publish(4, 3000, kBaseTime);
+  const unsigned port = start_serving(fixture, 4, 3000);
   const mjpeghttp::MultipartFormat advance(fixture.engine->format().boundary(), true);
 
   // Asked for: headers in advance, so no Content-Length in the parts.
@@ -275,8 +280,7 @@ void test_dual_final_frames() {
   mjpeghttp::EngineConfig config;
   config.idle_resend_ms = 0;  // only dual_final_frames repeats anything
   EngineFixture fixture(config);
-  const unsigned port = fixture.start();
-  fixture.publish(1, 2000, kBaseTime);
+  const unsigned port = start_serving(fixture, 1, 2000);
   StreamConnection viewer;
   g_assert_cmpint(head_of(port, "GET", "/stream?dual_final_frames=1", &viewer).status, ==, 200);
   StreamPart part;
