@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "engine.h"
+#include "engine_fixture.h"
 #include "stream_client.h"
 #include "test_support.h"
 
@@ -39,10 +40,7 @@ bool port_is_free(unsigned port) {
 }
 
 mjpeghttp::EngineConfig config_for(unsigned port, const std::string &mount) {
-  mjpeghttp::EngineConfig config;
-  config.server.listen.address = "127.0.0.1";
-  config.server.listen.port = port;
-  config.mount.mount = mount;
+  mjpeghttp::EngineConfig config = mount_config(port, mount);
   config.mount.element_name = "engine" + mount;
   config.idle_resend_ms = 0;
   return config;
@@ -72,14 +70,9 @@ int status_of(unsigned port, const std::string &path) {
 void test_each_mount_serves_its_own_frames() {
   std::atomic<int> outstanding{0};
   const unsigned port = test_support::free_port();
-  auto engine_a =
-      std::make_unique<mjpeghttp::Engine>(config_for(port, "/a"), mjpeghttp::EngineHooks{});
-  auto engine_b =
-      std::make_unique<mjpeghttp::Engine>(config_for(port, "/b"), mjpeghttp::EngineHooks{});
+  auto [engine_a, engine_b] = start_two_mounts(config_for(port, "/a"), config_for(port, "/b"));
   mjpeghttp::Engine &a = *engine_a, &b = *engine_b;
   mjpeghttp::EngineError error;
-  g_assert_true(a.start(&error));
-  g_assert_true(b.start(&error));
   g_assert_cmpuint(a.bound_port(), ==, port);
   g_assert_cmpuint(b.bound_port(), ==, port);
 

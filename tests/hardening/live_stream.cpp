@@ -11,6 +11,7 @@
 #include "await.h"
 #include "jpeg_frames.h"
 #include "raw_socket.h"
+#include "swarm.h"
 
 namespace hardening_test {
 
@@ -173,6 +174,16 @@ void LiveStream::expect_viewers_intact(const char *case_name, uint64_t frames_af
                 static_cast<unsigned long long>(pipeline_.stat("frames-overflowed")),
                 static_cast<unsigned long long>(pipeline_.stat("frames-dropped")));
   }
+}
+
+void LiveStream::expect_slots_serve(size_t count, const char *after) {
+  Swarm viewers(port_, count);
+  fail_unless_equals_int(viewers.await_connected(5000), count);
+  viewers.send_to_all(get_request(port_, "/stream"));
+  viewers.collect_heads(10000);
+  fail_unless(viewers.count_status(200) == count, "after %s, %zu of %zu slots serve", after,
+              viewers.count_status(200), count);
+  viewers.close_all();
 }
 
 void LiveStream::expect_no_error(const char *case_name) {

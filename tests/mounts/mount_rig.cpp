@@ -139,6 +139,16 @@ int play_on_free_port(Rig &rig) {
   return 0;
 }
 
+int play_sharing_free_port(Rig &first, std::initializer_list<Rig *> joining) {
+  const int port = play_on_free_port(first);
+  fail_unless(port > 0, "no free port could be served");
+  for (Rig *rig : joining) {
+    rig->set_on_sinks("port", port);
+    fail_unless(rig->play(), "another element on port %d failed", port);
+  }
+  return port;
+}
+
 ElementError parse_error(GstMessage *message) {
   ElementError result;
   if (!message) return result;

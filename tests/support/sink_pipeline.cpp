@@ -40,6 +40,11 @@ bool SinkPipeline::play() {
          port() > 0;
 }
 
+void SinkPipeline::start_serving(const Bytes &first_frame) {
+  fail_unless(play(), "the sink did not start listening");
+  fail_unless(push_jpeg(first_frame), "the sink did not publish the first frame");
+}
+
 void SinkPipeline::stop() { gst_element_set_state(pipeline_, GST_STATE_NULL); }
 
 int SinkPipeline::port() const {
