@@ -416,27 +416,6 @@ GST_START_TEST(test_removed_sink_leaves_its_pipeline_partner_serving) {
 }
 GST_END_TEST;
 
-namespace {
-
-// Whether something could listen on 127.0.0.1:`port` now.
-bool port_is_free(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  // As any server would bind: the closed viewers' TIME_WAIT entries on the
-  // port do not count, a listener does.
-  const int reuse = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
-  const bool bound =
-      bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 && listen(fd, 1) == 0;
-  close(fd);
-  return bound;
-}
-
-}  // namespace
-
 GST_START_TEST(test_server_lives_while_any_element_uses_it) {
   Rig creator("creator"), follower("follower");
   creator.add_camera("creator", "/a");

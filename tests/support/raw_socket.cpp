@@ -320,11 +320,13 @@ HttpResponse http_exchange(const Endpoint &endpoint, const std::string &method,
   return response;
 }
 
-namespace {
-
-bool can_bind_loopback(int port) {
+bool port_is_free(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) g_error("socket() failed");
+  // As a server binds: connections of an earlier server in TIME_WAIT do
+  // not make the port taken.
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -333,8 +335,6 @@ bool can_bind_loopback(int port) {
   close(fd);
   return bound;
 }
-
-}  // namespace
 
 int free_port() {
   // Below the kernel's ephemeral range: a port bind(0) handed out is handed
@@ -352,7 +352,7 @@ int free_port() {
   const int last = room_below ? low - 1 : 65535;
   for (int attempt = 0; attempt < 200; attempt++) {
     const int port = g_random_int_range(first, last + 1);
-    if (can_bind_loopback(port)) return port;
+    if (port_is_free(port)) return port;
   }
   g_error("no free port between %d and %d", first, last);
 }

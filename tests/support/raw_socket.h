@@ -168,6 +168,9 @@ HttpResponse http_exchange(const Endpoint &endpoint, const std::string &method,
 // no port can be bound.
 int free_port();
 
+// True when a server could bind 127.0.0.1:port now.
+bool port_is_free(int port);
+
 // True when a TCP socket can be bound to [::1] on this machine.
 bool have_ipv6_loopback();
 
