@@ -175,9 +175,11 @@ LeaveReason ViewerThread::serve(FrameQueue &queue) {
   // stall, the viewer is still taking what piled up meanwhile.
   bool taking_backlog = false;
   uint64_t backlog_end = 0;
-  // A resend that was due but could not go out (no frame to repeat, or a
-  // newer one on its way) is put off by a period, so the wait for it does
-  // not become a loop of zero waits.
+  // A resend is for a viewer offered nothing for a whole period. A frame
+  // from the source puts it off, sent or skipped by the viewer's ?fps cap (a
+  // capped viewer is not idle); so does a resend that was due but could not
+  // go out (no frame to repeat, or a newer one on its way), or the wait for
+  // it would become a loop of zero waits.
   int64_t resend_not_before_ms = 0;
   for (;;) {
     FramePtr frame;
@@ -235,6 +237,7 @@ LeaveReason ViewerThread::serve(FrameQueue &queue) {
         break;
       case FrameQueue::Event::kFrame: {
         newest_taken = std::max(newest_taken, frame->sequence);
+        resend_not_before_ms = monotonic_ms() + static_cast<int64_t>(env_.idle_resend_ms);
         // Already sent (the viewer started with it): never twice, never back.
         if (frame->sequence != 0 && frame->sequence <= last_sequence_) break;
         // Skipped, not queued: the viewer's cap never delays a frame.

@@ -127,6 +127,40 @@ GST_START_TEST(test_no_resend_while_frames_flow) {
 }
 GST_END_TEST;
 
+// A viewer capped at 1 fps is sent a frame a second from a source that sends
+// fourteen: it is not idle, so it is never sent a frame beyond its cap (a
+// resend) though nothing is written to it for longer than idle-resend.
+GST_START_TEST(test_no_resend_to_a_capped_viewer) {
+  SinkPipeline pipeline;
+  g_object_set(pipeline.sink(), "idle-resend", kResendMs, "max-queued-frames", 64u, nullptr);
+  fail_unless(pipeline.play());
+  const Bytes picture = distinct_jpegs(1).at(0);
+  fail_unless(pipeline.push_jpeg(picture));
+  RawViewer viewer(pipeline.port(), "/stream?fps=1");
+  fail_unless(viewer.await_parts(1));
+  // The source's own pace, not a wait for a result: 2.5 s of frames, 70 ms
+  // apart so that idle-resend's period never ends just as a frame comes.
+  constexpr unsigned kFrames = 36;
+  gint64 next_push = g_get_monotonic_time();
+  for (unsigned i = 1; i <= kFrames; i++) {
+    next_push += 70 * 1000;
+    const gint64 now = g_get_monotonic_time();
+    if (next_push > now) g_usleep(static_cast<gulong>(next_push - now));
+    fail_unless(pipeline.push_jpeg(picture));
+  }
+  fail_unless(viewer.await_parts(3), "%s", viewer.detail().c_str());
+  // By the frames' own times (X-Timestamp), the cap lets one through a
+  // second, give or take a quarter of that at most; a resend after 300 ms
+  // idle would be a part well under that after the one before.
+  const std::vector<StreamPart> parts = viewer.parts();
+  for (size_t i = 1; i < parts.size(); i++) {
+    const gint64 gap_ms = (part_timestamp_us(parts[i]) - part_timestamp_us(parts[i - 1])) / 1000;
+    fail_unless(gap_ms >= 700, "part %zu came %" G_GINT64_FORMAT " ms of frame time after part %zu",
+                i, gap_ms, i - 1);
+  }
+}
+GST_END_TEST;
+
 namespace {
 
 // A viewer that hangs up while no frame comes is seen to leave: num-clients
@@ -174,6 +208,7 @@ static Suite *viewer_idle_resend_suite(void) {
       "mjpeghttpsink-idle-resend", "idle-resend",
       {NAMED_TEST(test_default_is_one_second), NAMED_TEST(test_latest_frame_resent_while_idle),
        NAMED_TEST(test_zero_sends_nothing_while_idle), NAMED_TEST(test_no_resend_while_frames_flow),
+       NAMED_TEST(test_no_resend_to_a_capped_viewer),
        NAMED_TEST(test_leaving_viewer_noticed_without_resend),
        NAMED_TEST(test_leaving_viewer_noticed_with_resend)});
 }
