@@ -12,6 +12,9 @@ THEIRS = "tcpserversink"
 # One sendmsg per viewer per frame and nothing else (feeder --server floor):
 # what the kernel's loopback TCP costs on this machine, for any server.
 FLOOR = "kernel floor"
+# The same sends from a thread per viewer, woken once per frame by one futex
+# (feeder --server floor-threads): the least a server of our shape pays.
+THREAD_FLOOR = "thread-per-viewer floor"
 
 
 def load(results_dir):
@@ -80,12 +83,14 @@ def table(rows):
              "|" + "---|" * (len(headers) + 2)]
     for case in order:
         pair = by_case[case]
-        for server in (OURS, THEIRS, FLOOR):
+        for server in (OURS, THEIRS, FLOOR, THREAD_FLOOR):
             if server in pair:
                 cells = [fmt(v, d) for _, v, d in metrics(pair[server])]
                 lines.append(f"| {case} | {server} | " + " | ".join(cells) + " |")
         for label, a_server, b_server in (("ours ÷ theirs", OURS, THEIRS), ("floor ÷ theirs", FLOOR, THEIRS),
-                                          ("ours ÷ floor", OURS, FLOOR)):
+                                          ("ours ÷ floor", OURS, FLOOR),
+                                          ("thread floor ÷ floor", THREAD_FLOOR, FLOOR),
+                                          ("ours ÷ thread floor", OURS, THREAD_FLOOR)):
             if a_server not in pair or b_server not in pair:
                 continue
             cells = []
