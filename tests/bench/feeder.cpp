@@ -483,6 +483,8 @@ class FloorServer {
   }
 
   void viewer_loop(int fd) {
+    // Named apart from the process's other threads for profile.sh's counts.
+    pthread_setname_np(pthread_self(), "floor-viewer");
     uint32_t seen = rings_.load();
     uint64_t sent_generation = 0;
     for (;;) {
@@ -506,6 +508,7 @@ class FloorServer {
   }
 
   void send_loop(unsigned index, unsigned senders) {
+    pthread_setname_np(pthread_self(), "floor-sender");
     uint64_t seen = 0;
     std::vector<int> mine;
     for (;;) {
