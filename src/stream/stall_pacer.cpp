@@ -29,13 +29,6 @@ constexpr int kSampleIntervalMs = 10;
 constexpr int kFirstSampleIntervalMs = 1;
 // Never hold a viewer back longer than this on an estimate alone.
 constexpr int64_t kMaxEstimatedWaitMs = 2000;
-// A viewer that will have received what is still on its way within this
-// long, at the rate its connection last delivered, is not held back: the
-// next frame waits behind at most this much, less than the pacer's own first
-// look would cost. Without it a viewer that reads as fast as frames come
-// (loopback, a LAN at full rate) waits a sampling interval, a millisecond or
-// more, for every frame, where a frame takes it tens of microseconds.
-constexpr uint64_t kMomentUs = 2000;
 // Unsent bytes the kernel may keep per viewer before a write reports EAGAIN.
 constexpr int kNotSentLowWater = 16 * 1024;
 
@@ -67,8 +60,6 @@ StallPacer::Sample StallPacer::sample() {
   // before trusting the newer ones.
   if (length >= offsetof(tcp_info, tcpi_bytes_acked) + sizeof info.tcpi_bytes_acked)
     result.bytes_acked = info.tcpi_bytes_acked;
-  if (length >= offsetof(tcp_info, tcpi_delivery_rate) + sizeof info.tcpi_delivery_rate)
-    result.delivery_rate = info.tcpi_delivery_rate;
   if (length >= offsetof(tcp_info, tcpi_snd_wnd) + sizeof info.tcpi_snd_wnd) {
     result.has_window = true;
     result.window = info.tcpi_snd_wnd;
@@ -91,8 +82,6 @@ StallPacer::Result StallPacer::wait_until_ready(int stop_fd, const FrameQueue *q
   Sample first = sample();
   if (!first.valid) return Result::kReady;
   if (first.has_window) max_window_ = std::max(max_window_, first.window);
-  if (first.delivery_rate > 0 && uint64_t{first.queued} * 1000000 < kMomentUs * first.delivery_rate)
-    return Result::kReady;
 
   // Sleeps one interval unless asked to stop; also notices a dead peer.
   int interval_ms = kFirstSampleIntervalMs;
