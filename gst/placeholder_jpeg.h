@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The JPEG viewers see while the source is offline: the engine's "NO SIGNAL"
-// picture encoded with jpegenc, or the file named by placeholder-location.
+// picture encoded with jpegenc (on the calling thread, no pipeline), or the
+// file named by placeholder-location.
 // Runs on the engine's source-watch thread, never the streaming thread.
 #pragma once
 

@@ -2,6 +2,7 @@
 #include "stream/connection_writer.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <vector>
@@ -35,12 +36,18 @@ class SocketWriter : public ConnectionWriter {
 // whose fd the caller polls, so "would block" here means that fd is full.
 class TlsWriter : public ConnectionWriter {
   // The caller tells a viewer that closed its connection (EPIPE) from a
-  // write that failed under it (EIO: a TLS error, or the network).
-  static int errno_of(const GError *error) {
+  // write that failed under it (EIO: a TLS error, or the network). The
+  // error alone does not always say: after the peer's reset GnuTLS may
+  // report only that its session was invalidated (G_TLS_ERROR_MISC). So
+  // a write that failed while the socket shows the peer gone counts as
+  // closed too.
+  int errno_of(const GError *error) const {
     if (error && error->domain == G_IO_ERROR &&
         (error->code == G_IO_ERROR_CONNECTION_CLOSED || error->code == G_IO_ERROR_NOT_CONNECTED ||
          error->code == G_IO_ERROR_BROKEN_PIPE || error->code == g_io_error_from_errno(ECONNRESET)))
       return EPIPE;
+    pollfd peer{g_socket_get_fd(socket_), POLLRDHUP, 0};
+    if (poll(&peer, 1, 0) == 1 && (peer.revents & (POLLRDHUP | POLLHUP | POLLERR))) return EPIPE;
     return EIO;
   }
 

@@ -107,10 +107,12 @@ FrameQueue::Event FrameQueue::pop(FramePtr &out, int max_wait_ms) {
     }
     int wait_ms = -1;
     if (max_wait_ms >= 0) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) return Event::kIdle;
-      wait_ms = static_cast<int>(left.count());
+      const Clock::duration left = deadline - Clock::now();
+      if (left <= Clock::duration::zero()) return Event::kIdle;
+      // Rounded up: rounded down, the last fraction of a millisecond became
+      // a zero wait and an idle return before the deadline, which made a
+      // caller timing "idle for N ms" from its own clock wait N ms more.
+      wait_ms = static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(left).count());
     }
     doorbell->wait(seen, wait_ms);
   }

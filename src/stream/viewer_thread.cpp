@@ -175,12 +175,26 @@ LeaveReason ViewerThread::serve(FrameQueue &queue) {
   // stall, the viewer is still taking what piled up meanwhile.
   bool taking_backlog = false;
   uint64_t backlog_end = 0;
+  // A resend is for a viewer offered nothing for a whole period. A frame
+  // from the source puts it off, sent or skipped by the viewer's ?fps cap (a
+  // capped viewer is not idle); so does a resend that was due but could not
+  // go out (no frame to repeat, or a newer one on its way), or the wait for
+  // it would become a loop of zero waits.
+  int64_t resend_not_before_ms = 0;
   for (;;) {
     FramePtr frame;
-    const int wait_ms = final_frame_pending
-                            ? static_cast<int>(std::clamp<int64_t>(
-                                  frame_gap_ms * 3 / 2, kMinDualFinalWaitMs, kMaxDualFinalWaitMs))
-                            : idle_wait_ms;
+    int wait_ms = idle_wait_ms;
+    if (final_frame_pending) {
+      wait_ms = static_cast<int>(
+          std::clamp<int64_t>(frame_gap_ms * 3 / 2, kMinDualFinalWaitMs, kMaxDualFinalWaitMs));
+    } else if (env_.idle_resend_ms > 0 && sent_any) {
+      // Until the resend is due, counted from the last write: a wait of the
+      // whole period after a frame that was skipped or a wake-up that found
+      // nothing would put the resend a period late.
+      const int64_t due_ms = std::max(last_write_ms_ + static_cast<int64_t>(env_.idle_resend_ms),
+                                      resend_not_before_ms);
+      wait_ms = static_cast<int>(std::clamp<int64_t>(due_ms - monotonic_ms(), 0, idle_wait_ms));
+    }
     const FrameQueue::Event event = queue.pop(frame, wait_ms);
     if (event == FrameQueue::Event::kFrame && peer_left_unnoticed()) return LeaveReason::kClosed;
     if (event == FrameQueue::Event::kIdle && final_frame_pending) {
@@ -204,23 +218,26 @@ LeaveReason ViewerThread::serve(FrameQueue &queue) {
         // would keep showing the one before the latest while the source is
         // idle; sending the latest again makes them show it.
         if (env_.idle_resend_ms > 0 && sent_any &&
-            monotonic_ms() - last_write_ms_ >= static_cast<int64_t>(env_.idle_resend_ms)) {
+            monotonic_ms() - last_write_ms_ >= static_cast<int64_t>(env_.idle_resend_ms) &&
+            monotonic_ms() >= resend_not_before_ms) {
           FramePtr last = newest_frame();
           // A frame newer than any this viewer has taken is already on its
           // way to the queue (the latest is set before the fan-out runs):
           // sending it now would make the viewer skip the ones before it.
           // That happens when the source resumes just as the wait ends,
           // e.g. after a busy machine held the source back for a second.
-          if (last && last->sequence > newest_taken) break;
-          if (last) {
-            last_frame_started_ms = monotonic_ms();
-            WriteResult result = write_frame(*last, false, false);
-            if (result != WriteResult::kDone) return reason_for(result);
+          if (!last || last->sequence > newest_taken) {
+            resend_not_before_ms = monotonic_ms() + static_cast<int64_t>(env_.idle_resend_ms);
+            break;
           }
+          last_frame_started_ms = monotonic_ms();
+          WriteResult result = write_frame(*last, false, false);
+          if (result != WriteResult::kDone) return reason_for(result);
         }
         break;
       case FrameQueue::Event::kFrame: {
         newest_taken = std::max(newest_taken, frame->sequence);
+        resend_not_before_ms = monotonic_ms() + static_cast<int64_t>(env_.idle_resend_ms);
         // Already sent (the viewer started with it): never twice, never back.
         if (frame->sequence != 0 && frame->sequence <= last_sequence_) break;
         // Skipped, not queued: the viewer's cap never delays a frame.

@@ -7,6 +7,7 @@
 #include <gst/check/gstcheck.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -23,12 +24,6 @@ using namespace test_support;
 using test_support::SinkPipeline;
 
 namespace {
-
-void serve_tls(SinkPipeline &pipeline, const TlsFiles &files) {
-  fail_unless(files.error().empty(), "cannot make TLS files: %s", files.error().c_str());
-  g_object_set(pipeline.sink(), "tls-certificate-file", files.certificate().c_str(), "tls-key-file",
-               files.key().c_str(), nullptr);
-}
 
 std::string https_url(int port, const std::string &path) {
   return "https://127.0.0.1:" + std::to_string(port) + path;
@@ -53,6 +48,26 @@ std::vector<Bytes> big_frames(int count) {
   for (int i = 0; i < count; i++) frames.push_back(test_support::stamp_jpeg(encoded[0], i + 1));
   return frames;
 }
+
+// A sink serving HTTPS with the test's throwaway certificate, playing, with
+// the first of `frames` published. `configure` sets any further property
+// before PLAYING.
+struct TlsServer {
+  TlsServer(std::vector<Bytes> frames_to_serve,
+            const std::function<void(GstElement *sink)> &configure = nullptr)
+      : frames(std::move(frames_to_serve)) {
+    fail_unless(files.error().empty(), "cannot make TLS files: %s", files.error().c_str());
+    g_object_set(pipeline.sink(), "tls-certificate-file", files.certificate().c_str(),
+                 "tls-key-file", files.key().c_str(), nullptr);
+    if (configure) configure(pipeline.sink());
+    fail_unless(pipeline.play());
+    fail_unless(pipeline.push_jpeg(frames[0]));
+  }
+
+  TlsFiles files;
+  SinkPipeline pipeline;
+  const std::vector<Bytes> frames;
+};
 
 // A viewer speaking TLS through GIO: handshake (trusting the test's
 // certificate), the /stream request and the status line; then it reads
@@ -113,19 +128,30 @@ std::string removed_reason(const SinkPipeline &pipeline) {
   return "(no client-removed message)";
 }
 
+enum class ViewerThen { kStopsReading, kCloses };
+
+// Connects a TlsViewer to `tls`, which then stops reading or closes, and
+// keeps frames coming until the server removes it: the reason it gave.
+std::string reason_tls_viewer_was_removed(TlsServer &tls, ViewerThen then) {
+  auto viewer = std::make_unique<TlsViewer>(tls.pipeline.port(), tls.files);
+  fail_unless(tls.pipeline.await_num_clients(1));
+  if (then == ViewerThen::kCloses) viewer.reset();
+  fail_unless(tls.pipeline.pump_frames_until(tls.frames[0],
+                                             [&] { return tls.pipeline.num_clients() == 0; }),
+              "a TLS viewer that %s was never removed",
+              then == ViewerThen::kCloses ? "closed" : "reads nothing");
+  return removed_reason(tls.pipeline);
+}
+
 }  // namespace
 
 GST_START_TEST(test_stream_over_tls_with_libsoup) {
-  TlsFiles files;
-  SinkPipeline pipeline;
-  serve_tls(pipeline, files);
-  fail_unless(pipeline.play());
-  const std::vector<Bytes> frames = big_frames(2);
-  fail_unless(pipeline.push_jpeg(frames[0]));
-  const int port = pipeline.port();
+  TlsServer tls(big_frames(2));
+  const std::vector<Bytes> &frames = tls.frames;
+  const int port = tls.pipeline.port();
 
   RequestOptions options;
-  options.ca_file = files.certificate();
+  options.ca_file = tls.files.certificate();
   std::vector<Bytes> parts;
   SoupReply head;
   std::string error;
@@ -134,7 +160,7 @@ GST_START_TEST(test_stream_over_tls_with_libsoup) {
     parts = soup_read_parts(https_url(port, "/stream"), 4, options, &head, &error);
     done = true;
   });
-  const bool finished = pipeline.pump_frames_until(frames[1], [&] { return done.load(); });
+  const bool finished = tls.pipeline.pump_frames_until(frames[1], [&] { return done.load(); });
   reader.join();
   fail_unless(finished, "the reader did not finish");
   fail_unless(error.empty(), "libsoup: %s", error.c_str());
@@ -147,17 +173,13 @@ GST_START_TEST(test_stream_over_tls_with_libsoup) {
 GST_END_TEST;
 
 GST_START_TEST(test_stream_over_tls_with_curl_until_eos) {
-  TlsFiles files;
-  SinkPipeline pipeline;
-  serve_tls(pipeline, files);
-  fail_unless(pipeline.play());
-  const std::vector<Bytes> frames = big_frames(3);
-  fail_unless(pipeline.push_jpeg(frames[0]));
-  const int port = pipeline.port();
-  const std::string output = files.scratch("stream.bin");
+  TlsServer tls(big_frames(3));
+  SinkPipeline &pipeline = tls.pipeline;
+  const std::vector<Bytes> &frames = tls.frames;
+  const std::string output = tls.files.scratch("stream.bin");
 
-  BackgroundProcess curl({"curl", "-sS", "--max-time", "30", "--cacert", files.certificate(), "-o",
-                          output, https_url(port, "/stream")});
+  BackgroundProcess curl({"curl", "-sS", "--max-time", "30", "--cacert", tls.files.certificate(),
+                          "-o", output, https_url(pipeline.port(), "/stream")});
   fail_unless(pipeline.await_num_clients(1), "curl did not become a viewer");
   fail_unless(test_support::await_condition([&] { return pipeline.stat("frames-sent") >= 1; }));
   for (size_t i = 1; i < frames.size(); i++) fail_unless(pipeline.push_jpeg(frames[i]));
@@ -179,14 +201,12 @@ GST_START_TEST(test_stream_over_tls_with_curl_until_eos) {
 GST_END_TEST;
 
 GST_START_TEST(test_snapshot_over_tls) {
-  TlsFiles files;
-  SinkPipeline pipeline;
-  serve_tls(pipeline, files);
-  g_object_set(pipeline.sink(), "auth-user", "bob", "auth-password", "pw", nullptr);
-  fail_unless(pipeline.play());
-  const Bytes frame = test_support::distinct_jpegs(1)[0];
-  fail_unless(pipeline.push_jpeg(frame));
-  const int port = pipeline.port();
+  TlsServer tls(test_support::distinct_jpegs(1), [](GstElement *sink) {
+    g_object_set(sink, "auth-user", "bob", "auth-password", "pw", nullptr);
+  });
+  TlsFiles &files = tls.files;
+  const Bytes &frame = tls.frames[0];
+  const int port = tls.pipeline.port();
 
   const std::string output = files.scratch("snapshot.jpg");
   ProcessResult curl =
@@ -211,12 +231,8 @@ GST_START_TEST(test_snapshot_over_tls) {
 GST_END_TEST;
 
 GST_START_TEST(test_no_plain_http_and_certificate_checked) {
-  TlsFiles files;
-  SinkPipeline pipeline;
-  serve_tls(pipeline, files);
-  fail_unless(pipeline.play());
-  fail_unless(pipeline.push_jpeg(test_support::distinct_jpegs(1)[0]));
-  const int port = pipeline.port();
+  TlsServer tls(test_support::distinct_jpegs(1));
+  const int port = tls.pipeline.port();
 
   // The certificate is not trusted by the system: a verifying client refuses
   // it, so the tests that pass a CA file really verify it.
@@ -233,23 +249,11 @@ GST_END_TEST;
 // A TLS viewer that stops reading is cut off after client-timeout, like a
 // plain one: the TLS write path keeps the no-progress timeout.
 GST_START_TEST(test_tls_viewer_that_stops_reading_is_cut_off) {
-  TlsFiles files;
-  SinkPipeline pipeline;
-  serve_tls(pipeline, files);
-  g_object_set(pipeline.sink(), "client-timeout", 1, nullptr);
-  fail_unless(pipeline.play());
-  const std::vector<Bytes> frames = big_frames(1);
-  fail_unless(pipeline.push_jpeg(frames[0]));
-  const int port = pipeline.port();
-
-  TlsViewer viewer(port, files);
-  fail_unless(pipeline.await_num_clients(1));
-
+  TlsServer tls(big_frames(1),
+                [](GstElement *sink) { g_object_set(sink, "client-timeout", 1, nullptr); });
   // The viewer reads nothing more; frames fill its buffers until the
   // server's writes make no progress for client-timeout.
-  fail_unless(pipeline.pump_frames_until(frames[0], [&] { return pipeline.num_clients() == 0; }),
-              "a TLS viewer that reads nothing was not cut off");
-  const std::string reason = removed_reason(pipeline);
+  const std::string reason = reason_tls_viewer_was_removed(tls, ViewerThen::kStopsReading);
   fail_unless_equals_string(reason.c_str(), "timeout");
 }
 GST_END_TEST;
@@ -257,19 +261,8 @@ GST_END_TEST;
 // A TLS viewer that closes its connection left "closed", not "write-error":
 // the TLS layer's error for a vanished peer is told apart from a failure.
 GST_START_TEST(test_tls_viewer_that_closes_left_closed) {
-  TlsFiles files;
-  SinkPipeline pipeline;
-  serve_tls(pipeline, files);
-  fail_unless(pipeline.play());
-  const std::vector<Bytes> frames = big_frames(1);
-  fail_unless(pipeline.push_jpeg(frames[0]));
-  auto viewer = std::make_unique<TlsViewer>(pipeline.port(), files);
-  fail_unless(pipeline.await_num_clients(1));
-
-  viewer.reset();
-  fail_unless(pipeline.pump_frames_until(frames[0], [&] { return pipeline.num_clients() == 0; }),
-              "a TLS viewer that closed was never removed");
-  const std::string reason = removed_reason(pipeline);
+  TlsServer tls(big_frames(1));
+  const std::string reason = reason_tls_viewer_was_removed(tls, ViewerThen::kCloses);
   fail_unless_equals_string(reason.c_str(), "closed");
 }
 GST_END_TEST;

@@ -165,6 +165,19 @@ size_t await_closed_by_server(const std::vector<int> &fds, int timeout_ms,
   return ended;
 }
 
+size_t count_closed_now(const std::vector<int> &fds) {
+  size_t closed = 0;
+  char chunk[4096];
+  for (int fd : fds) {
+    if (fd < 0) continue;
+    ssize_t got;
+    while ((got = recv(fd, chunk, sizeof chunk, MSG_DONTWAIT)) > 0) {
+    }
+    if (got == 0 || (errno != EAGAIN && errno != EINTR)) closed++;
+  }
+  return closed;
+}
+
 void close_all(std::vector<int> *fds) {
   for (int fd : *fds)
     if (fd >= 0) close(fd);

@@ -37,6 +37,10 @@ std::vector<int> open_connections(int port, size_t count, const std::string &fir
 size_t await_closed_by_server(const std::vector<int> &fds, int timeout_ms,
                               std::vector<long long> *ended_us);
 
+// How many of `fds` the server has closed (or reset) by now, without
+// waiting. Reads and discards what arrives.
+size_t count_closed_now(const std::vector<int> &fds);
+
 void close_all(std::vector<int> *fds);
 
 // This process's resident set size in KiB.

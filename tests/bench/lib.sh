@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Shared by run.sh and profile.sh (sourced, not run): packages, the release
-# build of the plugin and of the two benchmark programs, and starting and
-# stopping one server process by its PID.
+# Shared by run.sh, relay.sh and profile.sh (sourced, not run): packages, the
+# release build of the plugin and of the two benchmark programs, the
+# descriptor limit and the results folder, and starting and stopping one
+# server process by its PID.
 # Needs: bench_dir, repo_root, build_dir set by the caller.
 
 readonly BENCH_PACKAGES=(
@@ -78,6 +79,28 @@ build_all() {
   export GST_REGISTRY_1_0="$build_dir/bench/registry.bin"
   gst-inspect-1.0 mjpeghttpsink >/dev/null || { log "mjpeghttpsink not found in $meson_dir/gst"; return 1; }
   log "built $source_commit in $meson_dir"
+}
+
+# Raises the soft descriptor limit to the hard one (each viewer is a
+# descriptor in the load client and one or more in the servers); fails, saying
+# that $1 (what the run serves, e.g. "900 viewers") needs more, when it stays
+# under 4096.
+raise_descriptor_limit() {
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ]; then
+    log "ulimit -n is $(ulimit -n); $1 need at least 4096"
+    return 1
+  fi
+}
+
+# A new results folder: $BENCH_OUT, or one under the build named $1 (a
+# prefix, may be empty) and the time. Sets out and results (an empty
+# results.jsonl in it).
+new_results_folder() {
+  out=${BENCH_OUT:-$build_dir/results/$1$(date +%Y%m%d-%H%M%S)}
+  mkdir -p "$out"
+  results=$out/results.jsonl
+  : >"$results"
 }
 
 # Element names as printed in reports.

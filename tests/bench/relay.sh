@@ -41,16 +41,8 @@ log "building in $build_dir"
 build_all
 
 # Every viewer is a descriptor in the load client and two in nginx.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ]; then
-  log "ulimit -n is $(ulimit -n); 900 viewers need at least 4096"
-  exit 1
-fi
-
-out=${BENCH_OUT:-$build_dir/results/relay-$(date +%Y%m%d-%H%M%S)}
-mkdir -p "$out"
-results=$out/results.jsonl
-: >"$results"
+raise_descriptor_limit "900 viewers" || exit 1
+new_results_folder relay-
 
 read -r quality average < <("$build_dir/bench/feeder" --calibrate --size "$size" \
   --target-bytes "$target_bytes" | awk '/^QUALITY/ {print $2, $4}')

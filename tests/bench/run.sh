@@ -83,16 +83,8 @@ log "building in $build_dir"
 build_all
 
 # 1000 viewers need ~1000 descriptors in each of the server and the client.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ]; then
-  log "ulimit -n is $(ulimit -n); 1000 viewers need at least 4096"
-  exit 1
-fi
-
-out=${BENCH_OUT:-$build_dir/results/$(date +%Y%m%d-%H%M%S)}
-mkdir -p "$out"
-results=$out/results.jsonl
-: >"$results"
+raise_descriptor_limit "1000 viewers" || exit 1
+new_results_folder ""
 
 read -r quality average < <("$build_dir/bench/feeder" --calibrate | awk '/^QUALITY/ {print $2, $4}')
 log "frames: jpegenc quality $quality, average $average bytes"

@@ -138,8 +138,7 @@ GST_END_TEST;
 GST_START_TEST(test_snapshot_head) {
   const std::vector<Bytes> frames = test_frames(2);
   SinkPipeline pipeline;
-  fail_unless(pipeline.play());
-  fail_unless(pipeline.push_jpeg(frames[0]));
+  pipeline.start_serving(frames[0]);
   fail_unless(pipeline.push_jpeg(frames[1]));
   HttpResponse head = http_exchange(pipeline.port(), "HEAD", "/snapshot");
   fail_unless_equals_int(head.status, 200);
@@ -189,8 +188,7 @@ GST_END_TEST;
 GST_START_TEST(test_head_stream) {
   const std::vector<Bytes> frames = test_frames(1);
   SinkPipeline pipeline;
-  fail_unless(pipeline.play());
-  fail_unless(pipeline.push_jpeg(frames[0]));
+  pipeline.start_serving(frames[0]);
   HttpResponse head = http_exchange(pipeline.port(), "HEAD", "/stream");
   fail_unless_equals_int(head.status, 200);
   check_stream_headers(head.headers);
@@ -229,8 +227,7 @@ GST_START_TEST(test_max_clients_refuses_extra_viewers) {
   const std::vector<Bytes> frames = test_frames(3);
   SinkPipeline pipeline;
   g_object_set(pipeline.sink(), "max-clients", 2u, nullptr);
-  fail_unless(pipeline.play());
-  fail_unless(pipeline.push_jpeg(frames[0]));
+  pipeline.start_serving(frames[0]);
 
   auto leaving = std::make_unique<RawViewer>(pipeline.port());
   RawViewer staying(pipeline.port());

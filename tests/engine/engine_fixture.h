@@ -57,6 +57,34 @@ class EngineFixture {
   std::atomic<int> left_for[mjpeghttp::kLeaveReasonCount] = {};
 };
 
+// A mount's engine configured to listen on loopback `port`: engines share a
+// server by the port they are configured with.
+inline mjpeghttp::EngineConfig mount_config(unsigned port, const std::string &mount) {
+  mjpeghttp::EngineConfig config;
+  config.server.listen.address = "127.0.0.1";
+  config.server.listen.port = port;
+  config.mount.mount = mount;
+  return config;
+}
+
+// Two engines on one server (their configs name the same port, a mount
+// each), both started. Deleting them is the caller's: each keeps its newest
+// frame until it goes.
+struct TwoMounts {
+  std::unique_ptr<mjpeghttp::Engine> first, second;
+};
+inline TwoMounts start_two_mounts(mjpeghttp::EngineConfig first, mjpeghttp::EngineConfig second) {
+  g_assert_cmpuint(first.server.listen.port, ==, second.server.listen.port);
+  TwoMounts engines{
+      std::make_unique<mjpeghttp::Engine>(std::move(first), mjpeghttp::EngineHooks{}),
+      std::make_unique<mjpeghttp::Engine>(std::move(second), mjpeghttp::EngineHooks{})};
+  for (mjpeghttp::Engine *engine : {engines.first.get(), engines.second.get()}) {
+    mjpeghttp::EngineError error;
+    if (!engine->start(&error)) g_error("engine did not start: %s", error.message.c_str());
+  }
+  return engines;
+}
+
 // Threads of this process right now.
 inline size_t count_threads() {
   size_t count = 0;

@@ -198,6 +198,25 @@ void test_cancel_wakes_pop() {
   check_blocked_pop_wakes([](FrameQueue &q) { q.cancel(); }, Event::kCancel);
 }
 
+// A wait that times out is never shorter than asked for: the viewer times
+// idle-resend from its own clock, and an idle return a fraction of a
+// millisecond early made it wait a whole period more. (Only a lower bound:
+// a busy machine can make any wait longer.)
+void test_idle_never_before_the_deadline() {
+  FrameQueue queue;
+  queue.reset(2, QueuePolicy::kDropOldest);
+  constexpr int kWaitMs = 2;
+  for (int round = 0; round < 200; round++) {
+    FramePtr frame;
+    const auto start = std::chrono::steady_clock::now();
+    g_assert_true(queue.pop(frame, kWaitMs) == Event::kIdle);
+    const auto waited = std::chrono::steady_clock::now() - start;
+    if (waited < std::chrono::milliseconds(kWaitMs))
+      g_error("round %d: pop(%d ms) returned idle after %.3f ms", round, kWaitMs,
+              std::chrono::duration<double, std::milli>(waited).count());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -213,5 +232,7 @@ int main(int argc, char **argv) {
   g_test_add_func("/frame-queue/push-wakes-pop", test_push_wakes_pop);
   g_test_add_func("/frame-queue/end-wakes-pop", test_end_wakes_pop);
   g_test_add_func("/frame-queue/cancel-wakes-pop", test_cancel_wakes_pop);
+  g_test_add_func("/frame-queue/idle-never-before-the-deadline",
+                  test_idle_never_before_the_deadline);
   return g_test_run();
 }

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "engine.h"
+#include "engine_fixture.h"
 #include "stream_client.h"
 #include "test_support.h"
 
@@ -25,24 +26,8 @@ namespace {
 
 constexpr milliseconds kIoLimit(5000);
 
-bool port_is_free(unsigned port) {
-  int probe = socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  const bool bound = bind(probe, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0;
-  close(probe);
-  return bound;
-}
-
 mjpeghttp::EngineConfig config_for(unsigned port, const std::string &mount) {
-  mjpeghttp::EngineConfig config;
-  config.server.listen.address = "127.0.0.1";
-  config.server.listen.port = port;
-  config.mount.mount = mount;
+  mjpeghttp::EngineConfig config = mount_config(port, mount);
   config.mount.element_name = "engine" + mount;
   config.idle_resend_ms = 0;
   return config;
@@ -72,14 +57,9 @@ int status_of(unsigned port, const std::string &path) {
 void test_each_mount_serves_its_own_frames() {
   std::atomic<int> outstanding{0};
   const unsigned port = test_support::free_port();
-  auto engine_a =
-      std::make_unique<mjpeghttp::Engine>(config_for(port, "/a"), mjpeghttp::EngineHooks{});
-  auto engine_b =
-      std::make_unique<mjpeghttp::Engine>(config_for(port, "/b"), mjpeghttp::EngineHooks{});
+  auto [engine_a, engine_b] = start_two_mounts(config_for(port, "/a"), config_for(port, "/b"));
   mjpeghttp::Engine &a = *engine_a, &b = *engine_b;
   mjpeghttp::EngineError error;
-  g_assert_true(a.start(&error));
-  g_assert_true(b.start(&error));
   g_assert_cmpuint(a.bound_port(), ==, port);
   g_assert_cmpuint(b.bound_port(), ==, port);
 
@@ -125,7 +105,7 @@ void test_each_mount_serves_its_own_frames() {
   engine_a.reset();
   engine_b.reset();
   g_assert_cmpint(outstanding.load(), ==, 0);
-  g_assert_true(port_is_free(port));
+  g_assert_true(port_is_free(static_cast<int>(port)));
 }
 
 // Mount /a stops and starts again and again while requests for it keep
@@ -220,7 +200,7 @@ void test_clashing_settings_are_refused() {
   first.stop();
   g_assert_cmpint(status_of(port, "/a/stats"), ==, 404);
   b.stop();
-  g_assert_true(port_is_free(port));
+  g_assert_true(port_is_free(static_cast<int>(port)));
 }
 
 // A mount named /stats can join beside a root mount whose statistics are
@@ -247,7 +227,7 @@ void test_a_mount_joins_after_the_root_mount_left() {
   g_assert_cmpint(status_of(port, "/c/stats"), ==, 200);
   newcomer.stop();
   named_stats.stop();
-  g_assert_true(port_is_free(port));
+  g_assert_true(port_is_free(static_cast<int>(port)));
 }
 
 // A clash with one of the server's own documents names that document.

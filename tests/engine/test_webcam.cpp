@@ -11,6 +11,8 @@
 
 using enginetest::EngineFixture;
 using enginetest::make_jpeg_like;
+using enginetest::mount_config;
+using enginetest::start_two_mounts;
 using std::chrono::milliseconds;
 using test_support::await_condition;
 using test_support::HttpHead;
@@ -30,6 +32,14 @@ HttpHead head_of(unsigned port, const std::string &method, const std::string &pa
   return head;
 }
 
+// Starts `fixture` with a first frame, make_jpeg_like(seed, size), to
+// serve: the URLs these clients use all expect one. The port it serves on.
+unsigned start_serving(EngineFixture &fixture, uint64_t seed, size_t size) {
+  const unsigned port = fixture.start();
+  fixture.publish(seed, size, kBaseTime);
+  return port;
+}
+
 mjpeghttp::EngineConfig on_mount(const std::string &mount) {
   mjpeghttp::EngineConfig config;
   config.mount.mount = mount;
@@ -38,8 +48,7 @@ mjpeghttp::EngineConfig on_mount(const std::string &mount) {
 
 void check_actions(const std::string &page) {
   EngineFixture fixture(on_mount(page == "/" ? "/" : page.substr(0, page.size() - 1)));
-  const unsigned port = fixture.start();
-  fixture.publish(3, 4000, kBaseTime);
+  const unsigned port = start_serving(fixture, 3, 4000);
 
   StreamConnection stream;
   HttpHead head = head_of(port, "GET", page + "?action=stream", &stream);
@@ -207,8 +216,7 @@ void test_snapshot_wait_next() {
   mjpeghttp::EngineConfig config;
   config.source_timeout_ms = 3000;
   EngineFixture fixture(config);
-  const unsigned port = fixture.start();
-  fixture.publish(1, 3000, kBaseTime);
+  const unsigned port = start_serving(fixture, 1, 3000);
 
   StreamConnection waiting;
   g_assert_true(waiting.request(port, "GET", "/snapshot?wait=next"));
@@ -245,8 +253,7 @@ void test_advance_headers_per_viewer() {
   mjpeghttp::EngineConfig config;
   config.idle_resend_ms = 0;
   EngineFixture fixture(config);
-  const unsigned port = fixture.start();
-  fixture.publish(4, 3000, kBaseTime);
+  const unsigned port = start_serving(fixture, 4, 3000);
   const mjpeghttp::MultipartFormat advance(fixture.engine->format().boundary(), true);
 
   // Asked for: headers in advance, so no Content-Length in the parts.
@@ -273,8 +280,7 @@ void test_dual_final_frames() {
   mjpeghttp::EngineConfig config;
   config.idle_resend_ms = 0;  // only dual_final_frames repeats anything
   EngineFixture fixture(config);
-  const unsigned port = fixture.start();
-  fixture.publish(1, 2000, kBaseTime);
+  const unsigned port = start_serving(fixture, 1, 2000);
   StreamConnection viewer;
   g_assert_cmpint(head_of(port, "GET", "/stream?dual_final_frames=1", &viewer).status, ==, 200);
   StreamPart part;
@@ -291,23 +297,9 @@ void test_dual_final_frames() {
 
 void test_health_and_state_of_several_mounts() {
   std::atomic<int> released{0};
-  auto config_for = [](unsigned port, const std::string &mount) {
-    mjpeghttp::EngineConfig config;
-    config.server.listen.address = "127.0.0.1";
-    config.server.listen.port = port;
-    config.mount.mount = mount;
-    return config;
-  };
-  // Elements share a server by the port they are configured with.
   const unsigned port = test_support::free_port();
-  auto engine_a =
-      std::make_unique<mjpeghttp::Engine>(config_for(port, "/a"), mjpeghttp::EngineHooks{});
-  auto engine_b =
-      std::make_unique<mjpeghttp::Engine>(config_for(port, "/b"), mjpeghttp::EngineHooks{});
+  auto [engine_a, engine_b] = start_two_mounts(mount_config(port, "/a"), mount_config(port, "/b"));
   mjpeghttp::Engine &a = *engine_a, &b = *engine_b;
-  mjpeghttp::EngineError error;
-  g_assert_true(a.start(&error));
-  g_assert_true(b.start(&error));
   auto publish = [&released](mjpeghttp::Engine &engine, uint64_t seed) {
     auto *payload = new std::string(make_jpeg_like(seed, 1500));
     engine.publish({{payload->data(), payload->size()}}, kBaseTime, [payload, &released] {

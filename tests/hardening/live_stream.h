@@ -74,6 +74,9 @@ class LiveStream {
   // it, and saw no problem.
   void expect_viewers_intact(const char *case_name, uint64_t frames_after = 0);
   void expect_no_error(const char *case_name);
+  // `count` new viewers connect at once and are all served the stream, then
+  // hang up: the slots the server counts are free (again, `after` something).
+  void expect_slots_serve(size_t count, const char *after);
   void expect_baseline(const char *case_name, int settle_ms);
 
   // Stops and joins the feeder (the pipeline keeps PLAYING).

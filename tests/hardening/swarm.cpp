@@ -86,6 +86,13 @@ size_t Swarm::await_ended(int timeout_ms, int tick_ms, const std::function<void(
                     [](const SwarmMember &m) { return m.socket->ended_us() != 0; }));
 }
 
+size_t Swarm::count_ended_now() {
+  poll_once(0, [](const SwarmMember &m) { return m.socket->open(); });
+  return static_cast<size_t>(
+      std::count_if(members_.begin(), members_.end(),
+                    [](const SwarmMember &m) { return m.socket->ended_us() != 0; }));
+}
+
 size_t Swarm::count_status(int status) const {
   return static_cast<size_t>(
       std::count_if(members_.begin(), members_.end(),

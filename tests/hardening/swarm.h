@@ -47,6 +47,9 @@ class Swarm {
   // reset often shows first as a failed send from `tick`, and each member's
   // socket()->ended_us() says when.
   size_t await_ended(int timeout_ms, int tick_ms = 0, const std::function<void()> &tick = {});
+  // How many the server has closed or reset so far, looking without
+  // waiting.
+  size_t count_ended_now();
   size_t count_status(int status) const;
   void close_all();
 

@@ -96,13 +96,7 @@ GST_START_TEST(test_max_clients_under_burst) {
   live.expect_undisturbed("max-clients under a burst of 500");
 
   // The slots the burst held are free again.
-  Swarm again(live.port(), kFreeSlots);
-  fail_unless_equals_int(again.await_connected(5000), kFreeSlots);
-  again.send_to_all(get_request(live.port(), "/stream"));
-  again.collect_heads(10000);
-  fail_unless(again.count_status(200) == kFreeSlots, "after the burst, %zu of %u slots serve",
-              again.count_status(200), kFreeSlots);
-  again.close_all();
+  live.expect_slots_serve(kFreeSlots, "the burst");
   live.expect_undisturbed("max-clients slots freed after the burst");
 }
 GST_END_TEST;
@@ -131,6 +125,7 @@ GST_END_TEST;
 
 GST_START_TEST(test_stop_with_300_viewers) {
   constexpr size_t kViewers = 300;
+  constexpr long long kStopBoundMs = 10000;
   LiveOptions options;
   // The test's own viewer threads would blur the thread count.
   options.viewers = 0;
@@ -153,7 +148,12 @@ GST_START_TEST(test_stop_with_300_viewers) {
   // Counted at once: a thread the element did not join before returning
   // would still be here.
   const std::vector<std::string> names = thread_names();
-  fail_unless(took_ms < 1000, "PLAYING->NULL with %zu viewers took %lld ms", kViewers, took_ms);
+  // A stop that reached the viewers one at a time, each at its own idle
+  // check, would take 300 of those checks; one that reaches them together
+  // takes one, plus the joins. The bound sits far above the latter so that a
+  // loaded machine cannot reach it, and far below the former.
+  fail_unless(took_ms < kStopBoundMs, "PLAYING->NULL with %zu viewers took %lld ms", kViewers,
+              took_ms);
   fail_unless(count_element_threads(names) == 0,
               "after PLAYING->NULL returned, the element's threads are still running: %s",
               joined(names).c_str());

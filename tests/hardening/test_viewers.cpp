@@ -173,13 +173,7 @@ GST_START_TEST(test_rate_capped_viewers_that_hang_up_are_reaped) {
               live.pipeline().num_clients(), reaped_ms, kCapped);
 
   // Their slots serve again.
-  Swarm again(port, kCapped);
-  fail_unless_equals_int(again.await_connected(5000), kCapped);
-  again.send_to_all(get_request(port, "/stream"));
-  again.collect_heads(10000);
-  fail_unless(again.count_status(200) == kCapped, "after the hang-up, %zu of %zu slots serve",
-              again.count_status(200), kCapped);
-  again.close_all();
+  live.expect_slots_serve(kCapped, "the hang-up");
   live.expect_undisturbed("rate-capped viewers that hang up");
 }
 GST_END_TEST;

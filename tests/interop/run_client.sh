@@ -133,16 +133,27 @@ start_server() {
   fail "the server did not listen within ${START_LIMIT_S}s"
 }
 
-run_curl() {
-  local statuses
-  # The checker hangs up after $PARTS parts; curl then fails to write (23),
-  # which is expected: only the checker's verdict counts.
+# stream_is_valid_mjpeg URL SKIP_HEADS [CURL OPTIONS...]: curl reads URL
+# into the multipart checker ($PARTS parts of $WIDTHx$HEIGHT, after
+# SKIP_HEADS response heads such as a 401's); true when the checker passes it.
+# The checker hangs up after $PARTS parts; curl then fails to write (23),
+# which is expected: only the checker's verdict counts. Sets curl_status.
+stream_is_valid_mjpeg() {
+  local url=$1 skip_heads=$2 statuses
+  shift 2
   set +e
-  curl -sS -N -D - --max-time "$CLIENT_LIMIT_S" "$url" |
-    python3 "$here/check_multipart.py" --parts "$PARTS" --width "$WIDTH" --height "$HEIGHT"
+  curl -sS -N -D - --max-time "$CLIENT_LIMIT_S" "$@" "$url" |
+    python3 "$here/check_multipart.py" --parts "$PARTS" --width "$WIDTH" --height "$HEIGHT" \
+      --skip-heads "$skip_heads"
   statuses=("${PIPESTATUS[@]}")
   set -e
-  [ "${statuses[1]}" -eq 0 ] || fail "curl output is not a valid MJPEG stream (curl exit ${statuses[0]})"
+  curl_status=${statuses[0]}
+  [ "${statuses[1]}" -eq 0 ]
+}
+
+run_curl() {
+  stream_is_valid_mjpeg "$url" 0 ||
+    fail "curl output is not a valid MJPEG stream (curl exit $curl_status)"
 }
 
 run_ffprobe() {
@@ -213,10 +224,10 @@ run_vlc() {
   say "VLC decoded $count frames of $size"
 }
 
-# An ephemeral TCP port that was free a moment ago, for a client-side server
+# A TCP port that was free a moment ago (see support/free_port.py), for a server
 # (Motion, nginx) that cannot report the port it bound.
 free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  python3 "$here/../support/free_port.py"
 }
 
 # await_url URL: polls until URL answers (any HTTP status; a stream is cut
@@ -238,7 +249,7 @@ check_jpeg_size() {
 }
 
 run_curl_digest() {
-  local base="http://127.0.0.1:$port" status statuses
+  local base="http://127.0.0.1:$port" status
   status=$(curl -s -o "$workdir/snapshot.jpg" -w '%{http_code}' --max-time "$CLIENT_LIMIT_S"     --digest -u alice:s3cret "$base/?action=snapshot")
   [ "$status" = 200 ] || fail "curl --digest got $status for /?action=snapshot"
   check_jpeg_size "$workdir/snapshot.jpg"
@@ -248,18 +259,13 @@ run_curl_digest() {
   grep -qi '^WWW-Authenticate: Digest ' "$workdir/basic.head" || fail "the 401 offers no Digest"
   status=$(curl -s -o /dev/null -w '%{http_code}' --max-time "$CLIENT_LIMIT_S" --digest     -u alice:wrong "$base/snapshot")
   [ "$status" = 401 ] || fail "a wrong password got $status"
-  set +e
-  curl -sS -N -D - --max-time "$CLIENT_LIMIT_S" --digest -u alice:s3cret "$base/?action=stream" |
-    python3 "$here/check_multipart.py" --parts "$PARTS" --width "$WIDTH" --height "$HEIGHT" \
-      --skip-heads 1
-  statuses=("${PIPESTATUS[@]}")
-  set -e
-  [ "${statuses[1]}" -eq 0 ] || fail "the Digest-authenticated stream is not valid MJPEG"
+  stream_is_valid_mjpeg "$base/?action=stream" 1 --digest -u alice:s3cret ||
+    fail "the Digest-authenticated stream is not valid MJPEG"
   say "curl --digest: snapshot, stream; Basic and a wrong password refused"
 }
 
 run_motion() {
-  local motion_port motion_dir=$workdir/motion statuses
+  local motion_port motion_dir=$workdir/motion
   motion_port=$(free_port)
   mkdir -p "$motion_dir"
   # Motion takes the camera's size from the stream; it re-serves what it
@@ -283,12 +289,7 @@ CONF
   helper_pids+=($!)
   await_url "http://127.0.0.1:$motion_port/" ||
     fail "Motion did not serve within ${START_LIMIT_S}s: $(tail -n 5 "$workdir/motion.log")"
-  set +e
-  curl -sS -N -D - --max-time "$CLIENT_LIMIT_S" "http://127.0.0.1:$motion_port/" |
-    python3 "$here/check_multipart.py" --parts "$PARTS" --width "$WIDTH" --height "$HEIGHT"
-  statuses=("${PIPESTATUS[@]}")
-  set -e
-  [ "${statuses[1]}" -eq 0 ] ||
+  stream_is_valid_mjpeg "http://127.0.0.1:$motion_port/" 0 ||
     fail "Motion's re-served stream is not valid MJPEG: $(tail -n 5 "$workdir/motion.log")"
   # Motion's pictures came from this server: Motion is its one viewer (the
   # check above read Motion's port, not this server's).
@@ -303,7 +304,7 @@ print(viewers[0]["user_agent"] if len(viewers) == 1 else "")') ||
 }
 
 run_octopi_nginx() {
-  local prefix=$workdir/nginx front statuses status
+  local prefix=$workdir/nginx front status
   front=$(free_port)
   mkdir -p "$prefix/conf" "$prefix/logs" "$prefix/tmp"
   local config
@@ -325,12 +326,8 @@ run_octopi_nginx() {
   status=$(curl -s -o "$workdir/snapshot.jpg" -w '%{http_code}' --max-time "$CLIENT_LIMIT_S"     "http://127.0.0.1:$front/webcam/?action=snapshot")
   [ "$status" = 200 ] || fail "/webcam/?action=snapshot through nginx got $status"
   check_jpeg_size "$workdir/snapshot.jpg"
-  set +e
-  curl -sS -N -D - --max-time "$CLIENT_LIMIT_S" "http://127.0.0.1:$front/webcam/?action=stream" |
-    python3 "$here/check_multipart.py" --parts "$PARTS" --width "$WIDTH" --height "$HEIGHT"
-  statuses=("${PIPESTATUS[@]}")
-  set -e
-  [ "${statuses[1]}" -eq 0 ] || fail "/webcam/?action=stream through nginx is not valid MJPEG"
+  stream_is_valid_mjpeg "http://127.0.0.1:$front/webcam/?action=stream" 0 ||
+    fail "/webcam/?action=stream through nginx is not valid MJPEG"
   status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$front/webcam/?action=nonsense")
   [ "$status" = 400 ] || fail "an unknown action through nginx got $status, not 400"
   say "OctoPrint's /webcam/?action=stream and snapshot through nginx"

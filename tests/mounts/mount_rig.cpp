@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 
+#include "abandoned_pipelines.h"
 #include "await.h"
 #include "sink_pipeline.h"
 
@@ -43,10 +44,12 @@ bool read_live_tag(const Bytes &jpeg, unsigned *camera, unsigned *sequence) {
 
 Rig::Rig(const std::string &name) : name_(name), pipeline_(gst_pipeline_new(name.c_str())) {
   fail_unless(pipeline_ != nullptr);
+  test_support::track_pipeline(pipeline_);
 }
 
 Rig::~Rig() {
   stop();
+  test_support::untrack_pipeline(pipeline_);
   gst_object_unref(pipeline_);
 }
 
@@ -134,6 +137,16 @@ int play_on_free_port(Rig &rig) {
     rig.flush_bus();
   }
   return 0;
+}
+
+int play_sharing_free_port(Rig &first, std::initializer_list<Rig *> joining) {
+  const int port = play_on_free_port(first);
+  fail_unless(port > 0, "no free port could be served");
+  for (Rig *rig : joining) {
+    rig->set_on_sinks("port", port);
+    fail_unless(rig->play(), "another element on port %d failed", port);
+  }
+  return port;
 }
 
 ElementError parse_error(GstMessage *message) {

@@ -9,6 +9,7 @@
 
 #include <gst/gst.h>
 
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,11 @@ class Rig {
 // Plays `rig` with every sink on one free TCP port of 127.0.0.1 (another
 // try on a clash) and returns the port, or 0.
 int play_on_free_port(Rig &rig);
+
+// Plays `first` on a free port as play_on_free_port() does, then each of
+// `joining` on that same port: one server serving every rig's mounts. The
+// port; the test fails if any of them did not start.
+int play_sharing_free_port(Rig &first, std::initializer_list<Rig *> joining);
 
 // An element error's domain, code and message, from a bus message.
 struct ElementError {

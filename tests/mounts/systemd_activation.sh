@@ -72,7 +72,7 @@ service_pipeline() {
 }
 
 free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  python3 "$here/../support/free_port.py"
 }
 
 start_activator() {

@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <initializer_list>
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "await.h"
@@ -28,6 +30,15 @@ namespace {
 // those of temporaries.
 void expect_text(const std::string &got, const std::string &wanted) {
   fail_unless(got == wanted, "'%s', not '%s'", got.c_str(), wanted.c_str());
+}
+
+// One camera on each of `rigs`: the n-th (from 1) is camN, mounted at /camN.
+void add_numbered_cameras(std::initializer_list<Rig *> rigs) {
+  unsigned number = 1;
+  for (Rig *rig : rigs) {
+    const std::string name = "cam" + std::to_string(number++);
+    rig->add_camera(name, "/" + name);
+  }
 }
 
 // What one mount served: its snapshot is the newest frame pushed into its
@@ -194,15 +205,8 @@ void expect_documents_cover(int port, const std::vector<MountUnderTest> &mounts)
 
 GST_START_TEST(test_three_pipelines_on_one_port) {
   Rig first("first"), second("second"), third("third");
-  first.add_camera("cam1", "/cam1");
-  second.add_camera("cam2", "/cam2");
-  third.add_camera("cam3", "/cam3");
-  const int port = play_on_free_port(first);
-  fail_unless(port > 0, "no free port could be served");
-  for (Rig *rig : {&second, &third}) {
-    rig->set_on_sinks("port", port);
-    fail_unless(rig->play(), "a second element on port %d failed", port);
-  }
+  add_numbered_cameras({&first, &second, &third});
+  const int port = play_sharing_free_port(first, {&second, &third});
   for (Rig *rig : {&first, &second, &third}) {
     gint current = 0;
     g_object_get(rig->sink(), "current-port", &current, nullptr);
@@ -321,19 +325,12 @@ void expect_consecutive(const RawViewer &viewer, unsigned camera, const char *wh
 
 GST_START_TEST(test_mount_leaves_while_others_stream) {
   Rig first("first"), leaving("leaving"), third("third");
-  first.add_camera("cam1", "/cam1");
-  leaving.add_camera("cam2", "/cam2");
-  third.add_camera("cam3", "/cam3");
+  add_numbered_cameras({&first, &leaving, &third});
   // Room for a slow moment of a loaded machine: a frame a viewer misses
   // must be one the leaving mount cost it, not one its queue dropped.
   first.set_on_sinks("max-queued-frames", 30);
   third.set_on_sinks("max-queued-frames", 30);
-  const int port = play_on_free_port(first);
-  fail_unless(port > 0);
-  for (Rig *rig : {&leaving, &third}) {
-    rig->set_on_sinks("port", port);
-    fail_unless(rig->play());
-  }
+  const int port = play_sharing_free_port(first, {&leaving, &third});
   const std::vector<Bytes> leaving_frames = camera_frames(2, 2);
   fail_unless(leaving.push_jpeg(0, leaving_frames[0]));
 
@@ -419,35 +416,11 @@ GST_START_TEST(test_removed_sink_leaves_its_pipeline_partner_serving) {
 }
 GST_END_TEST;
 
-namespace {
-
-// Whether something could listen on 127.0.0.1:`port` now.
-bool port_is_free(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  // As any server would bind: the closed viewers' TIME_WAIT entries on the
-  // port do not count, a listener does.
-  const int reuse = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, sizeof reuse);
-  const bool bound =
-      bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 && listen(fd, 1) == 0;
-  close(fd);
-  return bound;
-}
-
-}  // namespace
-
 GST_START_TEST(test_server_lives_while_any_element_uses_it) {
   Rig creator("creator"), follower("follower");
   creator.add_camera("creator", "/a");
   follower.add_camera("follower", "/b");
-  const int port = play_on_free_port(creator);
-  fail_unless(port > 0);
-  follower.set_on_sinks("port", port);
-  fail_unless(follower.play());
+  const int port = play_sharing_free_port(creator, {&follower});
   const std::vector<Bytes> frames = camera_frames(2, 3);
   fail_unless(follower.push_jpeg(0, frames[0]));
   RawViewer viewer(port, "/b/stream");

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -105,12 +106,31 @@ void serve_on_unix(Rig &rig, const std::string &path) {
   rig.set_on_sinks("address", "unix:" + path);
 }
 
-// One element set to serve on a unix socket in a directory of its own.
+// One element serving on a unix socket in a directory of its own;
+// `configure` sets what the test needs before it starts listening.
 struct UnixServer {
-  UnixServer() { serve_on_unix(rig, path); }
+  explicit UnixServer(const std::function<void(GstElement *sink)> &configure) {
+    serve_on_unix(rig, path);
+    configure(rig.sink());
+    fail_unless(rig.play());
+  }
   SocketDirectory directory;
   const std::string path = directory.file("cam.sock");
   Rig rig{"unix"};
+};
+
+// Another program's socket, bound by `bind_socket` at cam.sock in a directory
+// of its own; closed (its file left for the directory to remove) at the end.
+struct OtherProgramSocket {
+  explicit OtherProgramSocket(const std::function<int(const std::string &path)> &bind_socket)
+      : fd(bind_socket(path)) {}
+  ~OtherProgramSocket() { close(fd); }
+  OtherProgramSocket(const OtherProgramSocket &) = delete;
+  OtherProgramSocket &operator=(const OtherProgramSocket &) = delete;
+
+  SocketDirectory directory;
+  const std::string path = directory.file("cam.sock");
+  const int fd;
 };
 
 // The start of `rig` fails with OPEN_WRITE naming the socket and `reason`.
@@ -146,11 +166,10 @@ std::vector<std::string> curl_args(const std::string &socket_path, const std::st
 }  // namespace
 
 GST_START_TEST(test_unix_socket_serves_curl_and_raw_clients) {
-  UnixServer server;
+  UnixServer server(
+      [](GstElement *sink) { g_object_set(sink, "unix-socket-mode", 0600, nullptr); });
   const std::string &path = server.path;
   Rig &rig = server.rig;
-  g_object_set(rig.sink(), "unix-socket-mode", 0600, nullptr);
-  fail_unless(rig.play());
   gint port = -1;
   g_object_get(rig.sink(), "current-port", &port, nullptr);
   fail_unless_equals_int(port, 0);
@@ -255,39 +274,31 @@ GST_START_TEST(test_stale_socket_file_is_replaced) {
 GST_END_TEST;
 
 GST_START_TEST(test_live_socket_is_not_taken) {
-  SocketDirectory directory;
-  const std::string path = directory.file("cam.sock");
-  const int other = bind_unix(path, true);
-  expect_existing_socket_kept(path, "another server is listening on it");
+  OtherProgramSocket other([](const std::string &path) { return bind_unix(path, true); });
+  expect_existing_socket_kept(other.path, "another server is listening on it");
   // The other server is still reachable.
-  RawSocket client(Endpoint::unix_socket(path));
+  RawSocket client(Endpoint::unix_socket(other.path));
   fail_unless(client.ok(), "the other server can no longer be reached");
-  close(other);
 }
 GST_END_TEST;
 
 // A live server that is not accepting (its backlog full) must not hold the
 // start up: the check of the file does not block.
 GST_START_TEST(test_live_socket_with_full_backlog_is_not_taken) {
-  SocketDirectory directory;
-  const std::string path = directory.file("cam.sock");
-  const int other = bind_unix(path, true, 0);
+  OtherProgramSocket other([](const std::string &path) { return bind_unix(path, true, 0); });
   std::vector<int> clients;
-  fill_backlog(path, &clients);
-  expect_existing_socket_kept(path, "another server is listening on it");
+  fill_backlog(other.path, &clients);
+  expect_existing_socket_kept(other.path, "another server is listening on it");
   for (int fd : clients) close(fd);
-  close(other);
 }
 GST_END_TEST;
 
 // Only a refused connect proves a file stale; another program's datagram
 // socket answers otherwise and is left alone.
 GST_START_TEST(test_datagram_socket_is_not_taken) {
-  SocketDirectory directory;
-  const std::string path = directory.file("cam.sock");
-  const int other = bind_unix_socket(path, SOCK_DGRAM);
-  expect_existing_socket_kept(path, "cannot check whether another server is listening on it");
-  close(other);
+  OtherProgramSocket other(
+      [](const std::string &path) { return bind_unix_socket(path, SOCK_DGRAM); });
+  expect_existing_socket_kept(other.path, "cannot check whether another server is listening on it");
 }
 GST_END_TEST;
 
@@ -318,11 +329,9 @@ std::string read_all(RawSocket &connection, HttpHead *head) {
 }  // namespace
 
 GST_START_TEST(test_request_gate_on_unix_socket) {
-  UnixServer server;
+  UnixServer server([](GstElement *sink) { g_object_set(sink, "request-timeout", 1, nullptr); });
   const std::string &path = server.path;
   Rig &rig = server.rig;
-  g_object_set(rig.sink(), "request-timeout", 1, nullptr);
-  fail_unless(rig.play());
   const Bytes frame = camera_frames(1, 1)[0];
   fail_unless(rig.push_jpeg(0, frame));
   const Endpoint endpoint = Endpoint::unix_socket(path);

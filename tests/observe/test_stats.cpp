@@ -22,17 +22,22 @@ namespace {
 
 Bytes not_a_jpeg() { return Bytes("plain text, no start-of-image marker"); }
 
+// For exact counts of parts sent: no idle resend may add one when a loaded
+// machine is slow between two pushes.
+void turn_off_idle_resend(SinkPipeline &pipeline) {
+  g_object_set(pipeline.sink(), "idle-resend", 0u, nullptr);
+}
+
 }  // namespace
 
 GST_START_TEST(test_stats_json_counts_frames_and_viewers) {
   const std::vector<Bytes> frames = distinct_jpegs(4);
   SinkPipeline pipeline;
-  // Exact counts of parts sent: no idle resend may add one when a loaded
-  // machine is slow between two pushes, and no frame may be dropped from a
-  // viewer's queue when its thread is slow to run.
-  g_object_set(pipeline.sink(), "idle-resend", 0u, "max-queued-frames", 16u, nullptr);
-  fail_unless(pipeline.play());
-  fail_unless(pipeline.push_jpeg(frames[0]));
+  turn_off_idle_resend(pipeline);
+  // Nor may a frame be dropped from a viewer's queue when its thread is slow
+  // to run.
+  g_object_set(pipeline.sink(), "max-queued-frames", 16u, nullptr);
+  pipeline.start_serving(frames[0]);
   fail_unless(pipeline.push_and_await(buffer_from_bytes(not_a_jpeg()), "frames-rejected"));
 
   RawViewer first(pipeline.port());
@@ -105,8 +110,7 @@ GST_END_TEST;
 GST_START_TEST(test_stats_fps_follows_the_send_rate) {
   const std::vector<Bytes> frames = distinct_jpegs(1);
   SinkPipeline pipeline;
-  fail_unless(pipeline.play());
-  fail_unless(pipeline.push_jpeg(frames[0]));
+  pipeline.start_serving(frames[0]);
   RawViewer viewer(pipeline.port());
   fail_unless(viewer.streaming() && pipeline.await_num_clients(1));
 
@@ -137,8 +141,7 @@ GST_START_TEST(test_stalled_viewer_drops_show_and_do_not_block_stats) {
   const std::vector<Bytes> frames = encode_jpegs(2, "snow", 640, 480);
   fail_unless_equals_int(frames.size(), 2);
   SinkPipeline pipeline;
-  fail_unless(pipeline.play());
-  fail_unless(pipeline.push_jpeg(frames[0]));
+  pipeline.start_serving(frames[0]);
 
   RawSocket stalled(pipeline.port());
   fail_unless(stalled.ok());
@@ -175,11 +178,8 @@ GST_END_TEST;
 GST_START_TEST(test_get_stats_lists_viewers) {
   const std::vector<Bytes> frames = distinct_jpegs(2);
   SinkPipeline pipeline;
-  // Exact counts of parts sent: no idle resend may add one when a loaded
-  // machine is slow between two pushes.
-  g_object_set(pipeline.sink(), "idle-resend", 0u, nullptr);
-  fail_unless(pipeline.play());
-  fail_unless(pipeline.push_jpeg(frames[0]));
+  turn_off_idle_resend(pipeline);
+  pipeline.start_serving(frames[0]);
   RawViewer viewer(pipeline.port());
   fail_unless(viewer.streaming() && pipeline.await_num_clients(1));
   fail_unless(pipeline.push_jpeg(frames[1]));
@@ -223,8 +223,7 @@ GST_END_TEST;
 GST_START_TEST(test_viewer_messages_on_the_bus) {
   const std::vector<Bytes> frames = distinct_jpegs(1);
   SinkPipeline pipeline;
-  fail_unless(pipeline.play());
-  fail_unless(pipeline.push_jpeg(frames[0]));
+  pipeline.start_serving(frames[0]);
   for (GstMessage *earlier : pipeline.take_messages(GST_MESSAGE_ELEMENT))
     gst_message_unref(earlier);
 
@@ -267,9 +266,7 @@ GST_END_TEST;
 GST_START_TEST(test_metrics_parse_and_match_stats) {
   const std::vector<Bytes> frames = distinct_jpegs(3);
   SinkPipeline pipeline;
-  // Exact counts of parts sent: no idle resend may add one when a loaded
-  // machine is slow between two pushes.
-  g_object_set(pipeline.sink(), "idle-resend", 0u, nullptr);
+  turn_off_idle_resend(pipeline);
   fail_unless(pipeline.play());
   for (const Bytes &frame : frames) fail_unless(pipeline.push_jpeg(frame));
   fail_unless(pipeline.push_and_await(buffer_from_bytes(not_a_jpeg()), "frames-rejected"));

@@ -6,11 +6,13 @@ them, even when the test fails or is killed by meson's timeout (SIGTERM)."""
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from free_port import free_port  # noqa: E402,F401  (re-exported for the tests)
 
 SKIP = 77
 LIMIT_S = 20  # any single awaited event
@@ -40,15 +42,6 @@ def await_condition(condition, limit_s=LIMIT_S, period_s=0.05):
         if time.monotonic() >= deadline:
             return None
         time.sleep(period_s)
-
-
-def free_port():
-    """A port nothing listens on now. For servers that cannot report the
-    port they bound (nginx); callers retry if another process takes it
-    first."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Process:

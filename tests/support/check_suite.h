@@ -7,6 +7,8 @@
 
 #include <initializer_list>
 
+#include "abandoned_pipelines.h"
+
 namespace test_support {
 
 // A test function and the name check reports it by.
@@ -22,6 +24,9 @@ inline Suite *single_case_suite(const char *name, const char *case_name,
   Suite *suite = suite_create(name);
   TCase *test_case = tcase_create(case_name);
   if (timeout_s > 0) tcase_set_timeout(test_case, timeout_s);
+  // Runs after a failed check too, also without fork (see
+  // abandoned_pipelines.h).
+  tcase_add_checked_fixture(test_case, nullptr, stop_abandoned_pipelines);
   // What tcase_add_test() expands to, with the name passed in.
   for (const NamedTest &test : tests)
     _tcase_add_test(test_case, test.function, test.name, 0, 0, 0, 1);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -319,18 +320,41 @@ HttpResponse http_exchange(const Endpoint &endpoint, const std::string &method,
   return response;
 }
 
-int free_port() {
+bool port_is_free(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) g_error("socket() failed");
+  // As a server binds: connections of an earlier server in TIME_WAIT do
+  // not make the port taken.
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  const bool bound = bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0 &&
-                     getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) == 0;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  const bool bound = bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0;
   close(fd);
-  if (!bound) g_error("could not bind an ephemeral port");
-  return ntohs(address.sin_port);
+  return bound;
+}
+
+int free_port() {
+  // Below the kernel's ephemeral range: a port bind(0) handed out is handed
+  // out again to the next outgoing connection of a test running beside this
+  // one, which then holds it when the element binds. Below the range only
+  // another explicit bind can clash.
+  int low = 32768, high = 60999;
+  if (FILE *range = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (fscanf(range, "%d %d", &low, &high) != 2) low = 32768, high = 60999;
+    fclose(range);
+  }
+  constexpr int kFloor = 10000;
+  const bool room_below = low - 1 - kFloor >= 1000;
+  const int first = room_below ? kFloor : high + 1;
+  const int last = room_below ? low - 1 : 65535;
+  for (int attempt = 0; attempt < 200; attempt++) {
+    const int port = g_random_int_range(first, last + 1);
+    if (port_is_free(port)) return port;
+  }
+  g_error("no free port between %d and %d", first, last);
 }
 
 bool have_ipv6_loopback() {

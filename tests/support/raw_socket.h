@@ -160,11 +160,16 @@ struct HttpResponse : HttpHead {
 HttpResponse http_exchange(const Endpoint &endpoint, const std::string &method,
                            const std::string &path, const std::string &body = "");
 
-// A TCP port on 127.0.0.1 that was free a moment ago (bound with port 0 and
-// released). Elements that must share a port cannot use port=0, which is
-// never shared; a rare clash with another process shows as a listen error,
-// and the caller tries again. Aborts the test when no port can be bound.
+// A TCP port on 127.0.0.1 that was free a moment ago, from below the
+// kernel's ephemeral range so that no outgoing connection can take it
+// before the server binds. Elements that must share a port cannot use
+// port=0, which is never shared; a rare clash with another test's server
+// shows as a listen error, and the caller tries again. Aborts the test when
+// no port can be bound.
 int free_port();
+
+// True when a server could bind 127.0.0.1:port now.
+bool port_is_free(int port);
 
 // True when a TCP socket can be bound to [::1] on this machine.
 bool have_ipv6_loopback();

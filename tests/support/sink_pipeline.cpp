@@ -5,12 +5,14 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/check/gstcheck.h>
 
+#include "abandoned_pipelines.h"
 #include "await.h"
 
 namespace test_support {
 
 SinkPipeline::SinkPipeline() {
   pipeline_ = gst_pipeline_new("under-test");
+  track_pipeline(pipeline_);
   source_ = gst_element_factory_make("appsrc", "source");
   sink_ = gst_element_factory_make("mjpeghttpsink", "sink");
   fail_unless(source_ != nullptr, "appsrc is missing");
@@ -27,6 +29,7 @@ SinkPipeline::SinkPipeline() {
 
 SinkPipeline::~SinkPipeline() {
   stop();
+  untrack_pipeline(pipeline_);
   gst_object_unref(pipeline_);
 }
 
@@ -35,6 +38,11 @@ bool SinkPipeline::play() {
   // does not wait for that: the server listens as soon as the call returns.
   return gst_element_set_state(pipeline_, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE &&
          port() > 0;
+}
+
+void SinkPipeline::start_serving(const Bytes &first_frame) {
+  fail_unless(play(), "the sink did not start listening");
+  fail_unless(push_jpeg(first_frame), "the sink did not publish the first frame");
 }
 
 void SinkPipeline::stop() { gst_element_set_state(pipeline_, GST_STATE_NULL); }

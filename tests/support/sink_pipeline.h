@@ -27,6 +27,9 @@ class SinkPipeline {
 
   // To PLAYING; true once the sink listens.
   bool play();
+  // To PLAYING with `first_frame` published, as most tests begin; the test
+  // fails, saying which, if the sink does not listen or publish it.
+  void start_serving(const Bytes &first_frame);
   // To NULL (synchronous: the server and every viewer thread are gone).
   void stop();
   // The port the sink listens on now (current-port).
