@@ -11,7 +11,7 @@
 //
 // Usage:
 //   feeder --calibrate [--target-bytes N]          prints "QUALITY q AVG bytes"
-//   feeder --server mjpeg|tcp|floor --quality Q [--rate FPS (0 = as fast as the
+//   feeder --server mjpeg|tcp|floor|floor-threads --quality Q [--rate FPS (0 = as fast as the
 //          sink accepts)] [--size WxH] [--boundary B] [--sink-props "k=v ..."]
 //          [--counter-file F]
 //
@@ -20,6 +20,11 @@
 // per viewer per frame, non-blocking, by one sender thread per core, with no
 // per-viewer thread, queue or wake-up. Its CPU per frame and its latency are
 // the floor the kernel's loopback TCP sets on this machine.
+// `floor-threads` sends the same parts the same way, but from a thread per
+// viewer that sleeps on one futex word between frames, rung once per frame:
+// the least a server built like mjpeghttpsink (a thread per viewer) pays,
+// with no queue, pacing, statistics or HTTP. The gap between the two floors
+// is what the thread-per-viewer shape itself costs on this machine.
 // Once serving it prints "READY port=P tid=T frame_bytes=B" on stdout and runs
 // until SIGTERM/SIGINT. --counter-file: a file whose first 8 bytes are kept
 // equal to the number of frames pushed, for the load client to read.
@@ -28,6 +33,7 @@
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
+#include <linux/futex.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -42,6 +48,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -112,8 +119,9 @@ Options parse_options(int argc, char **argv) {
     else
       die("unknown option " + arg);
   }
-  if (options.server != "mjpeg" && options.server != "tcp" && options.server != "floor")
-    die("--server is mjpeg, tcp or floor");
+  if (options.server != "mjpeg" && options.server != "tcp" && options.server != "floor" &&
+      options.server != "floor-threads")
+    die("--server is mjpeg, tcp, floor or floor-threads");
   if (options.frame_count < 1 || options.frame_count > 300) die("--frames out of 1..300");
   if (options.width < 16 || options.width > 4096 || options.height < 16 || options.height > 4096)
     die("--size out of 16x16..4096x4096");
@@ -388,6 +396,7 @@ struct FloorPart {
 
 class FloorServer {
  public:
+  // senders == 0: a thread per viewer instead of one sender per core.
   FloorServer(const Options &options, unsigned senders) : boundary_(options.boundary) {
     listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in address{};
@@ -409,8 +418,10 @@ class FloorServer {
       stopping_ = true;
     }
     cond_.notify_all();
+    ring_viewers();
     acceptor_.join();
     for (std::thread &sender : senders_) sender.join();
+    for (pthread_t viewer : viewer_threads_) pthread_join(viewer, nullptr);
     for (int fd : viewers_)
       if (fd >= 0) close(fd);
     close(listen_fd_);
@@ -425,6 +436,7 @@ class FloorServer {
       generation_++;
     }
     cond_.notify_all();
+    ring_viewers();
   }
 
  private:
@@ -436,10 +448,67 @@ class FloorServer {
       if (fd < 0) continue;
       std::lock_guard<std::mutex> lock(mutex_);
       viewers_.push_back(fd);
+      if (senders_.empty()) start_viewer_thread(fd);
+    }
+  }
+
+  // Under mutex_. A small stack, as mjpeghttpsink's viewer threads have.
+  void start_viewer_thread(int fd) {
+    struct Start {
+      FloorServer *server;
+      int fd;
+    };
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_t thread;
+    auto *start = new Start{this, fd};
+    auto run = [](void *arg) -> void * {
+      Start *s = static_cast<Start *>(arg);
+      s->server->viewer_loop(s->fd);
+      delete s;
+      return nullptr;
+    };
+    if (pthread_create(&thread, &attr, run, start) == 0)
+      viewer_threads_.push_back(thread);
+    else
+      delete start;
+    pthread_attr_destroy(&attr);
+  }
+
+  // One futex wake for every viewer thread, as mjpeghttpsink's doorbell.
+  void ring_viewers() {
+    rings_.fetch_add(1);
+    syscall(SYS_futex, &rings_, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+  }
+
+  void viewer_loop(int fd) {
+    // Named apart from the process's other threads for profile.sh's counts.
+    pthread_setname_np(pthread_self(), "floor-viewer");
+    uint32_t seen = rings_.load();
+    uint64_t sent_generation = 0;
+    for (;;) {
+      std::shared_ptr<const FloorPart> part;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stopping_) return;
+        if (generation_ != sent_generation) {
+          sent_generation = generation_;
+          part = part_;
+        }
+      }
+      if (part) {
+        send_part(fd, *part);
+        continue;
+      }
+      // The kernel sleeps only while the word still holds `seen`.
+      syscall(SYS_futex, &rings_, FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr, 0);
+      seen = rings_.load();
     }
   }
 
   void send_loop(unsigned index, unsigned senders) {
+    pthread_setname_np(pthread_self(), "floor-sender");
     uint64_t seen = 0;
     std::vector<int> mine;
     for (;;) {
@@ -506,6 +575,8 @@ class FloorServer {
   uint64_t generation_ = 0;
   std::shared_ptr<const FloorPart> part_;
   std::vector<int> viewers_;
+  std::vector<pthread_t> viewer_threads_;
+  std::atomic<uint32_t> rings_{0};
 };
 
 int serve_floor(const Options &options) {
@@ -516,7 +587,8 @@ int serve_floor(const Options &options) {
   for (size_t i = 0; i < bodies.size(); i++)
     if (!gst_memory_map(bodies[i], &maps[i], GST_MAP_READ)) die("cannot map a frame");
   volatile uint64_t *counter = map_counter(options.counter_file);
-  const unsigned senders = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned senders =
+      options.server == "floor-threads" ? 0 : std::max(1u, std::thread::hardware_concurrency());
   auto server = std::make_unique<FloorServer>(options, senders);
   g_streaming_tid.store(syscall(SYS_gettid));
   printf("READY port=%d tid=%ld frame_bytes=%zu\n", server->port(), g_streaming_tid.load(),
@@ -565,5 +637,6 @@ int main(int argc, char **argv) {
   gst_init(&argc, &argv);
   Options options = parse_options(argc, argv);
   if (options.calibrate) return calibrate(options);
-  return options.server == "floor" ? serve_floor(options) : serve(options);
+  return options.server == "floor" || options.server == "floor-threads" ? serve_floor(options)
+                                                                        : serve(options);
 }

@@ -108,6 +108,7 @@ server_label() {
   case "$1" in
     mjpeg) echo mjpeghttpsink ;;
     tcp) echo tcpserversink ;;
+    floor-threads) echo "thread-per-viewer floor" ;;
     *) echo "kernel floor" ;;
   esac
 }

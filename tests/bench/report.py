@@ -12,6 +12,9 @@ THEIRS = "tcpserversink"
 # One sendmsg per viewer per frame and nothing else (feeder --server floor):
 # what the kernel's loopback TCP costs on this machine, for any server.
 FLOOR = "kernel floor"
+# The same sends from a thread per viewer, woken once per frame by one futex
+# (feeder --server floor-threads): the least a server of our shape pays.
+THREAD_FLOOR = "thread-per-viewer floor"
 
 
 def load(results_dir):
@@ -80,12 +83,14 @@ def table(rows):
              "|" + "---|" * (len(headers) + 2)]
     for case in order:
         pair = by_case[case]
-        for server in (OURS, THEIRS, FLOOR):
+        for server in (OURS, THEIRS, FLOOR, THREAD_FLOOR):
             if server in pair:
                 cells = [fmt(v, d) for _, v, d in metrics(pair[server])]
                 lines.append(f"| {case} | {server} | " + " | ".join(cells) + " |")
         for label, a_server, b_server in (("ours ÷ theirs", OURS, THEIRS), ("floor ÷ theirs", FLOOR, THEIRS),
-                                          ("ours ÷ floor", OURS, FLOOR)):
+                                          ("ours ÷ floor", OURS, FLOOR),
+                                          ("thread floor ÷ floor", THREAD_FLOOR, FLOOR),
+                                          ("ours ÷ thread floor", OURS, THREAD_FLOOR)):
             if a_server not in pair or b_server not in pair:
                 continue
             cells = []
@@ -171,6 +176,19 @@ def targets(by_case, ceiling):
             p99 = ratio(floor["latency_ms"]["p99"], theirs["latency_ms"]["p99"])
             out.append(("(for scale) the kernel floor at 300 viewers, ÷ tcpserversink: CPU, latency p99",
                         f"{fmt(cpu, 2)}×, {fmt(p99, 2)}×", None))
+    ours, floor, threads = get("v300"), get("v300", FLOOR), get("v300", THREAD_FLOOR)
+    if ours and floor:
+        r = ratio(ours["cpu_ms_per_1000_frames"], floor["cpu_ms_per_1000_frames"])
+        out.append(("issue 11: 300 viewers: CPU per delivered frame ≤ 1.25× the kernel floor", f"{fmt(r, 2)}×",
+                    r is not None and r <= 1.25))
+        r = ratio(ours["latency_ms"]["p99"], floor["latency_ms"]["p99"])
+        out.append(("issue 11: 300 viewers: latency p99 ≤ 1.1× the kernel floor", f"{fmt(r, 2)}×",
+                    r is not None and r <= 1.1))
+        if threads:
+            cpu = ratio(threads["cpu_ms_per_1000_frames"], floor["cpu_ms_per_1000_frames"])
+            p99 = ratio(threads["latency_ms"]["p99"], floor["latency_ms"]["p99"])
+            out.append(("(for scale) the thread-per-viewer floor at 300 viewers, ÷ the kernel floor: CPU, p99",
+                        f"{fmt(cpu, 2)}×, {fmt(p99, 2)}×", None))
     storm, storm_theirs = get("storm_300"), get("storm_300", THEIRS)
     if storm:
         t = storm["connect_all_s"]
@@ -184,8 +202,15 @@ def targets(by_case, ceiling):
         note = f"{ours['connected']} connected, fps min {fmt(ours['fps']['min'], 2)}"
         if theirs:
             note += f" (tcpserversink: {theirs['connected']} connected, fps min {fmt(theirs['fps']['min'], 2)})"
-        out.append(("900 viewers @30: all connected, every viewer ≥ 29.5 fps", note,
+        copying = " (a client that reads every byte)" if ours.get("copy_bodies") else ""
+        out.append((f"900 viewers @30{copying}: all connected, every viewer ≥ 29.5 fps", note,
                     ours["connected"] == 900 and (ours["fps"]["min"] or 0) >= 29.5))
+        for label, server in (("kernel floor", FLOOR), ("thread-per-viewer floor", THREAD_FLOOR)):
+            row = get("v900", server)
+            if row:
+                out.append((f"(for scale) the {label} at 900 viewers{copying}: fps min / median, p99",
+                            f"{fmt(row['fps']['min'], 2)} / {fmt(row['fps']['median'], 2)}, "
+                            f"{fmt(row['latency_ms']['p99'])} ms", None))
     ours, idle = get("v1000_10fps"), get("idle")
     if ours:
         base = idle["server_rss_hwm_kb"] if idle else 0
@@ -268,7 +293,7 @@ def main():
     if shaped:
         print("Shaped links (tc htb in a network namespace, 8 unshaped viewers beside them; "
               "floor = frame bytes ÷ link rate):\n\n" + shaped + "\n")
-    print("| target (issue 4) | measured | met |\n|---|---|---|")
+    print("| target (issue 4, issue 11) | measured | met |\n|---|---|---|")
     for description, measured, met in checks:
         verdict = "–" if met is None else ("yes" if met else "NO")
         print(f"| {description} | {measured} | {verdict} |")

@@ -14,7 +14,7 @@
 # working tree as it is), BENCH_REV (another commit to snapshot instead of
 # HEAD; give each its own BENCH_BUILD_DIR).
 # BENCH_FLOOR=0 skips the kernel-floor rows (see below). BENCH_SERVERS
-# (space separated: mjpeg tcp floor, default all) runs only some servers,
+# (space separated: mjpeg tcp floor floor-threads, default all) runs only some servers,
 # for trying a change; a reference run keeps them side by side.
 # BENCH_COPY_BODIES=1: the load client reads every byte (--copy-bodies)
 # instead of dropping bodies in the kernel, like a real viewer; its own CPU
@@ -165,7 +165,9 @@ PY
 # The kernel floor (feeder --server floor: one sendmsg per viewer per frame,
 # nothing else) runs beside the two servers in the cases at a fixed frame
 # rate with only fast viewers: the least CPU and latency any server can have
-# on this machine. BENCH_FLOOR=0 leaves it out.
+# on this machine. Beside it the thread-per-viewer floor (floor-threads: the
+# same sends from a thread per viewer woken once per frame): the least a
+# server of mjpeghttpsink's shape can have. BENCH_FLOOR=0 leaves both out.
 floor_cases=" v1 v10 v100 v300 v900 v1000_10fps "
 # The shaped-link case: both servers, each in a namespace of its own built
 # and removed around its run (a fresh shaper, no TIME_WAIT left between them).
@@ -205,7 +207,7 @@ for spec in "${ALL_CASES[@]}"; do
     continue
   fi
   servers=(mjpeg tcp)
-  [ "${BENCH_FLOOR:-1}" != 0 ] && [[ "$floor_cases" == *" $name "* ]] && servers+=(floor)
+  [ "${BENCH_FLOOR:-1}" != 0 ] && [[ "$floor_cases" == *" $name "* ]] && servers+=(floor floor-threads)
   for server in "${servers[@]}"; do
     server_selected "$server" || continue
     run_case "$name" "$viewers" "$slow" "$rate" "$connects" "$server" "${rcvbuf:-16384}"
