@@ -29,6 +29,9 @@ constexpr int kSampleIntervalMs = 10;
 constexpr int kFirstSampleIntervalMs = 1;
 // Never hold a viewer back longer than this on an estimate alone.
 constexpr int64_t kMaxEstimatedWaitMs = 2000;
+// A viewer that will have what is still on its way within this long is not
+// held back for it (see wait_until_ready()).
+constexpr uint64_t kMomentUs = 2000;
 // Unsent bytes the kernel may keep per viewer before a write reports EAGAIN.
 constexpr int kNotSentLowWater = 16 * 1024;
 
@@ -60,6 +63,8 @@ StallPacer::Sample StallPacer::sample() {
   // before trusting the newer ones.
   if (length >= offsetof(tcp_info, tcpi_bytes_acked) + sizeof info.tcpi_bytes_acked)
     result.bytes_acked = info.tcpi_bytes_acked;
+  if (length >= offsetof(tcp_info, tcpi_delivery_rate) + sizeof info.tcpi_delivery_rate)
+    result.delivery_rate = info.tcpi_delivery_rate;
   if (length >= offsetof(tcp_info, tcpi_snd_wnd) + sizeof info.tcpi_snd_wnd) {
     result.has_window = true;
     result.window = info.tcpi_snd_wnd;
@@ -82,6 +87,19 @@ StallPacer::Result StallPacer::wait_until_ready(int stop_fd, const FrameQueue *q
   Sample first = sample();
   if (!first.valid) return Result::kReady;
   if (first.has_window) max_window_ = std::max(max_window_, first.window);
+
+  // A viewer that will have what is still on its way within a moment, both
+  // at the rate its connection delivers and at the rate it has been reading,
+  // is not held back: a frame takes a fast viewer (loopback, a LAN) tens of
+  // microseconds, and waiting the first sampling interval for each one cut
+  // a viewer at full rate to a fifth of it. Both rates, because TCP's
+  // delivery rate cannot tell a reader that drains its buffer slowly:
+  // loopback acknowledges whatever fits its window at once.
+  update_read_rate(first);
+  if (first.delivery_rate > 0 && read_rate_ > 0 &&
+      uint64_t{first.queued} * 1000000 < kMomentUs * first.delivery_rate &&
+      static_cast<double>(first.queued) * 1000 < read_rate_ * static_cast<double>(kMomentUs))
+    return Result::kReady;
 
   // Sleeps one interval unless asked to stop; also notices a dead peer.
   int interval_ms = kFirstSampleIntervalMs;

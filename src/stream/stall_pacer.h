@@ -55,6 +55,7 @@ class StallPacer {
     uint32_t queued = 0;      // unsent plus unacknowledged bytes
     uint64_t bytes_acked = 0;
     uint32_t window = 0;
+    uint64_t delivery_rate = 0;  // bytes per second, as TCP last measured it; 0: unknown
   };
 
   Sample sample();
