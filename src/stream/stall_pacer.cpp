@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 
+#include "base/monotonic_clock.h"
 #include "stream/frame_queue.h"
 
 namespace mjpeghttp {
@@ -34,11 +35,6 @@ constexpr int64_t kMaxEstimatedWaitMs = 2000;
 constexpr uint64_t kMomentUs = 2000;
 // Unsent bytes the kernel may keep per viewer before a write reports EAGAIN.
 constexpr int kNotSentLowWater = 16 * 1024;
-
-int64_t monotonic_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
 
 }  // namespace
 

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <vector>
 
+#include "base/monotonic_clock.h"
 #include "stream/rate_limiter.h"
 #include "stream/viewer_queue_tls.h"
 
@@ -40,11 +41,6 @@ constexpr int kPeerCheckMs = 1000;
 // resend would.
 constexpr int64_t kMinDualFinalWaitMs = 20;
 constexpr int64_t kMaxDualFinalWaitMs = 1000;
-
-int64_t monotonic_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
 
 }  // namespace
 
