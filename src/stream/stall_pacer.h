@@ -9,7 +9,10 @@
 // still holds (acknowledged, so invisible to the sender's queue sizes: it
 // estimates that from struct tcp_info, the window the viewer advertises
 // and how fast it reads). A fast viewer has received everything by the time
-// its next frame comes, and pays one ioctl per frame for the check.
+// its next frame comes, and pays one ioctl per frame for the check; one fed
+// faster than that (a source at full rate) is let through without a wait
+// when what is on its way reaches it within a moment at both its
+// connection's delivery rate and its own reading rate.
 //
 // Used only by the viewer's own viewer thread.
 #pragma once
