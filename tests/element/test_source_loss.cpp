@@ -57,12 +57,15 @@ bool await_element_message(SinkPipeline &pipeline, const char *name, std::string
 }  // namespace
 
 GST_START_TEST(test_defaults) {
-  SinkPipeline pipeline;
+  // A bare element: the test pipeline turns source-timeout off.
+  GstElement *sink = gst_element_factory_make("mjpeghttpsink", nullptr);
+  fail_unless(sink != nullptr);
   guint timeout = 0;
   gchar *location = nullptr;
   gint method = -1;
-  g_object_get(pipeline.sink(), "source-timeout", &timeout, "placeholder-location", &location,
-               "auth-method", &method, nullptr);
+  g_object_get(sink, "source-timeout", &timeout, "placeholder-location", &location, "auth-method",
+               &method, nullptr);
+  gst_object_unref(sink);
   fail_unless_equals_int(timeout, 2000);
   fail_unless_equals_string(location, "");
   fail_unless_equals_int(method, 0);  // basic

@@ -18,10 +18,8 @@ constexpr int kFrames = 8;
 
 // Room for every frame of a test in each viewer's queue: these tests check
 // exact delivery, not what a slow viewer skips.
-// Every pushed frame, exactly once: a deep queue, and no idle resend that a
-// loaded machine, slow between two pushes, would add.
 void queue_everything(SinkPipeline &pipeline) {
-  g_object_set(pipeline.sink(), "max-queued-frames", 64u, "idle-resend", 0u, nullptr);
+  g_object_set(pipeline.sink(), "max-queued-frames", 64u, nullptr);
 }
 
 std::vector<Bytes> test_frames() {

@@ -15,9 +15,21 @@
 
 namespace enginetest {
 
+// The product's defaults less idle resends and the source timeout: parts the
+// test did not publish would come between two publishes whenever a loaded
+// machine keeps the test off the CPU for a second. A test that wants them
+// sets them.
+inline mjpeghttp::EngineConfig test_config() {
+  mjpeghttp::EngineConfig config;
+  config.idle_resend_ms = 0;
+  config.source_timeout_ms = 0;
+  return config;
+}
+
 class EngineFixture {
  public:
-  explicit EngineFixture(mjpeghttp::EngineConfig config = {}, mjpeghttp::EngineHooks hooks = {}) {
+  explicit EngineFixture(mjpeghttp::EngineConfig config = test_config(),
+                         mjpeghttp::EngineHooks hooks = {}) {
     config.server.listen.address = "127.0.0.1";
     config.server.listen.port = 0;
     hooks.viewer_added = [this](const mjpeghttp::ViewerInfo &) { added.fetch_add(1); };
@@ -60,7 +72,7 @@ class EngineFixture {
 // A mount's engine configured to listen on loopback `port`: engines share a
 // server by the port they are configured with.
 inline mjpeghttp::EngineConfig mount_config(unsigned port, const std::string &mount) {
-  mjpeghttp::EngineConfig config;
+  mjpeghttp::EngineConfig config = test_config();
   config.server.listen.address = "127.0.0.1";
   config.server.listen.port = port;
   config.mount.mount = mount;

@@ -93,7 +93,7 @@ void test_dispatcher_under_contention() {
 }
 
 void test_engine_under_contention() {
-  mjpeghttp::EngineConfig config;
+  mjpeghttp::EngineConfig config = test_config();
   config.max_queued_frames = 3;
   EngineFixture fixture(config);
   const unsigned port = fixture.start();

@@ -171,7 +171,7 @@ void test_stop_joins_viewer_threads() {
   serve_viewers_once(1);
   const size_t baseline = count_threads();
 
-  mjpeghttp::EngineConfig config;
+  mjpeghttp::EngineConfig config = test_config();
   config.viewer_timeout_ms = 60000;
   EngineFixture fixture(config);
   const unsigned port = fixture.start();
@@ -219,7 +219,7 @@ void test_port_in_use() {
   g_assert_cmpint(getsockname(holder, reinterpret_cast<sockaddr *>(&address), &length), ==, 0);
   const unsigned taken = ntohs(address.sin_port);
 
-  mjpeghttp::EngineConfig config;
+  mjpeghttp::EngineConfig config = test_config();
   config.server.listen.port = taken;
   mjpeghttp::Engine engine(config, {});
   mjpeghttp::EngineError error;
@@ -232,7 +232,7 @@ void test_port_in_use() {
 }
 
 void test_max_clients() {
-  mjpeghttp::EngineConfig config;
+  mjpeghttp::EngineConfig config = test_config();
   config.max_viewers = 1;
   EngineFixture fixture(config);
   const unsigned port = fixture.start();

@@ -13,6 +13,7 @@ using enginetest::EngineFixture;
 using enginetest::make_jpeg_like;
 using enginetest::mount_config;
 using enginetest::start_two_mounts;
+using enginetest::test_config;
 using std::chrono::milliseconds;
 using test_support::await_condition;
 using test_support::HttpHead;
@@ -41,7 +42,7 @@ unsigned start_serving(EngineFixture &fixture, uint64_t seed, size_t size) {
 }
 
 mjpeghttp::EngineConfig on_mount(const std::string &mount) {
-  mjpeghttp::EngineConfig config;
+  mjpeghttp::EngineConfig config = test_config();
   config.mount.mount = mount;
   return config;
 }
@@ -133,7 +134,7 @@ bool contains(const std::string &text, const std::string &part) {
 }
 
 void test_source_loss_and_return() {
-  mjpeghttp::EngineConfig config;
+  mjpeghttp::EngineConfig config = test_config();
   config.source_timeout_ms = 300;
   // Idle resends off: every part after the last frame is a placeholder.
   config.idle_resend_ms = 0;
@@ -199,7 +200,7 @@ void test_source_loss_and_return() {
 }
 
 void test_snapshot_waits_for_first_frame() {
-  mjpeghttp::EngineConfig config;
+  mjpeghttp::EngineConfig config = test_config();
   config.source_timeout_ms = 300;
   SourceEvents events;
   EngineFixture fixture(config, placeholder_hooks(&events));
@@ -213,7 +214,7 @@ void test_snapshot_waits_for_first_frame() {
 }
 
 void test_snapshot_wait_next() {
-  mjpeghttp::EngineConfig config;
+  mjpeghttp::EngineConfig config = test_config();
   config.source_timeout_ms = 3000;
   EngineFixture fixture(config);
   const unsigned port = start_serving(fixture, 1, 3000);
@@ -250,7 +251,7 @@ void test_snapshot_wait_next() {
 }
 
 void test_advance_headers_per_viewer() {
-  mjpeghttp::EngineConfig config;
+  mjpeghttp::EngineConfig config = test_config();
   config.idle_resend_ms = 0;
   EngineFixture fixture(config);
   const unsigned port = start_serving(fixture, 4, 3000);
@@ -277,7 +278,7 @@ void test_advance_headers_per_viewer() {
 }
 
 void test_dual_final_frames() {
-  mjpeghttp::EngineConfig config;
+  mjpeghttp::EngineConfig config = test_config();
   config.idle_resend_ms = 0;  // only dual_final_frames repeats anything
   EngineFixture fixture(config);
   const unsigned port = start_serving(fixture, 1, 2000);

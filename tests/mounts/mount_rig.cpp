@@ -65,11 +65,12 @@ GstElement *Rig::add_camera(const std::string &sink_name, const std::string &mou
   gst_caps_unref(caps);
   // async=false: with several sinks in one pipeline, one sink's first buffer
   // would otherwise wait in preroll until every other sink has one too.
-  // idle-resend=0: the tests match each part a viewer gets to a frame they
-  // pushed, and a slow moment (a sanitizer build) would otherwise bring
-  // resends of the latest frame in between.
+  // idle-resend and source-timeout off: the tests match each part a viewer
+  // gets to a frame they pushed, and a slow moment (a sanitizer build, a
+  // loaded machine) would otherwise bring resends of the latest frame or a
+  // "no signal" picture in between.
   g_object_set(camera.sink, "mount", mount.c_str(), "sync", FALSE, "async", FALSE, "idle-resend", 0,
-               nullptr);
+               "source-timeout", 0, nullptr);
   gst_bin_add_many(GST_BIN(pipeline_), camera.source, camera.sink, nullptr);
   fail_unless(gst_element_link(camera.source, camera.sink));
   cameras_.push_back(camera);

@@ -22,7 +22,11 @@ SinkPipeline::SinkPipeline() {
   // (sync=false) so a pushed frame is published without waiting on a clock.
   g_object_set(source_, "is-live", TRUE, "format", GST_FORMAT_TIME, "caps", caps, nullptr);
   gst_caps_unref(caps);
-  g_object_set(sink_, "port", 0, "sync", FALSE, nullptr);
+  // Parts the test did not push (an idle resend after 1 s, a "no signal"
+  // picture after 2 s) would come between two pushes whenever a loaded
+  // machine keeps the test off the CPU that long; a test that wants them
+  // turns them on.
+  g_object_set(sink_, "port", 0, "sync", FALSE, "idle-resend", 0u, "source-timeout", 0u, nullptr);
   gst_bin_add_many(GST_BIN(pipeline_), source_, sink_, nullptr);
   fail_unless(gst_element_link(source_, sink_));
 }

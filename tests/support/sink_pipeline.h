@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The element under test in a real pipeline: appsrc ! mjpeghttpsink, the sink
-// listening on an ephemeral loopback port. One instance per test; used from
-// the test's thread only.
+// listening on an ephemeral loopback port, with idle-resend and
+// source-timeout off so viewers get exactly the frames pushed. One instance
+// per test; used from the test's thread only.
 #pragma once
 
 #include <gst/gst.h>

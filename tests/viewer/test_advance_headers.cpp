@@ -22,9 +22,7 @@ namespace {
 constexpr const char *kPartHeaders = "Content-Type: image/jpeg\r\n\r\n";
 
 void use_advance_headers(SinkPipeline &pipeline) {
-  // No resends: the test expects exactly the frames it pushes.
-  g_object_set(pipeline.sink(), "advance-headers", TRUE, "idle-resend", 0u, "max-queued-frames",
-               64u, nullptr);
+  g_object_set(pipeline.sink(), "advance-headers", TRUE, "max-queued-frames", 64u, nullptr);
 }
 
 }  // namespace

@@ -25,9 +25,8 @@ constexpr guint kResendMs = 300;
 
 struct IdleStream {
   explicit IdleStream(guint idle_resend_ms) {
-    // A paused source, not a lost one: no placeholder comes in between.
-    g_object_set(pipeline.sink(), "idle-resend", idle_resend_ms, "max-queued-frames", 64u,
-                 "source-timeout", 0u, nullptr);
+    // source-timeout stays off: a paused source, not a lost one.
+    g_object_set(pipeline.sink(), "idle-resend", idle_resend_ms, "max-queued-frames", 64u, nullptr);
     fail_unless(pipeline.play());
     fail_unless(pipeline.push_jpeg(frame));
   }
@@ -38,9 +37,12 @@ struct IdleStream {
 }  // namespace
 
 GST_START_TEST(test_default_is_one_second) {
-  SinkPipeline pipeline;
+  // A bare element: the test pipeline turns idle-resend off.
+  GstElement *sink = gst_element_factory_make("mjpeghttpsink", nullptr);
+  fail_unless(sink != nullptr);
   guint idle_resend = 0;
-  g_object_get(pipeline.sink(), "idle-resend", &idle_resend, nullptr);
+  g_object_get(sink, "idle-resend", &idle_resend, nullptr);
+  gst_object_unref(sink);
   fail_unless_equals_int(idle_resend, 1000);
 }
 GST_END_TEST;
