@@ -27,8 +27,8 @@ Bytes not_a_jpeg() { return Bytes("plain text, no start-of-image marker"); }
 GST_START_TEST(test_stats_json_counts_frames_and_viewers) {
   const std::vector<Bytes> frames = distinct_jpegs(4);
   SinkPipeline pipeline;
-  // Nor may a frame be dropped from a viewer's queue when its thread is slow
-  // to run.
+  // Counts must be exact: no frame may be dropped from a viewer's queue when
+  // its thread is slow to run.
   g_object_set(pipeline.sink(), "max-queued-frames", 16u, nullptr);
   pipeline.start_serving(frames[0]);
   fail_unless(pipeline.push_and_await(buffer_from_bytes(not_a_jpeg()), "frames-rejected"));
