@@ -44,10 +44,10 @@ constexpr int kNotSentLowWater = 16 * 1024;
 
 StallPacer::StallPacer(int fd) : fd_(fd) {}
 
-void StallPacer::bound_unsent_bytes(int fd) {
+void StallPacer::bound_unsent_bytes() {
   int value = kNotSentLowWater;
   // Best effort: a socket that refuses (not TCP) is served unpaced.
-  setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &value, sizeof value);
+  unsent_bounded_ = setsockopt(fd_, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &value, sizeof value) == 0;
 }
 
 StallPacer::Sample StallPacer::sample() {
@@ -120,13 +120,14 @@ StallPacer::Result StallPacer::wait_until_ready(int stop_fd, const FrameQueue *q
   int interval_ms = kFirstSampleIntervalMs;
   while (now.queued > 0) {
     Result result;
-    if (now.notsent >= static_cast<uint32_t>(kNotSentLowWater)) {
+    if (unsent_bounded_ && now.notsent >= static_cast<uint32_t>(kNotSentLowWater)) {
       // The viewer's window holds the rest back (it has not read what it
       // was sent): POLLOUT comes once the window opens and all but
       // TCP_NOTSENT_LOWAT of it has gone out. An event, not a look every
       // few milliseconds: when hundreds of viewers fall behind at once (a
       // congested uplink, a client short of CPU), looking at each cost the
-      // CPU they were waiting for.
+      // CPU they were waiting for. (Without the low-water mark POLLOUT would
+      // only mean room in the send buffer, and this would spin.)
       result = pause(POLLOUT, kWindowWaitMs);
     } else {
       result = pause(0, interval_ms);

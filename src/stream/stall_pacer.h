@@ -33,7 +33,7 @@ class StallPacer {
 
   // Limits the bytes the kernel keeps unsent for this socket, so a stalled
   // write shows as EAGAIN instead of megabytes of queued video.
-  static void bound_unsent_bytes(int fd);
+  void bound_unsent_bytes();
 
   // True when every byte sent so far is acknowledged (or the socket cannot
   // tell): the viewer has the last frame and needs no pacing.
@@ -73,6 +73,8 @@ class StallPacer {
   void update_read_rate(const Sample &s);
 
   int fd_;
+  // TCP_NOTSENT_LOWAT is set: POLLOUT then means the unsent bytes are few.
+  bool unsent_bounded_ = false;
   uint32_t max_window_ = 0;
   // Bytes the viewer had consumed at the last look, and when.
   uint64_t consumed_ = 0;

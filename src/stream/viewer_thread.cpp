@@ -109,7 +109,7 @@ void ViewerThread::run() {
   // Without a socket there is nothing to serve (never announced).
   LeaveReason reason = LeaveReason::kWriteError;
   if (fd_ >= 0) {
-    StallPacer::bound_unsent_bytes(fd_);
+    pacer_.bound_unsent_bytes();
     pacer_.sample_window();
     reason = serve(queue);
   }
