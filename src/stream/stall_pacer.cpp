@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstddef>
 
 #include "base/monotonic_clock.h"
@@ -121,8 +120,8 @@ StallPacer::Result StallPacer::wait_until_ready(int stop_fd, const FrameQueue *q
   while (now.queued > 0) {
     Result result;
     if (unsent_bounded_ && now.notsent >= static_cast<uint32_t>(kNotSentLowWater)) {
-      // The viewer's window holds the rest back (it has not read what it
-      // was sent): POLLOUT comes once the window opens and all but
+      // TCP holds the rest back unsent (mostly the viewer's window: it has
+      // not read what it was sent): POLLOUT comes once all but
       // TCP_NOTSENT_LOWAT of it has gone out. An event, not a look every
       // few milliseconds: when hundreds of viewers fall behind at once (a
       // congested uplink, a client short of CPU), looking at each cost the

@@ -5,16 +5,16 @@
 // kernel, and on a slow link most of it is still on its way (in flight, in
 // a shaper's queue) and would delay the next frame by a whole transfer. So
 // before a viewer's next frame the pacer waits until everything sent is
-// acknowledged (an event while the viewer's window holds bytes back, a look
-// every few milliseconds while they are in flight), then, when the viewer's
-// window is at least half closed, until the viewer has read what its own
-// receive buffer still holds (acknowledged, so invisible to the sender's
-// queue sizes: it estimates that from struct tcp_info, the window the
-// viewer advertises and how fast it reads). A fast viewer has received everything by the time
-// its next frame comes, and pays one ioctl per frame for the check; one fed
-// faster than that (a source at full rate) is let through without a wait
-// when what is on its way reaches it within a moment at both its
-// connection's delivery rate and its own reading rate.
+// acknowledged (an event while the connection holds bytes back unsent, a
+// look every few milliseconds while they are in flight), then, when the
+// viewer's window is at least half closed, until the viewer has read what
+// its own receive buffer still holds (acknowledged, so invisible to the
+// sender's queue sizes: it estimates that from struct tcp_info, the window
+// the viewer advertises and how fast it reads). A fast viewer has received
+// everything by the time its next frame comes, and pays one ioctl per frame
+// for the check; one fed faster than that (a source at full rate) is let
+// through without a wait when what is on its way reaches it within a moment
+// at both its connection's delivery rate and its own reading rate.
 //
 // Used only by the viewer's own viewer thread.
 #pragma once
@@ -61,7 +61,7 @@ class StallPacer {
     uint64_t bytes_acked = 0;
     uint32_t window = 0;
     uint64_t delivery_rate = 0;  // bytes per second, as TCP last measured it; 0: unknown
-    uint32_t notsent = 0;        // of `queued`, what the viewer's window has not let out yet
+    uint32_t notsent = 0;        // of `queued`, what TCP has not sent yet (window, congestion)
   };
 
   Sample sample();

@@ -9,7 +9,6 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <chrono>
 #include <vector>
 
 #include "base/monotonic_clock.h"

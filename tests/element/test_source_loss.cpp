@@ -60,6 +60,7 @@ GST_START_TEST(test_defaults) {
   // A bare element: the test pipeline turns source-timeout off.
   GstElement *sink = gst_element_factory_make("mjpeghttpsink", nullptr);
   fail_unless(sink != nullptr);
+  gst_object_ref_sink(sink);
   guint timeout = 0;
   gchar *location = nullptr;
   gint method = -1;

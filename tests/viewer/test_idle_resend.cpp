@@ -40,6 +40,7 @@ GST_START_TEST(test_default_is_one_second) {
   // A bare element: the test pipeline turns idle-resend off.
   GstElement *sink = gst_element_factory_make("mjpeghttpsink", nullptr);
   fail_unless(sink != nullptr);
+  gst_object_ref_sink(sink);
   guint idle_resend = 0;
   g_object_get(sink, "idle-resend", &idle_resend, nullptr);
   gst_object_unref(sink);
